@@ -1,0 +1,371 @@
+"""FITS plumbing shared by every format: extended file names, HDU lookup, headers, WCS,
+pixel origin, compression choices, sections and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from ..errors import FormatError, OutputExistsError
+from ..masked_image import Box
+
+__all__ = [
+    "FitsName",
+    "parse_fits_name",
+    "open_fits",
+    "find_hdu",
+    "hdu_label",
+    "image_hdu_indices",
+    "is_image_hdu",
+    "image_shape",
+    "read_pixels",
+    "clean_header",
+    "read_wcs",
+    "wcs_cards",
+    "read_xy0",
+    "origin_cards",
+    "make_image_hdu",
+    "mask_compression",
+    "write_atomic",
+    "bbox_slices",
+]
+
+# HDU selector: an index, an EXTNAME, or (EXTNAME, EXTVER)
+HduSpec = int | str | tuple[str, int] | None
+
+_BRACKET = re.compile(r"^(?P<path>.+?)\[(?P<spec>[^\[\]]*)\]$")
+_PLUS = re.compile(r"^(?P<path>.+?)\+(?P<num>\d+)$")
+
+
+@dataclass(frozen=True)
+class FitsName:
+    """A file name split into its path and CFITSIO HDU selector."""
+
+    path: str
+    hdu: HduSpec = None
+
+    def __str__(self) -> str:
+        if self.hdu is None:
+            return self.path
+        if isinstance(self.hdu, tuple):
+            return f"{self.path}[{self.hdu[0]},{self.hdu[1]}]"
+        return f"{self.path}[{self.hdu}]"
+
+
+def _parse_spec(spec: str, name: str) -> HduSpec:
+    spec = spec.strip()
+    if not spec:
+        raise FormatError(f"empty HDU selector in {name!r}")
+    if spec.lstrip("+").isdigit():
+        return int(spec)
+    if "," in spec:
+        ext, _, ver = spec.rpartition(",")
+        if not ver.strip().isdigit():
+            raise FormatError(f"HDU selector {spec!r} in {name!r}: EXTVER must be an integer")
+        return (ext.strip(), int(ver))
+    if spec.upper() in ("PRIMARY", "P"):
+        return 0
+    return spec
+
+
+def parse_fits_name(name: str | os.PathLike) -> FitsName:
+    """Split ``f.fits[1]``, ``f.fits[SCI]``, ``f.fits[SCI,2]`` or ``f.fits+1`` (CFITSIO syntax).
+
+    A name that exists as a file is taken literally.
+
+    >>> parse_fits_name("img.fits[SCI,2]")
+    FitsName(path='img.fits', hdu=('SCI', 2))
+    >>> parse_fits_name("img.fits.fz+1").hdu
+    1
+    """
+    name = os.fspath(name)
+    if os.path.exists(name):
+        return FitsName(name)
+    m = _BRACKET.match(name)
+    if m:
+        return FitsName(m.group("path"), _parse_spec(m.group("spec"), name))
+    m = _PLUS.match(name)
+    if m:
+        return FitsName(m.group("path"), int(m.group("num")))
+    return FitsName(name)
+
+
+def open_fits(path: str) -> fits.HDUList:
+    """Open a FITS file (plain, ``.gz``, ``.fz``/tile-compressed) lazily, with clear errors."""
+    if not os.path.exists(path):
+        raise FormatError("no such file", path=path)
+    if os.path.isdir(path):
+        raise FormatError("is a directory, not a FITS file", path=path)
+    try:
+        hdul = fits.open(path, memmap=True, lazy_load_hdus=True, mode="readonly")
+        hdul[0]  # force the primary header to parse
+    except (OSError, ValueError, TypeError, IndexError) as exc:
+        raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+    return hdul
+
+
+def hdu_label(hdul: fits.HDUList, index: int) -> str:
+    """``'1 (MASK,2)'``-style label used in messages and ``astromask info``."""
+    hdr = hdul[index].header
+    name = hdr.get("EXTNAME", "PRIMARY" if index == 0 else "")
+    ver = hdr.get("EXTVER", 1)
+    return f"{index} ({name},{ver})" if name and ver != 1 else f"{index} ({name})" if name else str(index)
+
+
+def _available(hdul: fits.HDUList) -> str:
+    return ", ".join(hdu_label(hdul, i) for i in range(len(hdul)))
+
+
+def find_hdu(hdul: fits.HDUList, spec: HduSpec, path: str) -> int:
+    """Index of the HDU selected by ``spec`` (index, EXTNAME or (EXTNAME, EXTVER), case-insensitive)."""
+    n = len(hdul)
+    if isinstance(spec, (int, np.integer)):
+        if not 0 <= int(spec) < n:
+            raise FormatError(f"no HDU {spec}; the file has {n} HDUs: {_available(hdul)}", path=path)
+        return int(spec)
+    if isinstance(spec, str):
+        name, ver = spec, None
+    elif isinstance(spec, tuple) and len(spec) == 2:
+        name, ver = spec
+    else:
+        raise FormatError(f"invalid HDU selector {spec!r}", path=path)
+    for i in range(n):
+        hdr = hdul[i].header
+        extname = str(hdr.get("EXTNAME", "PRIMARY" if i == 0 else "")).strip()
+        if extname.upper() == str(name).strip().upper() and (ver is None or int(hdr.get("EXTVER", 1)) == int(ver)):
+            return i
+    what = f"{name},{ver}" if ver is not None else name
+    raise FormatError(f"no HDU named {what}; the file has: {_available(hdul)}", path=path)
+
+
+def is_image_hdu(hdu) -> bool:
+    """True for a primary, image or tile-compressed HDU holding a 2-D or larger array."""
+    if isinstance(hdu, fits.CompImageHDU):
+        return hdu.header.get("NAXIS", 0) >= 2
+    if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU)):
+        return hdu.header.get("NAXIS", 0) >= 2
+    return False
+
+
+def image_shape(hdu) -> tuple[int, ...]:
+    """Array shape of an image HDU (numpy order) from its header, without reading pixels."""
+    hdr = hdu.header
+    return tuple(int(hdr[f"NAXIS{k}"]) for k in range(hdr.get("NAXIS", 0), 0, -1))
+
+
+def image_hdu_indices(hdul: fits.HDUList) -> Iterator[int]:
+    return (i for i in range(len(hdul)) if is_image_hdu(hdul[i]))
+
+
+def bbox_slices(box: Box | None, xy0: tuple[int, int], shape: tuple[int, int], where: str) -> tuple[slice, slice]:
+    """Local slices of an absolute ``box`` inside an image at origin ``xy0``; errors name ``where``."""
+    if box is None:
+        return (slice(0, shape[0]), slice(0, shape[1]))
+    x0, y0 = xy0
+    full = Box(y0, y0 + shape[0], x0, x0 + shape[1])
+    if not full.contains(box):
+        raise FormatError(f"requested box {box} is outside the image bbox {full}", path=where)
+    return box.slices(xy0)
+
+
+def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
+    """Pixels of an image HDU, native byte order, BZERO/BSCALE applied; only ``slices`` if given.
+
+    ``section`` reads only the rows needed (and only the tiles needed for a
+    tile-compressed HDU).
+    """
+    if slices is None or slices == (slice(0, image_shape(hdu)[0]), slice(0, image_shape(hdu)[1])):
+        data = hdu.data
+    else:
+        data = hdu.section[slices]
+    data = np.asarray(data)
+    if not data.dtype.isnative:
+        data = data.astype(data.dtype.newbyteorder("="))
+    return data
+
+
+# Keywords that describe the storage of one HDU rather than its content.
+_STRUCTURAL = re.compile(
+    r"^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|GROUPS|BZERO|BSCALE|BLANK|"
+    r"CHECKSUM|DATASUM|EXTNAME|EXTVER|THEAP|TFIELDS|Z[A-Z0-9_]*|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+)$"
+)
+_WCS_KEY = re.compile(
+    r"^(WCSAXES[A-Z]?|WCSNAME[A-Z]?|CTYPE\d[A-Z]?|CRPIX\d[A-Z]?|CRVAL\d[A-Z]?|CDELT\d[A-Z]?|CUNIT\d[A-Z]?|"
+    r"CD\d_\d[A-Z]?|PC\d_\d[A-Z]?|PV\d_\d+[A-Z]?|PS\d_\d+[A-Z]?|CROTA\d|LONPOLE[A-Z]?|LATPOLE[A-Z]?|"
+    r"RADESYS[A-Z]?|RADECSYS|EQUINOX[A-Z]?|EPOCH|MJDREF|DATEREF|"
+    r"A_ORDER|B_ORDER|AP_ORDER|BP_ORDER|A_\d+_\d+|B_\d+_\d+|AP_\d+_\d+|BP_\d+_\d+|A_DMAX|B_DMAX|"
+    r"LTV\d|LTM\d_\d|WAT\d_\d+|WCSDIM)$"
+)
+
+
+_STANDARD_COMMENTS = ("FITS (Flexible Image Transport System)", "and Astrophysics', volume 376")
+
+
+def clean_header(header: fits.Header, *, drop_wcs: bool = True, drop: tuple[str, ...] = ()) -> fits.Header:
+    """A copy of ``header`` without storage keywords (and WCS/origin keywords unless ``drop_wcs=False``).
+
+    What is left is the metadata that travels with the data.
+    """
+    out = fits.Header()
+    upper = {d.upper() for d in drop}
+    exact = {d for d in upper if not d.endswith("*")}
+    prefixes = tuple(d[:-1] for d in upper if d.endswith("*"))
+    for card in header.cards:
+        key = card.keyword.upper()
+        if key == "COMMENT" and any(s in str(card.value) for s in _STANDARD_COMMENTS):
+            continue  # regenerated by astropy on write
+        if key not in ("", "COMMENT", "HISTORY"):
+            if _STRUCTURAL.match(key) or key in exact or (prefixes and key.startswith(prefixes)):
+                continue
+            if drop_wcs and _WCS_KEY.match(key):
+                continue
+        out.append(card, end=True)
+    return out
+
+
+def read_wcs(header: fits.Header) -> WCS | None:
+    """The celestial WCS of an image header (primary key), or None when it has none."""
+    if not any(str(header.get(f"CTYPE{k}", "")).strip() for k in (1, 2)):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        hdr = header.copy()
+        # IRAF's LTV/LTM describe the physical system, not the sky WCS
+        for key in ("LTV1", "LTV2", "LTM1_1", "LTM2_2", "LTM1_2", "LTM2_1"):
+            hdr.remove(key, ignore_missing=True)
+        try:
+            wcs = WCS(hdr, naxis=2, relax=True)
+        except Exception:
+            return None
+    if not wcs.has_celestial:
+        return None
+    return wcs
+
+
+def wcs_cards(wcs: WCS | None) -> fits.Header:
+    """Header cards for a sky WCS (SIP and TPV kept)."""
+    if wcs is None:
+        return fits.Header()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        hdr = wcs.to_header(relax=True)
+    for key in ("DATE-OBS", "MJD-OBS", "DATEREF", "MJDREF", "MJDREFI", "MJDREFF"):
+        hdr.remove(key, ignore_missing=True)
+    return hdr
+
+
+def read_xy0(header: fits.Header, *, required: bool = False, where: str = "") -> tuple[int, int]:
+    """Pixel origin ``(x0, y0)`` as lsst.images reads it: ``LTV1/LTV2`` first, else the linear A WCS.
+
+    Returns ``(0, 0)`` when neither is present, unless ``required``.
+    """
+    if "LTV1" in header or "LTV2" in header:
+        return (-int(round(float(header.get("LTV1", 0)))), -int(round(float(header.get("LTV2", 0)))))
+    if str(header.get("CTYPE1A", "")).strip().upper() == "LINEAR" and "CRVAL1A" in header:
+        x0 = float(header["CRVAL1A"]) - (float(header.get("CRPIX1A", 1.0)) - 1)
+        y0 = float(header.get("CRVAL2A", 0.0)) - (float(header.get("CRPIX2A", 1.0)) - 1)
+        return (int(round(x0)), int(round(y0)))
+    if required:
+        raise FormatError("header records no LTV1/LTV2 cards or linear offset WCS", path=where or None)
+    return (0, 0)
+
+
+def origin_cards(xy0: tuple[int, int], *, ltv: bool = False) -> fits.Header:
+    """The linear ``A`` WCS (lsst.images and afw) for an origin, plus ``LTV1/LTV2`` when ``ltv``."""
+    x0, y0 = xy0
+    hdr = fits.Header()
+    if ltv:
+        hdr["LTV1"] = -x0
+        hdr["LTV2"] = -y0
+    hdr["CTYPE1A"] = "LINEAR"
+    hdr["CTYPE2A"] = "LINEAR"
+    hdr["CRPIX1A"] = 1.0
+    hdr["CRPIX2A"] = 1.0
+    hdr["CRVAL1A"] = float(x0)
+    hdr["CRVAL2A"] = float(y0)
+    hdr["CUNIT1A"] = "PIXEL"
+    hdr["CUNIT2A"] = "PIXEL"
+    return hdr
+
+
+COMPRESSIONS = ("GZIP_1", "GZIP_2", "RICE_1", "PLIO_1", "HCOMPRESS_1", "NONE")
+
+
+def mask_compression(array: np.ndarray, requested: str | None = "GZIP_2") -> str | None:
+    """A lossless compression valid for this mask array.
+
+    PLIO_1 is only valid for non-negative values below 2**24 in 8-bit or
+    signed 16/32-bit arrays; anywhere else it falls back to GZIP_2.
+    """
+    if requested is None or requested.upper() == "NONE":
+        return None
+    requested = requested.upper()
+    if requested not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {COMPRESSIONS}, got {requested!r}")
+    if requested == "PLIO_1":
+        ok = array.dtype in (np.uint8, np.int16, np.int32, np.int8) and (
+            array.size == 0 or (int(array.min()) >= 0 and int(array.max()) < 2**24)
+        )
+        return "PLIO_1" if ok else "GZIP_2"
+    return requested
+
+
+def make_image_hdu(
+    data: np.ndarray,
+    header: fits.Header | None = None,
+    *,
+    name: str | None = None,
+    compression: str | None = None,
+    quantize_level: float = 0.0,
+    dither_seed: int | None = None,
+    primary: bool = False,
+):
+    """An ImageHDU, or a CompImageHDU when ``compression`` is given.
+
+    ``quantize_level=0.0`` with GZIP keeps floats lossless; RICE_1 with a
+    positive level and ``dither_seed`` quantizes with SUBTRACTIVE_DITHER_2.
+    """
+    header = fits.Header() if header is None else header.copy()
+    if primary:
+        return fits.PrimaryHDU(data, header=header)
+    if compression is None or compression.upper() == "NONE":
+        return fits.ImageHDU(data, header=header, name=name)
+    kwargs = {"compression_type": compression.upper(), "quantize_level": quantize_level}
+    if data.dtype.kind == "f" and quantize_level != 0.0:
+        kwargs["quantize_method"] = 2  # SUBTRACTIVE_DITHER_2
+        kwargs["dither_seed"] = 0 if dither_seed is None else int(dither_seed)
+    return fits.CompImageHDU(data, header=header, name=name, **kwargs)
+
+
+def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> None:
+    """Write ``hdul`` to a temporary file beside ``path`` and rename it into place.
+
+    An existing ``path`` is refused unless ``overwrite``; a failed write leaves
+    nothing behind.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FormatError("output directory does not exist", path=path)
+    suffix = ".fits.gz" if path.endswith(".gz") else ".fits"
+    fd, tmp = tempfile.mkstemp(prefix=".astromask-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

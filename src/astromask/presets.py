@@ -1,0 +1,151 @@
+"""The registry of preset mask schemas, one description per plane.
+
+=========  ===================================================================
+preset     source
+=========  ===================================================================
+rubin      Rubin/afw bit map as KBMOD documents it (seed 000): BAD=0 ... UNMASKEDNAN=15
+jwst       JWST ``pixel`` DQ flags (stdatamodels ``dqflags.pixel``), 32 bits
+decam_cp   DECam Community Pipeline DQ bits (bit-valued CP versions), with
+           planes for the integer codes of CP >= V3.5 (see :mod:`astromask.io.decam`)
+maximask   MaxiMask classes, CR=1 ... BBG=4096 (13 planes)
+ciao       one ``INCLUDE`` plane: CIAO's non-zero-includes image masks
+=========  ===================================================================
+
+Docs tables and header cards are generated from these entries
+(:func:`preset_table`).
+"""
+
+from __future__ import annotations
+
+from .schema import MaskPlane, MaskSchema
+
+__all__ = ["PRESETS", "get_schema", "preset_names", "preset_table"]
+
+_RUBIN = [
+    ("BAD", "Bad pixel (detector defect)."),
+    ("SAT", "Saturated pixel."),
+    ("INTRP", "Pixel value was interpolated."),
+    ("CR", "Cosmic ray hit."),
+    ("EDGE", "Near the CCD edge, too close for a full detection kernel."),
+    ("DETECTED", "Pixel is part of a detected source above threshold."),
+    ("DETECTED_NEGATIVE", "Pixel is part of a detected negative source (difference imaging)."),
+    ("SUSPECT", "Pixel is near saturation or in a suspect region; may be unreliable."),
+    ("NO_DATA", "No data: outside the detector or not covered by any input."),
+    ("CLIPPED", "Pixel was clipped when coadding."),
+    ("CROSSTALK", "Crosstalk from another amplifier was corrected here."),
+    ("INEXACT_PSF", "The coadd PSF is inexact at this pixel."),
+    ("NOT_DEBLENDED", "Source was too large or complex to deblend."),
+    ("REJECTED", "Pixel was rejected from the coadd (e.g. outlier)."),
+    ("SENSOR_EDGE", "Pixel lies near a sensor edge in at least one coadd input."),
+    ("UNMASKEDNAN", "NaN pixel that carried no other mask bit."),
+]
+
+_JWST = [
+    ("DO_NOT_USE", "Bad pixel. Do not use."),
+    ("SATURATED", "Pixel saturated during exposure."),
+    ("JUMP_DET", "Jump detected during exposure."),
+    ("DROPOUT", "Data lost in transmission."),
+    ("OUTLIER", "Flagged by outlier detection (was RESERVED_1)."),
+    ("PERSISTENCE", "High persistence."),
+    ("AD_FLOOR", "Below A/D floor."),
+    ("CHARGELOSS", "Charge migration (was RESERVED_4)."),
+    ("RESERVED", "Reserved."),
+    ("NON_SCIENCE", "Pixel not on science portion of detector."),
+    ("DEAD", "Dead pixel."),
+    ("HOT", "Hot pixel."),
+    ("WARM", "Warm pixel."),
+    ("LOW_QE", "Low quantum efficiency."),
+    ("RC", "RC pixel."),
+    ("TELEGRAPH", "Telegraph pixel."),
+    ("NONLINEAR", "Pixel highly nonlinear."),
+    ("BAD_REF_PIXEL", "Reference pixel cannot be used."),
+    ("NO_FLAT_FIELD", "Flat field cannot be measured."),
+    ("NO_GAIN_VALUE", "Gain cannot be measured."),
+    ("NO_LIN_CORR", "Linearity correction not available."),
+    ("NO_SAT_CHECK", "Saturation check not available."),
+    ("UNRELIABLE_BIAS", "Bias variance large."),
+    ("UNRELIABLE_DARK", "Dark variance large."),
+    ("UNRELIABLE_SLOPE", "Slope variance large (i.e., noisy pixel)."),
+    ("UNRELIABLE_FLAT", "Flat variance large."),
+    ("OPEN", "Open pixel (counts move to adjacent pixels)."),
+    ("ADJ_OPEN", "Adjacent to open pixel."),
+    ("FLUX_ESTIMATED", "Pixel flux estimated due to missing/bad data."),
+    ("MSA_FAILED_OPEN", "Pixel sees light from failed-open shutter."),
+    ("OTHER_BAD_PIXEL", "A catch-all flag."),
+    ("REFERENCE_PIXEL", "Pixel is a reference pixel."),
+]
+
+# Bit-valued DECam CP masks (CP before V3.5; legacypipe's CP_DQ_BITS): 1 bad, 2 saturated,
+# 4 interpolated, 16 cosmic ray, 64 bleed trail, 128 multi-exposure transient. Bits 3 and 5
+# are unused by the CP; bits 8-10 hold the meanings that only the integer codes of CP >= V3.5
+# carry (no data, low weight, long streak).
+_DECAM_CP = [
+    ("BAD", "Detector bad pixel (CP bit 1, code 1)."),
+    ("SAT", "Saturated (CP bit 2, code 3)."),
+    ("INTERP", "Interpolated (CP bit 4; no code in CP >= V3.5)."),
+    None,
+    ("CR", "Single-exposure cosmic ray (CP bit 16, code 5)."),
+    None,
+    ("BLEED", "Bleed trail (CP bit 64, code 4)."),
+    ("TRANSIENT", "Multi-exposure transient / difference detection (CP bit 128, code 7)."),
+    ("NO_DATA", "No value: remapped or stacked data with no input (code 2)."),
+    ("LOW_WEIGHT", "Low weight (code 6)."),
+    ("STREAK", "Long streak, e.g. a satellite trail (code 8)."),
+]
+
+_MAXIMASK = [
+    ("CR", "Cosmic rays."),
+    ("HCL", "Hot columns/lines."),
+    ("DCL", "Dead columns/lines/clusters."),
+    ("HP", "Hot pixels."),
+    ("DP", "Dead pixels."),
+    ("P", "Persistence."),
+    ("TRL", "Trails."),
+    ("FR", "Residual fringing."),
+    ("NEB", "Nebulosities."),
+    ("SAT", "Saturated pixels."),
+    ("SP", "Diffraction spikes."),
+    ("OV", "Overscan."),
+    ("BBG", "Bright background."),
+]
+
+_CIAO = [("INCLUDE", "Pixel included by a CIAO mask or region (CIAO mask value non-zero).")]
+
+
+def _schema(name: str, entries: list, dtype: str | None = None) -> MaskSchema:
+    planes = [None if e is None else MaskPlane(*e) for e in entries]
+    return MaskSchema(planes, dtype=dtype, name=name)
+
+
+PRESETS: dict[str, MaskSchema] = {
+    "rubin": _schema("rubin", _RUBIN, "uint32"),
+    "jwst": _schema("jwst", _JWST, "uint32"),
+    "decam_cp": _schema("decam_cp", _DECAM_CP),
+    "maximask": _schema("maximask", _MAXIMASK),
+    "ciao": _schema("ciao", _CIAO),
+}
+
+
+def preset_names() -> list[str]:
+    """Names of the preset schemas."""
+    return list(PRESETS)
+
+
+def get_schema(name: str) -> MaskSchema:
+    """The preset schema called ``name``.
+
+    >>> get_schema("maximask").bitmask("BBG")
+    4096
+    """
+    try:
+        return PRESETS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"unknown schema preset {name!r}; known presets: {', '.join(PRESETS)}") from None
+
+
+def preset_table(name: str) -> str:
+    """A reStructuredText/Markdown-friendly table of a preset (for the docs)."""
+    schema = get_schema(name)
+    lines = ["| bit | value | plane | description |", "|---|---|---|---|"]
+    lines += [f"| {r['bit']} | {r['value']} | {r['name']} | {r['description']} |" for r in schema.describe()]
+    return "\n".join(lines)

@@ -1,0 +1,374 @@
+"""Named mask planes and the schema that gives each one a bit.
+
+A :class:`MaskSchema` is an ordered list of :class:`MaskPlane` entries; the
+position of a plane in that list is its bit index (value ``1 << index``).
+``None`` entries reserve a bit without naming it, so files whose planes leave
+gaps (afw ``MP_*`` cards, lsst.images placeholders, DECam CP bits) keep their
+exact bit layout.
+
+Flag expressions (:meth:`MaskSchema.flags`) are resolved through the schema:
+plane names (``"BAD,SAT"``), astropy bit-flag strings (``"~(CR+SAT)"``, see
+:func:`astropy.nddata.bitmask.interpret_bit_flags`), integers, or sequences of
+names and integers.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.nddata import bitmask
+
+__all__ = ["MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning", "MAX_PLANES"]
+
+MAX_PLANES = 64
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+UNKNOWN_POLICIES = ("error", "warn", "ignore")
+
+
+class UnknownPlaneError(KeyError, ValueError):
+    """A flag expression names a plane the schema does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UnknownPlaneWarning(UserWarning):
+    """A flag expression names a plane the schema does not have (downgraded)."""
+
+
+@dataclass(frozen=True)
+class MaskPlane:
+    """One named bit plane of a mask.
+
+    Parameters
+    ----------
+    name : str
+        Plane name, e.g. ``"BAD"``. Letters, digits, ``_`` and ``-``; it must
+        not start with a digit (so that flag strings stay unambiguous).
+    description : str
+        What a set bit means, in words.
+    """
+
+    name: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValueError(f"mask plane name must be an identifier-like string, got {self.name!r}")
+
+
+def _dtype_for(nbits: int) -> np.dtype:
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if nbits <= 8 * np.dtype(dt).itemsize:
+            return np.dtype(dt)
+    raise ValueError(f"a mask schema holds at most {MAX_PLANES} planes, got {nbits}")
+
+
+class _CaseInsensitiveMap(dict):
+    """Name → bit value lookup for :func:`astropy.nddata.bitmask.interpret_bit_flags`."""
+
+    def __getitem__(self, key: str) -> int:
+        return dict.__getitem__(self, key.upper())
+
+
+class MaskSchema:
+    """Ordered mask planes: plane ``i`` is bit ``i`` (value ``1 << i``).
+
+    Parameters
+    ----------
+    planes : sequence of MaskPlane, (name, description) tuples, str or None
+        One entry per bit, lowest first. ``None`` reserves a bit.
+    dtype : numpy dtype, optional
+        Unsigned integer type of mask arrays. Default: the smallest of
+        ``uint8``/``uint16``/``uint32``/``uint64`` that holds every bit.
+    name : str, optional
+        A label for the schema (preset name, or where it was read from).
+
+    Examples
+    --------
+    >>> s = MaskSchema([MaskPlane("BAD", "Bad pixel"), None, MaskPlane("CR", "Cosmic ray")])
+    >>> s.bit("CR"), s.bitmask("BAD", "CR"), s.dtype
+    (2, 5, dtype('uint8'))
+    >>> s.flags("~CR") == 0b001
+    True
+    """
+
+    def __init__(
+        self,
+        planes: Iterable[MaskPlane | tuple[str, str] | str | None],
+        *,
+        dtype: np.typing.DTypeLike | None = None,
+        name: str | None = None,
+    ) -> None:
+        normalized: list[MaskPlane | None] = []
+        for p in planes:
+            if p is None or isinstance(p, MaskPlane):
+                normalized.append(p)
+            elif isinstance(p, str):
+                normalized.append(MaskPlane(p))
+            else:
+                normalized.append(MaskPlane(*p))
+        while normalized and normalized[-1] is None:
+            normalized.pop()
+        if len(normalized) > MAX_PLANES:
+            raise ValueError(f"a mask schema holds at most {MAX_PLANES} planes, got {len(normalized)}")
+        seen: set[str] = set()
+        for p in normalized:
+            if p is None:
+                continue
+            key = p.name.upper()
+            if key in seen:
+                raise ValueError(f"mask plane {p.name!r} appears twice in the schema")
+            seen.add(key)
+        fitted = _dtype_for(max(len(normalized), 1))
+        if dtype is None:
+            dtype = fitted
+        dtype = np.dtype(dtype)
+        if dtype.kind != "u":
+            raise ValueError(f"mask schema dtype must be an unsigned integer type, got {dtype}")
+        if 8 * dtype.itemsize < len(normalized):
+            raise ValueError(f"dtype {dtype} holds {8 * dtype.itemsize} bits, the schema needs {len(normalized)}")
+        self._planes = tuple(normalized)
+        self._index = {p.name.upper(): i for i, p in enumerate(normalized) if p is not None}
+        self.dtype = dtype
+        self.name = name
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_bits(
+        cls,
+        bits: Mapping[str, int],
+        descriptions: Mapping[str, str] | None = None,
+        *,
+        dtype: np.typing.DTypeLike | None = None,
+        name: str | None = None,
+    ) -> MaskSchema:
+        """Build a schema from ``{name: bit index}`` (afw ``MP_*`` cards, KBMOD's ``mask_bits_dict``).
+
+        >>> MaskSchema.from_bits({"BAD": 0, "CR": 3}).names
+        ['BAD', 'CR']
+        """
+        descriptions = descriptions or {}
+        if not bits:
+            return cls([], dtype=dtype, name=name)
+        for plane, bit in bits.items():
+            if not isinstance(bit, (int, np.integer)) or not 0 <= int(bit) < MAX_PLANES:
+                raise ValueError(f"bit index of plane {plane!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}")
+        by_bit: dict[int, str] = {}
+        for plane, bit in bits.items():
+            if int(bit) in by_bit:
+                raise ValueError(f"planes {by_bit[int(bit)]!r} and {plane!r} share bit {int(bit)}")
+            by_bit[int(bit)] = plane
+        planes: list[MaskPlane | None] = [None] * (max(by_bit) + 1)
+        for bit, plane in by_bit.items():
+            planes[bit] = MaskPlane(plane, descriptions.get(plane, ""))
+        return cls(planes, dtype=dtype, name=name)
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    @property
+    def planes(self) -> tuple[MaskPlane | None, ...]:
+        """One entry per bit (``None`` for a reserved bit)."""
+        return self._planes
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the defined planes, lowest bit first."""
+        return [p.name for p in self._planes if p is not None]
+
+    @property
+    def nbits(self) -> int:
+        """Number of bit positions used (highest defined bit + 1)."""
+        return len(self._planes)
+
+    @property
+    def all_bits(self) -> int:
+        """Bit mask with every defined plane set."""
+        return sum(1 << i for i, p in enumerate(self._planes) if p is not None)
+
+    def __iter__(self) -> Iterator[MaskPlane]:
+        return (p for p in self._planes if p is not None)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.upper() in self._index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MaskSchema):
+            return NotImplemented
+        return self._planes == other._planes and self.dtype == other.dtype
+
+    def __hash__(self) -> int:
+        return hash((self._planes, self.dtype.str))
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<MaskSchema{label} {self.names} dtype={self.dtype}>"
+
+    def items(self) -> Iterator[tuple[int, MaskPlane]]:
+        """``(bit index, plane)`` for every defined plane."""
+        return ((i, p) for i, p in enumerate(self._planes) if p is not None)
+
+    def plane(self, name: str) -> MaskPlane:
+        """The plane called ``name`` (case-insensitive)."""
+        return self._planes[self.bit(name)]  # type: ignore[return-value]
+
+    def bit(self, name: str) -> int:
+        """Bit index of plane ``name`` (case-insensitive); unknown names raise :class:`UnknownPlaneError`."""
+        try:
+            return self._index[name.upper()]
+        except (KeyError, AttributeError):
+            raise UnknownPlaneError(self._unknown_message([name])) from None
+
+    def bitmask(self, *names: str) -> int:
+        """OR of the bit values of ``names`` (each name counted once)."""
+        value = 0
+        for n in names:
+            value |= 1 << self.bit(n)
+        return value
+
+    def interpret(self, value: int) -> list[str]:
+        """Names of the planes set in an integer mask value."""
+        value = int(value)
+        return [p.name for i, p in self.items() if value >> i & 1]
+
+    def describe(self) -> list[dict]:
+        """Rows ``{'name', 'bit', 'value', 'description'}`` for docs, headers and ``astromask info``."""
+        return [
+            {"name": p.name, "bit": i, "value": 1 << i, "description": p.description} for i, p in self.items()
+        ]
+
+    # -- derivation -----------------------------------------------------------------------------
+
+    def with_planes(self, *planes: MaskPlane | tuple[str, str] | str) -> MaskSchema:
+        """A schema with ``planes`` appended at the lowest free bits (existing names are kept as they are)."""
+        slots = list(self._planes)
+        for p in planes:
+            p = p if isinstance(p, MaskPlane) else MaskPlane(p) if isinstance(p, str) else MaskPlane(*p)
+            if p.name in self:
+                continue
+            free = next((i for i, s in enumerate(slots) if s is None), len(slots))
+            if free == len(slots):
+                slots.append(p)
+            else:
+                slots[free] = p
+        dtype = self.dtype if 8 * self.dtype.itemsize >= len(slots) else None
+        return MaskSchema(slots, dtype=dtype, name=self.name)
+
+    def merged(self, other: MaskSchema) -> MaskSchema:
+        """This schema plus ``other``'s planes that it lacks (matched by name)."""
+        return self.with_planes(*(p for p in other if p.name not in self))
+
+    def bit_map(self, target: MaskSchema) -> list[tuple[int, int]]:
+        """``(source bit, target bit)`` for each plane of this schema that ``target`` also has."""
+        return [(i, target.bit(p.name)) for i, p in self.items() if p.name in target]
+
+    # -- flag expressions -------------------------------------------------------------------------
+
+    def _unknown_message(self, unknown: Sequence[object]) -> str:
+        which = ", ".join(repr(u) for u in unknown)
+        label = f" {self.name!r}" if self.name else ""
+        return f"unknown mask plane {which} for schema{label}; known planes: {', '.join(self.names) or '(none)'}"
+
+    def flags(self, expr: object, *, unknown: str = "error") -> int:
+        """Resolve a flag expression to an integer bit mask of this schema.
+
+        Parameters
+        ----------
+        expr : str, int, sequence of str/int, or None
+            ``None`` or ``"*"`` means every defined plane. Strings are plane
+            names or integers separated by ``,``, ``+`` or ``|``, optionally
+            wrapped as ``"~(...)"`` to mean every plane *except* those.
+        unknown : {'error', 'warn', 'ignore'}
+            What to do with names the schema lacks: raise
+            :class:`UnknownPlaneError` listing the known names, warn
+            (:class:`UnknownPlaneWarning`) and drop them, or drop them silently.
+
+        Returns
+        -------
+        int
+            A non-negative bit mask.
+
+        Examples
+        --------
+        >>> from astromask.presets import get_schema
+        >>> rubin = get_schema("rubin")
+        >>> rubin.flags("BAD,SAT"), rubin.flags(["CR", 1]), rubin.flags("~(BAD+SAT)") & 3
+        (3, 9, 0)
+        """
+        if unknown not in UNKNOWN_POLICIES:
+            raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+        if expr is None or (isinstance(expr, str) and expr.strip() == "*"):
+            return self.all_bits
+        if isinstance(expr, (bool, np.bool_)):
+            raise TypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
+        if isinstance(expr, (int, np.integer)):
+            value = int(expr)
+            if value < 0:
+                value &= (1 << 8 * self.dtype.itemsize) - 1
+            return value
+        if isinstance(expr, str):
+            return self._flags_from_string(expr, unknown)
+        if isinstance(expr, Iterable):
+            value = 0
+            for item in expr:
+                if isinstance(item, str) and not item.strip().lstrip("-").isdigit():
+                    names = self._known_names([item.strip()], unknown)
+                    value |= self.bitmask(*names)
+                else:
+                    value |= self.flags(int(item))
+            return value
+        raise TypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
+
+    def _known_names(self, names: Sequence[str], unknown: str) -> list[str]:
+        missing = [n for n in names if n not in self]
+        if missing:
+            if unknown == "error":
+                raise UnknownPlaneError(self._unknown_message(missing))
+            if unknown == "warn":
+                warnings.warn(self._unknown_message(missing), UnknownPlaneWarning, stacklevel=4)
+        return [n for n in names if n in self]
+
+    def _flags_from_string(self, expr: str, unknown: str) -> int:
+        text = expr.strip()
+        if text.upper() in ("", "NONE", "INDEF"):
+            return 0
+        body = text[1:].strip() if text.startswith("~") else text
+        if body.startswith("(") and body.endswith(")"):
+            body = body[1:-1]
+        items = [t.strip() for t in re.split(r"[,+|]", body)]
+        names = [t for t in items if t and not t.lstrip("-").isdigit()]
+        if names:
+            known = self._known_names(names, unknown)
+            ints = [t for t in items if t and t.lstrip("-").isdigit()]
+            if not known and not ints:
+                return 0 if not text.startswith("~") else self.all_bits
+            # astropy maps names only when the first item is a name; integers are given as names too.
+            lookup = _CaseInsensitiveMap({p.name.upper(): 1 << i for i, p in self.items()})
+            for t in ints:
+                lookup[t] = int(t)
+            sep = next((c for c in ",+|" if c in body), ",")
+            inner = sep.join(known + ints)
+            text = ("~(" + inner + ")") if text.startswith("~") else inner
+            try:
+                value = bitmask.interpret_bit_flags(text, flag_name_map=lookup)
+            except ValueError as exc:
+                raise ValueError(f"invalid flag expression {expr!r}: {exc}") from None
+        else:
+            try:
+                value = bitmask.interpret_bit_flags(text)
+            except ValueError as exc:
+                raise ValueError(f"invalid flag expression {expr!r}: {exc}") from None
+        if value is None:
+            return 0
+        value = int(value)
+        if value < 0:  # "~(...)": every defined plane except those listed
+            value = self.all_bits & value
+        return value
