@@ -26,6 +26,7 @@ __all__ = ["MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning"
 
 MAX_PLANES = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_TOKEN_RE = re.compile(r"^(-?\d+|[A-Za-z_][A-Za-z0-9_\-]*)$")
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 
@@ -344,6 +345,12 @@ class MaskSchema:
         if body.startswith("(") and body.endswith(")"):
             body = body[1:-1]
         items = [t.strip() for t in re.split(r"[,+|]", body)]
+        bad = [t for t in items if t and not _TOKEN_RE.match(t)]
+        if bad:
+            raise ValueError(
+                f"invalid flag expression {expr!r}: {bad[0]!r} is not a plane name or integer "
+                "('~' may only precede the whole list, parentheses only wrap it)"
+            )
         names = [t for t in items if t and not t.lstrip("-").isdigit()]
         if names:
             known = self._known_names(names, unknown)

@@ -105,9 +105,9 @@ def schema_from_mp_cards(header: fits.Header, *, descriptions=None, name: str | 
 def generic_schema(array: np.ndarray, *, name: str = "bits") -> MaskSchema:
     """One ``BITnn`` plane for each bit that is set somewhere in an unsigned mask array."""
     used = int(np.bitwise_or.reduce(array, axis=None)) if array.size else 0
-    nbits = 8 * array.dtype.itemsize
+    nbits = max(used.bit_length(), 1)
     planes = [
         MaskPlane(f"BIT{b:02d}", f"Bit {b} (value {1 << b}); the file names no planes.") if used >> b & 1 else None
         for b in range(nbits)
     ]
-    return MaskSchema(planes, dtype=array.dtype, name=name)
+    return MaskSchema(planes, name=name)

@@ -105,7 +105,7 @@ def open_fits(path: str) -> fits.HDUList:
     if os.path.isdir(path):
         raise FormatError("is a directory, not a FITS file", path=path)
     try:
-        hdul = fits.open(path, memmap=True, lazy_load_hdus=True, mode="readonly")
+        hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
         hdul[0]  # force the primary header to parse
     except (OSError, ValueError, TypeError, IndexError) as exc:
         raise FormatError(f"not a readable FITS file ({exc})", path=path) from None

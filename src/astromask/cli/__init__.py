@@ -1,0 +1,72 @@
+"""The ``astromask`` command.
+
+Exit status: 0 success, 1 data error (bad file, missing HDU, unknown plane,
+existing output), 2 usage error. Errors are one line on stderr naming the
+file, HDU or option; no tracebacks (``--debug`` shows them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from ..errors import AstromaskError
+from ..schema import UnknownPlaneError
+from . import convert, info
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = {"info": info, "convert": convert}
+
+# Errors that mean "the data or the request is wrong", reported as one line with exit 1.
+DATA_ERRORS = (AstromaskError, UnknownPlaneError, ValueError, KeyError, OSError, TypeError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="astromask",
+        description="Astronomical pixel masks: inspect, convert, make, refine and apply them.",
+    )
+    parser.add_argument("--version", action="version", version=f"astromask {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is done")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in COMMANDS.items():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING if not args.quiet else logging.ERROR,
+        format="astromask: %(message)s",
+    )
+    try:
+        return int(COMMANDS[args.command].run(args) or 0)
+    except BrokenPipeError:  # `astromask info f | head`
+        return 0
+    except DATA_ERRORS as exc:
+        if args.debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"astromask {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""``astromask convert IN OUT --to FORMAT``: rewrite a mask or masked image in another format."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from ..errors import AstromaskError, OutputExistsError
+from ..io import FORMATS, WRITE_FORMATS, read, write
+from ..io.fitsfile import parse_fits_name
+
+log = logging.getLogger("astromask")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert between mask file formats",
+        description="Read IN (format chosen by content) and write OUT in the format given by --to. "
+        "OUT is written to a temporary file and renamed; an existing OUT needs --overwrite.",
+    )
+    p.add_argument("input", metavar="IN", help="input file (CFITSIO [ext] selector allowed)")
+    p.add_argument("output", metavar="OUT", help="output file")
+    p.add_argument("--to", required=True, choices=WRITE_FORMATS, help="output format")
+    p.add_argument("--from", dest="from_format", choices=list(FORMATS), help="input format (default: guess)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument(
+        "--compression",
+        choices=["GZIP_2", "GZIP_1", "RICE_1", "PLIO_1", "NONE"],
+        help="mask compression (lossless; default GZIP_2 where the format compresses)",
+    )
+
+
+def run(args) -> int:
+    src = parse_fits_name(args.input).path
+    if os.path.exists(args.output) and os.path.samefile(src, args.output):
+        raise AstromaskError(f"{args.output}: output is the input file; write to another name")
+    if os.path.exists(args.output) and not args.overwrite:
+        raise OutputExistsError(args.output)
+    obj = read(args.input, format=args.from_format)
+    options = {}
+    if args.compression:
+        key = "mask_compression" if args.to == "lsst" else "compression"
+        options[key] = None if args.compression == "NONE" else args.compression
+    write(obj, args.output, format=args.to, overwrite=args.overwrite, **options)
+    log.info("wrote %s (%s)", args.output, args.to)
+    return 0

@@ -1,0 +1,108 @@
+"""What a file holds, HDU by HDU: kind, shape, dtype, and for masks the schema with pixel counts."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from astropy.io import fits
+
+from .io import get_format, identify
+from .io.fitsfile import image_shape, is_image_hdu, open_fits, parse_fits_name, read_wcs, read_xy0
+
+__all__ = ["file_info", "format_info"]
+
+_BITPIX = {8: "uint8", 16: "int16", 32: "int32", 64: "int64", -32: "float32", -64: "float64"}
+_UNSIGNED_BZERO = {16: (2**15, "uint16"), 32: (2**31, "uint32"), 64: (2**63, "uint64")}
+
+
+def _dtype(header: fits.Header) -> str:
+    bitpix = int(header.get("BITPIX", 0))
+    bzero, bscale = header.get("BZERO", 0), header.get("BSCALE", 1)
+    if bitpix in _UNSIGNED_BZERO and bscale == 1 and bzero == _UNSIGNED_BZERO[bitpix][0]:
+        return _UNSIGNED_BZERO[bitpix][1]
+    if bitpix > 0 and (bscale != 1 or bzero != 0):
+        return "float32 (scaled " + _BITPIX.get(bitpix, str(bitpix)) + ")"
+    return _BITPIX.get(bitpix, str(bitpix))
+
+
+def _schema_rows(mask) -> list[dict]:
+    counts = mask.counts()
+    total = mask.array.size or 1
+    return [
+        dict(row, pixels=counts[row["name"]], fraction=counts[row["name"]] / total) for row in mask.schema.describe()
+    ]
+
+
+def file_info(path: str, *, format: str | None = None) -> dict:
+    """A dictionary describing ``path`` (the data behind ``astromask info``).
+
+    Keys: ``file``, ``format``, ``hdus`` (one dict per HDU with ``index``,
+    ``name``, ``kind``, ``shape``, ``dtype`` and, for image HDUs, ``origin``
+    and ``wcs``; mask HDUs add ``planes``: rows of ``name``, ``bit``,
+    ``value``, ``description``, ``pixels`` and ``fraction``).
+    """
+    name = parse_fits_name(path)
+    hdul = open_fits(name.path)
+    with hdul:
+        fmt = format or identify(hdul, name.path)
+        module = get_format(fmt)
+        rows = module.describe(hdul, name.path)
+        hdus = []
+        for row in rows:
+            i = row["index"]
+            hdu = hdul[i]
+            hdr = hdu.header
+            entry = {
+                "index": i,
+                "name": str(hdr.get("EXTNAME", "PRIMARY" if i == 0 else "")).strip(),
+                "kind": row["kind"],
+            }
+            if hdr.get("EXTVER", 1) != 1:
+                entry["extver"] = int(hdr["EXTVER"])
+            if is_image_hdu(hdu):
+                entry["shape"] = list(image_shape(hdu))
+                entry["dtype"] = _dtype(hdr)
+                entry["compression"] = hdu.compression_type if isinstance(hdu, fits.CompImageHDU) else None
+                entry["origin"] = list(read_xy0(hdr))
+                wcs = read_wcs(hdr)
+                entry["wcs"] = list(wcs.wcs.ctype) if wcs is not None else None
+            elif isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+                entry["shape"] = [int(hdr.get("NAXIS2", 0))]
+                entry["dtype"] = "table"
+            if row["kind"] == "mask":
+                mask = module.mask_at(hdul, name.path, i)
+                entry["planes"] = _schema_rows(mask)
+                entry["masked_pixels"] = int(np.count_nonzero(mask.any_set()))
+            if "extra" in row:
+                entry.update(row["extra"])
+            hdus.append(entry)
+    return {"file": os.fspath(path), "format": fmt, "hdus": hdus}
+
+
+def format_info(info: dict) -> str:
+    """Human-readable text for :func:`file_info` output."""
+    lines = [f"{info['file']}: format {info['format']}"]
+    for h in info["hdus"]:
+        name = h["name"] + (f",{h['extver']}" if "extver" in h else "")
+        shape = "x".join(str(n) for n in h.get("shape", [])) or "-"
+        line = f"  HDU {h['index']:<2} {name:<12} {h['kind']:<9} {shape:<12} {h.get('dtype', '-')}"
+        if h.get("compression"):
+            line += f"  [{h['compression']}]"
+        if h.get("origin") and any(h["origin"]):
+            line += f"  origin (x0, y0) = ({h['origin'][0]}, {h['origin'][1]})"
+        if h.get("wcs"):
+            line += f"  WCS {'/'.join(h['wcs'])}"
+        lines.append(line)
+        if "planes" in h:
+            lines.append(f"    {'bit':>3}  {'plane':<20} {'pixels':>10} {'fraction':>9}  description")
+            for p in h["planes"]:
+                lines.append(
+                    f"    {p['bit']:>3}  {p['name']:<20} {p['pixels']:>10} {p['fraction']:>9.4%}  {p['description']}"
+                )
+            if not h["planes"]:
+                lines.append("    (no planes set or named)")
+        for key in ("field_area", "region_area"):
+            if key in h:
+                lines.append(f"    {key.replace('_', ' ')}: {h[key]}")
+    return "\n".join(lines)

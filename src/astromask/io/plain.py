@@ -1,0 +1,236 @@
+"""Plain FITS: any image or mask HDU, in any file.
+
+Reading
+    The selected HDU (default: the first HDU with a 2-D array) is a *mask*
+    when it holds integers and its EXTNAME or the file name says so (``MASK``,
+    ``DQ``, ``BPM``, ``FLAG``, ``BADPIX``, ``QUAL``, ``_ood``, ``mask``) or it
+    carries plane cards (``MSKN*``, ``MP_*``); otherwise it is an *image*. An
+    image is returned as a :class:`MaskedImage`, with the file's ``MASK``/``DQ``
+    and ``VARIANCE``/``VAR`` HDUs when it has them (else an all-clear mask of
+    the ``rubin`` preset and variance 1). A mask HDU's planes come from its
+    ``MSKN*`` or ``MP_*`` cards; without them each bit in use becomes a
+    ``BITnn`` plane. BZERO/BSCALE, big-endian data, ``.gz`` files and
+    tile-compressed HDUs are handled by astropy.
+
+Writing
+    A :class:`MaskedImage` becomes an empty primary (metadata cards), an
+    ``IMAGE`` HDU with the sky WCS, a ``MASK`` HDU and a ``VARIANCE`` HDU; a
+    :class:`Mask` becomes a primary plus one ``MASK`` HDU. Masks are written
+    losslessly tile-compressed (``compression='GZIP_2'`` by default, ``PLIO_1``
+    where it is valid, ``None`` for none) with ``MSKN/MSKM/MSKD`` cards. The
+    pixel origin is written as ``LTV1/LTV2`` and the linear ``A`` WCS when it
+    is not (0, 0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+from astropy.io import fits
+
+from ..errors import FormatError
+from ..mask import Mask, as_unsigned
+from ..masked_image import Box, MaskedImage
+from ..presets import get_schema
+from . import cards
+from .fitsfile import (
+    bbox_slices,
+    clean_header,
+    find_hdu,
+    image_hdu_indices,
+    image_shape,
+    is_image_hdu,
+    make_image_hdu,
+    mask_compression,
+    origin_cards,
+    read_pixels,
+    read_wcs,
+    read_xy0,
+    wcs_cards,
+)
+
+__all__ = ["identify", "read", "describe", "mask_at", "write", "mask_from_hdu"]
+
+_MASK_NAME = re.compile(r"(MASK|^DQ$|BPM|FLAG|BADPIX|QUAL)", re.IGNORECASE)
+_MASK_FILE = re.compile(r"(mask|_ood[_.]|bpm|badpix)", re.IGNORECASE)
+_VARIANCE_NAME = re.compile(r"^(VARIANCE|VAR)$", re.IGNORECASE)
+
+
+def identify(hdul: fits.HDUList, path: str) -> bool:
+    """Plain FITS is the fallback: any file with an image HDU."""
+    return any(True for _ in image_hdu_indices(hdul))
+
+
+def _is_integer(hdu) -> bool:
+    hdr = hdu.header
+    bitpix = hdr.get("ZBITPIX", hdr.get("BITPIX")) if isinstance(hdu, fits.CompImageHDU) else hdr.get("BITPIX")
+    scaled = float(hdr.get("BSCALE", 1.0)) != 1.0
+    return bitpix is not None and int(bitpix) > 0 and not scaled
+
+
+def _is_mask_hdu(hdul: fits.HDUList, index: int, path: str) -> bool:
+    hdu = hdul[index]
+    if not is_image_hdu(hdu) or not _is_integer(hdu):
+        return False
+    hdr = hdu.header
+    if cards.has_msk_cards(hdr) or cards.has_mp_cards(hdr):
+        return True
+    return bool(_MASK_NAME.search(str(hdr.get("EXTNAME", "")))) or bool(_MASK_FILE.search(os.path.basename(path)))
+
+
+def describe(hdul: fits.HDUList, path: str) -> list[dict]:
+    rows = []
+    for i, hdu in enumerate(hdul):
+        if is_image_hdu(hdu):
+            name = str(hdu.header.get("EXTNAME", ""))
+            kind = "mask" if _is_mask_hdu(hdul, i, path) else "variance" if _VARIANCE_NAME.match(name) else "image"
+        elif isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+            kind = "table"
+        else:
+            kind = "header"
+        rows.append({"index": i, "kind": kind})
+    return rows
+
+
+def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0) -> Mask:
+    """A :class:`Mask` from an integer image HDU, its schema from the HDU's own plane cards."""
+    if not _is_integer(hdu):
+        raise FormatError("HDU holds floating-point data, not an integer mask", path=path, hdu=index)
+    shape = image_shape(hdu)
+    if len(shape) != 2:
+        raise FormatError(f"mask HDU must be 2-D, got shape {shape}", path=path, hdu=index)
+    array = as_unsigned(read_pixels(hdu, slices))
+    hdr = hdu.header
+    label = f"{os.path.basename(path)}[{index}]"
+    try:
+        if cards.has_msk_cards(hdr):
+            schema = cards.schema_from_msk_cards(hdr, name=label)
+        elif cards.has_mp_cards(hdr):
+            schema = cards.schema_from_mp_cards(hdr, name=label)
+        else:
+            schema = None
+    except ValueError as exc:
+        raise FormatError(str(exc), path=path, hdu=index) from None
+    if schema is not None and 8 * array.dtype.itemsize > 8 * schema.dtype.itemsize:
+        extra = int(np.bitwise_or.reduce(array, axis=None)) & ~((1 << 8 * schema.dtype.itemsize) - 1)
+        if extra:
+            raise FormatError(f"mask values use bits no plane card names (value {extra:#x})", path=path, hdu=index)
+        array = array.astype(schema.dtype)
+    if schema is None:
+        schema = cards.generic_schema(array, name=label)
+    return Mask(array, schema, copy=False)
+
+
+def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
+    return mask_from_hdu(hdul[index], path=path, index=index)
+
+
+def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int) -> int | None:
+    for i in image_hdu_indices(hdul):
+        if i != skip and pattern.search(str(hdul[i].header.get("EXTNAME", ""))) and image_shape(hdul[i]) == shape:
+            return i
+    return None
+
+
+def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> MaskedImage | Mask:
+    if hdu is None:
+        index = next(image_hdu_indices(hdul), None)
+        if index is None:
+            raise FormatError("holds no image HDU", path=path)
+    else:
+        index = find_hdu(hdul, hdu, path)
+        if not is_image_hdu(hdul[index]):
+            raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
+    main = hdul[index]
+    shape = image_shape(main)
+    if len(shape) != 2:
+        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=index)
+    xy0 = read_xy0(main.header)
+    slices = bbox_slices(bbox, xy0, shape, f"{path}[{index}]")
+    if bbox is not None:
+        xy0 = (bbox.x0, bbox.y0)
+    if _is_mask_hdu(hdul, index, path):
+        return mask_from_hdu(main, slices, path=path, index=index)
+    image = read_pixels(main, slices)
+    mask_index = _companion(hdul, _MASK_NAME, shape, index)
+    if mask_index is not None and _is_integer(hdul[mask_index]):
+        mask = mask_from_hdu(hdul[mask_index], slices, path=path, index=mask_index)
+    else:
+        mask = Mask(image.shape, get_schema("rubin"))
+    var_index = _companion(hdul, _VARIANCE_NAME, shape, index)
+    variance = read_pixels(hdul[var_index], slices) if var_index is not None else None
+    wcs = read_wcs(main.header)
+    if wcs is not None and bbox is not None:
+        wcs.wcs.crpix = wcs.wcs.crpix - np.array([slices[1].start, slices[0].start])
+    metadata = clean_header(hdul[0].header) if index != 0 else fits.Header()
+    metadata.extend(clean_header(main.header, drop=("BUNIT", "INHERIT")), unique=True)
+    return MaskedImage(
+        image,
+        mask=mask,
+        variance=variance,
+        unit=_unit(main.header, path, index),
+        wcs=wcs,
+        xy0=xy0,
+        metadata=metadata,
+    )
+
+
+def _unit(header: fits.Header, path: str, index: int):
+    from astropy import units as u
+
+    text = str(header.get("BUNIT", "")).strip()
+    if not text:
+        return None
+    try:
+        return u.Unit(text, parse_strict="raise")
+    except ValueError:
+        try:
+            return u.Unit(text.lower(), parse_strict="raise")  # 'ADU' and friends
+        except ValueError:
+            return u.Unit(text, parse_strict="silent")  # keep it as an unrecognized unit
+
+
+def mask_hdu(mask: Mask, *, name: str = "MASK", compression: str | None = "GZIP_2", header=None):
+    """A ``MASK`` image HDU with ``MSKN/MSKM/MSKD`` cards, losslessly compressed by default."""
+    hdr = fits.Header() if header is None else header.copy()
+    hdr.extend(cards.msk_cards(mask.schema), unique=True)
+    data = mask.array
+    return make_image_hdu(data, hdr, name=name, compression=mask_compression(data, compression))
+
+
+def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP_2",
+          image_compression: str | None = None) -> dict[str, fits.HDUList]:
+    """The HDUs of a plain FITS file (see the module docstring)."""
+    if isinstance(obj, Mask):
+        return {path: fits.HDUList([fits.PrimaryHDU(), mask_hdu(obj, compression=compression)])}
+    if not isinstance(obj, MaskedImage):
+        raise TypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
+    primary = fits.PrimaryHDU(header=fits.Header(obj.metadata) if isinstance(obj.metadata, fits.Header) else None)
+    geometry = origin_cards(obj.xy0, ltv=True) if obj.xy0 != (0, 0) else fits.Header()
+    image_header = geometry.copy()
+    image_header.extend(wcs_cards(obj.wcs), unique=True)
+    if obj.unit is not None:
+        image_header["BUNIT"] = obj.unit.to_string("fits") if _fits_unit(obj.unit) else str(obj.unit)
+    variance_header = geometry.copy()
+    if obj.variance_unit is not None:
+        variance_header["BUNIT"] = str(obj.variance_unit)
+    return {
+        path: fits.HDUList(
+            [
+                primary,
+                make_image_hdu(obj.image, image_header, name="IMAGE", compression=image_compression),
+                mask_hdu(obj.mask, compression=compression, header=geometry),
+                make_image_hdu(obj.variance, variance_header, name="VARIANCE", compression=image_compression),
+            ]
+        )
+    }
+
+
+def _fits_unit(unit) -> bool:
+    try:
+        unit.to_string("fits")
+        return True
+    except (ValueError, TypeError):
+        return False
