@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -11,6 +12,8 @@ from .io import get_format, identify
 from .io.fitsfile import image_shape, is_image_hdu, open_fits, parse_fits_name, read_wcs, read_xy0
 
 __all__ = ["file_info", "format_info"]
+
+log = logging.getLogger("astromask")
 
 _BITPIX = {8: "uint8", 16: "int16", 32: "int32", 64: "int64", -32: "float32", -64: "float64"}
 _UNSIGNED_BZERO = {16: (2**15, "uint16"), 32: (2**31, "uint32"), 64: (2**63, "uint64")}
@@ -34,13 +37,14 @@ def _schema_rows(mask) -> list[dict]:
     ]
 
 
-def file_info(path: str, *, format: str | None = None) -> dict:
+def file_info(path: str, *, format: str | None = None, flags: object = None, unknown: str = "error") -> dict:
     """A dictionary describing ``path`` (the data behind ``astromask info``).
 
     Keys: ``file``, ``format``, ``hdus`` (one dict per HDU with ``index``,
     ``name``, ``kind``, ``shape``, ``dtype`` and, for image HDUs, ``origin``
     and ``wcs``; mask HDUs add ``planes``: rows of ``name``, ``bit``,
-    ``value``, ``description``, ``pixels`` and ``fraction``).
+    ``value``, ``description``, ``pixels`` and ``fraction``, and with
+    ``flags`` a ``selected`` count of the pixels that flag expression selects).
     """
     name = parse_fits_name(path)
     hdul = open_fits(name.path)
@@ -74,6 +78,16 @@ def file_info(path: str, *, format: str | None = None) -> dict:
                 mask = module.mask_at(hdul, name.path, i)
                 entry["planes"] = _schema_rows(mask)
                 entry["masked_pixels"] = int(np.count_nonzero(mask.any_set()))
+                if flags is not None:
+                    import warnings
+
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        selected = int(np.count_nonzero(mask.select(flags, unknown=unknown)))
+                    entry["selected"] = {"flags": str(flags), "pixels": selected,
+                                         "fraction": selected / (mask.array.size or 1)}
+                    for w in caught:
+                        log.warning("%s[%s]: %s", path, i, w.message)
             if "extra" in row:
                 entry.update(row["extra"])
             hdus.append(entry)
@@ -102,6 +116,9 @@ def format_info(info: dict) -> str:
                 )
             if not h["planes"]:
                 lines.append("    (no planes set or named)")
+            if "selected" in h:
+                sel = h["selected"]
+                lines.append(f"    selected by {sel['flags']!r}: {sel['pixels']} pixels ({sel['fraction']:.4%})")
         for key in ("field_area", "region_area"):
             if key in h:
                 lines.append(f"    {key.replace('_', ' ')}: {h[key]}")

@@ -18,10 +18,24 @@ def add_parser(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="FITS files (CFITSIO [ext] selectors allowed)")
     p.add_argument("--json", action="store_true", help="print one JSON document (a list, one entry per file)")
     p.add_argument("--format", choices=list(FORMATS), help="read as this format instead of guessing")
+    p.add_argument(
+        "--flags",
+        metavar="EXPR",
+        help="also count the pixels of each mask selected by a flag expression "
+        "(plane names 'BAD,SAT', astropy bit-flag strings '~(CR+SAT)', integers)",
+    )
+    p.add_argument(
+        "--unknown-flags",
+        choices=["error", "warn", "ignore"],
+        default="error",
+        help="what an unknown plane name in --flags does (default: error)",
+    )
 
 
 def run(args) -> int:
-    infos = [file_info(f, format=args.format) for f in args.files]
+    infos = [
+        file_info(f, format=args.format, flags=args.flags, unknown=args.unknown_flags) for f in args.files
+    ]
     if args.json:
         print(json.dumps(infos, indent=1))
     else:

@@ -127,9 +127,14 @@ def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
     return mask_from_hdu(hdul[index], path=path, index=index)
 
 
-def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int) -> int | None:
+def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int, path: str) -> int | None:
+    """The mask or variance HDU that goes with image HDU ``skip`` (by EXTNAME), shape-checked."""
     for i in image_hdu_indices(hdul):
-        if i != skip and pattern.search(str(hdul[i].header.get("EXTNAME", ""))) and image_shape(hdul[i]) == shape:
+        if i != skip and pattern.search(str(hdul[i].header.get("EXTNAME", ""))):
+            if image_shape(hdul[i]) != shape:
+                raise FormatError(
+                    f"shape {image_shape(hdul[i])} differs from the image's {shape} in HDU {skip}", path=path, hdu=i
+                )
             return i
     return None
 
@@ -154,12 +159,12 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
     if _is_mask_hdu(hdul, index, path):
         return mask_from_hdu(main, slices, path=path, index=index)
     image = read_pixels(main, slices)
-    mask_index = _companion(hdul, _MASK_NAME, shape, index)
+    mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
     if mask_index is not None and _is_integer(hdul[mask_index]):
         mask = mask_from_hdu(hdul[mask_index], slices, path=path, index=mask_index)
     else:
         mask = Mask(image.shape, get_schema("rubin"))
-    var_index = _companion(hdul, _VARIANCE_NAME, shape, index)
+    var_index = _companion(hdul, _VARIANCE_NAME, shape, index, path)
     variance = read_pixels(hdul[var_index], slices) if var_index is not None else None
     wcs = read_wcs(main.header)
     if wcs is not None and bbox is not None:
