@@ -145,7 +145,8 @@ class Mask:
 
     def counts(self) -> dict[str, int]:
         """Number of pixels set, per plane, in schema order."""
-        return {p.name: int(np.count_nonzero(self.array & self._value(1 << i))) for i, p in self.schema.items()}
+        flagged = self.array[self.array != 0]  # masks are mostly clear: count over the set pixels only
+        return {p.name: int(np.count_nonzero(flagged & self._value(1 << i))) for i, p in self.schema.items()}
 
     def any_set(self) -> np.ndarray:
         """Boolean array, ``True`` where any bit (named or reserved) is set."""
