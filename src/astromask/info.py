@@ -9,7 +9,7 @@ import numpy as np
 from astropy.io import fits
 
 from .io import get_format, identify
-from .io.fitsfile import image_shape, is_image_hdu, open_fits, parse_fits_name, read_wcs, read_xy0
+from .io.fitsfile import find_hdu, image_shape, is_image_hdu, open_fits, parse_fits_name, read_wcs, read_xy0
 
 __all__ = ["file_info", "format_info"]
 
@@ -52,6 +52,9 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
         fmt = format or identify(hdul, name.path)
         module = get_format(fmt)
         rows = module.describe(hdul, name.path)
+        if name.hdu is not None:  # f.fits[EXT]: that HDU only
+            chosen = find_hdu(hdul, name.hdu, name.path)
+            rows = [r for r in rows if r["index"] == chosen]
         hdus = []
         for row in rows:
             i = row["index"]

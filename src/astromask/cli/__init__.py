@@ -31,6 +31,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
 
 
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    """Messages of the ``astromask`` logger go to the current stderr as ``astromask: ...`` lines."""
+    log = logging.getLogger("astromask")
+    for handler in [h for h in log.handlers if getattr(h, "_astromask_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("astromask: %(message)s"))
+    handler._astromask_cli = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="astromask",
@@ -48,14 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # -h, --version and usage errors (status 2)
+        return int(exc.code or 0)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING if not args.quiet else logging.ERROR,
-        format="astromask: %(message)s",
-    )
+    _configure_logging(args.verbose, args.quiet)
     try:
         return int(COMMANDS[args.command].run(args) or 0)
     except BrokenPipeError:  # `astromask info f | head`

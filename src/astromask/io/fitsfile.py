@@ -195,7 +195,10 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
 # Keywords that describe the storage of one HDU rather than its content.
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|GROUPS|BZERO|BSCALE|BLANK|"
-    r"CHECKSUM|DATASUM|EXTNAME|EXTVER|THEAP|TFIELDS|Z[A-Z0-9_]*|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+)$"
+    r"CHECKSUM|DATASUM|EXTNAME|EXTVER|THEAP|TFIELDS|TTYPE\d+|TFORM\d+|TUNIT\d+|TDIM\d+|"
+    # tile-compression bookkeeping (FITS standard §10), not metadata such as DECam's ZD
+    r"ZIMAGE|ZCMPTYPE|ZBITPIX|ZNAXIS\d*|ZTILE\d+|ZNAME\d+|ZVAL\d+|ZSIMPLE|ZEXTEND|ZBLOCKED|ZTENSION|"
+    r"ZPCOUNT|ZGCOUNT|ZHECKSUM|ZDATASUM|ZQUANTIZ|ZDITHER0|ZBLANK|ZSCALE|ZZERO|ZMASKCMP)$"
 )
 _WCS_KEY = re.compile(
     r"^(WCSAXES[A-Z]?|WCSNAME[A-Z]?|CTYPE\d[A-Z]?|CRPIX\d[A-Z]?|CRVAL\d[A-Z]?|CDELT\d[A-Z]?|CUNIT\d[A-Z]?|"
