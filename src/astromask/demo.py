@@ -65,7 +65,7 @@ def add_flag_planes(mi: MaskedImage) -> MaskedImage:
     level = float(mi.metadata.get("SATURATE", np.inf))
     with np.errstate(invalid="ignore"):
         out.mask.set("SAT", mi.image >= level)
-    out.mask.set("NO_DATA", ~np.isfinite(mi.image) | ~np.isfinite(mi.variance))
+    out.mask.set("NO_DATA", ~np.isfinite(mi.image))
     return out
 
 
