@@ -1,6 +1,6 @@
-"""Unit, metadata and WCS pieces shared by the CCDData and JWST formats.
+"""Unit, metadata and WCS pieces shared by the image formats.
 
-Both formats keep the image unit in ``BUNIT``, the metadata in the primary
+The formats keep the image unit in ``BUNIT``, the metadata in the primary
 header and the sky WCS on the image HDU; these small functions move those
 pieces between headers and :class:`~astromask.MaskedImage` attributes.
 """
@@ -8,6 +8,7 @@ pieces between headers and :class:`~astromask.MaskedImage` attributes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import warnings
 
 import numpy as np
 from astropy import units as u
@@ -31,21 +32,23 @@ def read_unit(header: fits.Header) -> u.UnitBase | None:
     text = str(header.get("BUNIT", "")).strip()
     if not text:
         return None
-    for candidate in (text, text.lower()):
-        try:
-            unit = u.Unit(candidate, parse_strict="raise")
-        except ValueError:
-            continue
-        return None if unit == u.dimensionless_unscaled else unit
-    return u.Unit(text, parse_strict="silent")  # an UnrecognizedUnit keeps the text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        for candidate in (text, text.lower()):
+            try:
+                unit = u.Unit(candidate, parse_strict="raise")
+            except ValueError:
+                continue
+            return None if unit == u.dimensionless_unscaled else unit
+        return u.Unit(text, parse_strict="silent")  # an UnrecognizedUnit keeps the text
 
 
 def unit_string(unit: u.UnitBase) -> str:
     """``BUNIT`` text for a unit, in astropy's generic format (what ``CCDData.write`` writes)."""
-    return unit.to_string()
+    return u.Unit(unit).to_string()
 
 
-def metadata_header(metadata: fits.Header | Mapping | None) -> fits.Header:
+def metadata_header(metadata: fits.Header | Mapping | None, *, drop: tuple[str, ...] = ()) -> fits.Header:
     """Metadata as header cards, without storage, WCS or origin keywords.
 
     A mapping keeps its string, number and boolean values; keys longer than
@@ -54,13 +57,13 @@ def metadata_header(metadata: fits.Header | Mapping | None) -> fits.Header:
     if metadata is None:
         return fits.Header()
     if isinstance(metadata, fits.Header):
-        return clean_header(metadata)
+        return clean_header(metadata, drop=drop)
     header = fits.Header()
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, (str, int, float, bool, np.number, np.bool_)):
             continue
         header[key if len(key) <= 8 else f"HIERARCH {key}"] = value
-    return clean_header(header)
+    return clean_header(header, drop=drop)
 
 
 def box_wcs(wcs: WCS | None, slices: tuple[slice, slice]) -> WCS | None:

@@ -55,12 +55,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import warnings
 
 import numpy as np
-from astropy import units as u
 from astropy.io import fits
-from astropy.wcs import WCS
 
 from ..errors import FormatError
 from ..mask import Mask, as_unsigned
@@ -68,6 +65,7 @@ from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
 from ..schema import MaskPlane, MaskSchema
 from . import cards
+from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
     bbox_slices,
     clean_header,
@@ -92,52 +90,6 @@ _AFW_MASK_BITS = 32
 _PLANE_KEYS = ("EXTTYPE", "INHERIT", "BUNIT", "UZSCALE", "MP_*")
 # Primary keywords that point into the archive tables astromask does not read.
 _ARCHIVE_KEYS = ("AR_HDU", "ARCHIVE_ID*", "INHERIT")
-
-
-# -- units, WCS and metadata (shared with the DECam format) ----------------------------------------
-
-
-def unit_from_header(header: fits.Header) -> u.UnitBase | None:
-    """The unit in ``BUNIT`` (``'ADU'`` read as ``adu``), or None when absent, empty or dimensionless.
-
-    A string astropy cannot parse is kept as an unrecognized unit.
-
-    >>> unit_from_header(fits.Header({"BUNIT": "ADU"}))
-    Unit("adu")
-    """
-    text = str(header.get("BUNIT", "")).strip()
-    if not text:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", u.UnitsWarning)
-        for candidate in (text, text.lower()):
-            try:
-                unit = u.Unit(candidate, parse_strict="raise")
-            except ValueError:
-                continue
-            return None if unit == u.dimensionless_unscaled else unit
-        return u.Unit(text, parse_strict="silent")
-
-
-def unit_text(unit: u.UnitBase) -> str:
-    """``BUNIT`` text of a unit (astropy's generic format)."""
-    return u.Unit(unit).to_string()
-
-
-def sliced_wcs(wcs: WCS | None, slices: tuple[slice, slice]) -> WCS | None:
-    """The WCS of the sub-array ``slices = (rows, cols)`` of an image."""
-    return None if wcs is None else wcs.slice(slices)
-
-
-def metadata_cards(metadata, *, drop: tuple[str, ...] = ()) -> fits.Header:
-    """Metadata (a Header or a mapping of simple values) as cards, without storage and WCS keywords."""
-    if isinstance(metadata, fits.Header):
-        return clean_header(metadata, drop=drop)
-    header = fits.Header()
-    for key, value in dict(metadata or {}).items():
-        if isinstance(key, str) and isinstance(value, (str, int, float, bool, np.number, np.bool_)):
-            header[key if len(key) <= 8 else f"HIERARCH {key}"] = value
-    return clean_header(header, drop=drop)
 
 
 # -- identification -------------------------------------------------------------------------------
@@ -346,8 +298,8 @@ def read(
         read_pixels(main, slices),
         mask=_mask(hdul[mask_index], slices, plane_map=plane_map, path=path, index=mask_index),
         variance=read_pixels(hdul[variance_index], slices),
-        unit=unit_from_header(main.header),
-        wcs=sliced_wcs(wcs, slices) if bbox is not None else wcs,
+        unit=read_unit(main.header),
+        wcs=box_wcs(wcs, slices) if bbox is not None else wcs,
         xy0=xy0 if bbox is None else (bbox.x0, bbox.y0),
         metadata=_metadata(hdul, image_index),
     )
@@ -413,7 +365,7 @@ def _plane_header(exttype: str, xy0: tuple[int, int]) -> fits.Header:
 
 
 def _primary(metadata) -> fits.PrimaryHDU:
-    header = metadata_cards(metadata, drop=("INHERIT",))
+    header = metadata_header(metadata, drop=("INHERIT",))
     header["INHERIT"] = True
     return fits.PrimaryHDU(header=header)
 
@@ -458,8 +410,8 @@ def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dic
     variance_header = _plane_header("VARIANCE", obj.xy0)
     variance_header.extend(wcs_cards(obj.wcs))
     if obj.unit is not None:
-        image_header["BUNIT"] = unit_text(obj.unit)
-        variance_header["BUNIT"] = unit_text(obj.variance_unit)
+        image_header["BUNIT"] = unit_string(obj.unit)
+        variance_header["BUNIT"] = unit_string(obj.variance_unit)
     return {
         path: fits.HDUList(
             [

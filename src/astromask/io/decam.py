@@ -97,7 +97,8 @@ from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
 from ..schema import MaskPlane, MaskSchema
-from .afw import is_integer_hdu, metadata_cards, sliced_wcs, unit_from_header, unit_text
+from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
+from .afw import is_integer_hdu
 from .cards import has_mp_cards, has_msk_cards
 from .fitsfile import (
     bbox_slices,
@@ -513,10 +514,10 @@ def read(
         return _read_dq(hdul, path, index, slices, encoding)
     main = hdul[index]
     wcs = read_wcs(main.header)
-    wcs = sliced_wcs(wcs, slices) if bbox is not None else wcs
+    wcs = box_wcs(wcs, slices) if bbox is not None else wcs
     metadata = _metadata(hdul, index)
     pixels = read_pixels(main, slices)
-    unit = unit_from_header(main.header if "BUNIT" in main.header else hdul[0].header)
+    unit = read_unit(main.header if "BUNIT" in main.header else hdul[0].header)
     if role == "weight":
         metadata["DQNOTE"] = "image holds the CP weight map (inverse variance)"
         return MaskedImage(pixels, schema=_schema("bits", "no DQ file read"), wcs=wcs, xy0=xy0, metadata=metadata)
@@ -594,7 +595,7 @@ def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
 
 def _split_metadata(metadata) -> tuple[fits.Header, fits.Header]:
     """(primary cards, CCD cards) of the metadata."""
-    header = metadata_cards(metadata, drop=_FILE_KEYS + _NOTE_KEYS)
+    header = metadata_header(metadata, drop=_FILE_KEYS + _NOTE_KEYS)
     primary, ccd = fits.Header(), fits.Header()
     for card in header.cards:
         (ccd if CCD_KEYWORDS.match(card.keyword) else primary).append(card, end=True)
@@ -697,7 +698,7 @@ def _hdul(primary, ccd, role, encoding, data, xy0, wcs, unit, extname, compressi
         header["LTM2_2"] = 1.0
     header.extend(wcs_cards(wcs))
     if unit is not None:
-        header["BUNIT"] = unit_text(unit)
+        header["BUNIT"] = unit_string(unit)
     header.extend(ccd)
     hdu_compression = mask_compression(data, compression) if role == "dq" else compression
     ccd_hdu = make_image_hdu(data, header, name=extname, compression=hdu_compression)

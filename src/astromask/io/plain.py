@@ -35,6 +35,7 @@ from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
 from . import cards
+from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
     bbox_slices,
     clean_header,
@@ -167,34 +168,19 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
     var_index = _companion(hdul, _VARIANCE_NAME, shape, index, path)
     variance = read_pixels(hdul[var_index], slices) if var_index is not None else None
     wcs = read_wcs(main.header)
-    if wcs is not None and bbox is not None:
-        wcs.wcs.crpix = wcs.wcs.crpix - np.array([slices[1].start, slices[0].start])
+    if bbox is not None:
+        wcs = box_wcs(wcs, slices)
     metadata = clean_header(hdul[0].header) if index != 0 else fits.Header()
     metadata.extend(clean_header(main.header, drop=("BUNIT", "INHERIT")), unique=True)
     return MaskedImage(
         image,
         mask=mask,
         variance=variance,
-        unit=_unit(main.header, path, index),
+        unit=read_unit(main.header),
         wcs=wcs,
         xy0=xy0,
         metadata=metadata,
     )
-
-
-def _unit(header: fits.Header, path: str, index: int):
-    from astropy import units as u
-
-    text = str(header.get("BUNIT", "")).strip()
-    if not text:
-        return None
-    try:
-        return u.Unit(text, parse_strict="raise")
-    except ValueError:
-        try:
-            return u.Unit(text.lower(), parse_strict="raise")  # 'ADU' and friends
-        except ValueError:
-            return u.Unit(text, parse_strict="silent")  # keep it as an unrecognized unit
 
 
 def mask_hdu(mask: Mask, *, name: str = "MASK", compression: str | None = "GZIP_2", header=None):
@@ -212,15 +198,15 @@ def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP
         return {path: fits.HDUList([fits.PrimaryHDU(), mask_hdu(obj, compression=compression)])}
     if not isinstance(obj, MaskedImage):
         raise TypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
-    primary = fits.PrimaryHDU(header=fits.Header(obj.metadata) if isinstance(obj.metadata, fits.Header) else None)
+    primary = fits.PrimaryHDU(header=metadata_header(obj.metadata))
     geometry = origin_cards(obj.xy0, ltv=True) if obj.xy0 != (0, 0) else fits.Header()
     image_header = geometry.copy()
     image_header.extend(wcs_cards(obj.wcs), unique=True)
     if obj.unit is not None:
-        image_header["BUNIT"] = obj.unit.to_string("fits") if _fits_unit(obj.unit) else str(obj.unit)
+        image_header["BUNIT"] = unit_string(obj.unit)
     variance_header = geometry.copy()
     if obj.variance_unit is not None:
-        variance_header["BUNIT"] = str(obj.variance_unit)
+        variance_header["BUNIT"] = unit_string(obj.variance_unit)
     return {
         path: fits.HDUList(
             [
@@ -231,11 +217,3 @@ def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP
             ]
         )
     }
-
-
-def _fits_unit(unit) -> bool:
-    try:
-        unit.to_string("fits")
-        return True
-    except (ValueError, TypeError):
-        return False
