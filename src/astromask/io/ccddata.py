@@ -49,6 +49,7 @@ from ..schema import MaskPlane, MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string, variance_from_uncertainty
 from .fitsfile import (
+    describe_hdus,
     bbox_slices,
     clean_header,
     find_hdu,
@@ -140,22 +141,16 @@ def _uncertainty_kind(header: fits.Header) -> str:
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     """One ``{'index', 'kind'}`` row per HDU."""
-    rows = []
-    for i, hdu in enumerate(hdul):
-        if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
-            kind = "table"
-        elif not is_image_hdu(hdu):
-            kind = "header"
-        else:
-            role = _role(hdul, i)
-            if role in ("mask", "flags", "flag"):
-                kind = "mask"
-            elif role == "uncert":
-                kind = "weight" if _uncertainty_kind(hdu.header) == "ivar" else "variance"
-            else:
-                kind = "image"
-        rows.append({"index": i, "kind": kind})
-    return rows
+
+    def kind(i: int) -> str:
+        role = _role(hdul, i)
+        if role in ("mask", "flags", "flag"):
+            return "mask"
+        if role == "uncert":
+            return "weight" if _uncertainty_kind(hdul[i].header) == "ivar" else "variance"
+        return "image"
+
+    return describe_hdus(hdul, kind)
 
 
 # -- masks ------------------------------------------------------------------------------------------

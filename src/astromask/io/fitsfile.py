@@ -24,6 +24,7 @@ __all__ = [
     "find_hdu",
     "hdu_label",
     "image_hdu_indices",
+    "describe_hdus",
     "is_image_hdu",
     "image_shape",
     "read_pixels",
@@ -163,6 +164,20 @@ def image_shape(hdu) -> tuple[int, ...]:
 
 def image_hdu_indices(hdul: fits.HDUList) -> Iterator[int]:
     return (i for i in range(len(hdul)) if is_image_hdu(hdul[i]))
+
+
+def describe_hdus(hdul: fits.HDUList, image_kind) -> list[dict]:
+    """One ``{'index', 'kind'}`` row per HDU: ``'table'``, ``'header'`` (no image), or ``image_kind(index)``."""
+    rows = []
+    for i, hdu in enumerate(hdul):
+        if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+            kind = "table"
+        elif not is_image_hdu(hdu):
+            kind = "header"
+        else:
+            kind = image_kind(i)
+        rows.append({"index": i, "kind": kind})
+    return rows
 
 
 def bbox_slices(box: Box | None, xy0: tuple[int, int], shape: tuple[int, int], where: str) -> tuple[slice, slice]:

@@ -55,6 +55,7 @@ from ..schema import MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
+    describe_hdus,
     bbox_slices,
     clean_header,
     find_hdu,
@@ -107,23 +108,8 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     """One ``{'index', 'kind'}`` row per HDU."""
-    rows = []
-    for i, hdu in enumerate(hdul):
-        name = _extname(hdu) if i > 0 else ""
-        if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
-            kind = "table"
-        elif not is_image_hdu(hdu):
-            kind = "header"
-        elif name == "DQ":
-            kind = "mask"
-        elif name == "ERR" or name in VARIANCE_TERMS:
-            kind = "variance"
-        elif name == "WHT":
-            kind = "weight"
-        else:
-            kind = "image"
-        rows.append({"index": i, "kind": kind})
-    return rows
+    kinds = {"DQ": "mask", "ERR": "variance", "WHT": "weight", **{v: "variance" for v in VARIANCE_TERMS}}
+    return describe_hdus(hdul, lambda i: kinds.get(_extname(hdul[i]) if i > 0 else "", "image"))
 
 
 # -- the plane table --------------------------------------------------------------------------------

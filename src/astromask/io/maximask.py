@@ -34,7 +34,7 @@ from ..mask import Mask, as_unsigned
 from ..masked_image import Box
 from ..presets import get_schema
 from ..schema import MaskSchema
-from .fitsfile import bbox_slices, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
+from .fitsfile import bbox_slices, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
 
 __all__ = ["identify", "read", "describe", "mask_at", "class_indices", "BACKGROUND"]
 
@@ -72,16 +72,7 @@ def _is_mask_hdu(hdu) -> bool:
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     """One ``{'index', 'kind'}`` row per HDU: ``mask`` for class cubes and single masks."""
-    rows = []
-    for i, hdu in enumerate(hdul):
-        if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
-            kind = "table"
-        elif not is_image_hdu(hdu):
-            kind = "header"
-        else:
-            kind = "mask" if _is_mask_hdu(hdu) else "image"
-        rows.append({"index": i, "kind": kind})
-    return rows
+    return describe_hdus(hdul, lambda i: "mask" if _is_mask_hdu(hdul[i]) else "image")
 
 
 # -- class layout -----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from ..presets import get_schema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
+    describe_hdus,
     bbox_slices,
     clean_header,
     find_hdu,
@@ -82,17 +83,12 @@ def _is_mask_hdu(hdul: fits.HDUList, index: int, path: str) -> bool:
 
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
-    rows = []
-    for i, hdu in enumerate(hdul):
-        if is_image_hdu(hdu):
-            name = str(hdu.header.get("EXTNAME", ""))
-            kind = "mask" if _is_mask_hdu(hdul, i, path) else "variance" if _VARIANCE_NAME.match(name) else "image"
-        elif isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
-            kind = "table"
-        else:
-            kind = "header"
-        rows.append({"index": i, "kind": kind})
-    return rows
+    def kind(i: int) -> str:
+        if _is_mask_hdu(hdul, i, path):
+            return "mask"
+        return "variance" if _VARIANCE_NAME.match(str(hdul[i].header.get("EXTNAME", ""))) else "image"
+
+    return describe_hdus(hdul, kind)
 
 
 def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0) -> Mask:
