@@ -192,3 +192,13 @@ def test_wrong_shape_companion_is_an_error(tmp_path):
                   fits.ImageHDU(np.zeros((3, 4), np.int16), name="MASK")]).writeto(path)
     with pytest.raises(FormatError, match=r"bad.fits\[1\]: shape \(3, 4\) differs from the image's \(4, 4\)"):
         astromask.read(str(path), format="fits")
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "m.fits"
+        astromask.write(Mask((2, 2), MaskSchema(["A"])), out, format="fits")
+        assert (out.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)

@@ -170,3 +170,17 @@ def test_from_nddata_uncertainty_to_variance(unc, expected):
     mi = MaskedImage.from_nddata(nd)
     np.testing.assert_allclose(mi.variance, expected)
     assert mi.mask.schema.names == ["BAD"] and mi.mask.get("BAD").tolist() == [[True, False], [False, False]]
+
+
+def test_subimage_wcs_keeps_sip_distortion():
+    w = sky_wcs((200, 251))
+    w.wcs.ctype = ["RA---TAN-SIP", "DEC--TAN-SIP"]
+    from astropy.wcs import Sip
+
+    a = np.zeros((3, 3)); a[2, 0] = 1e-4
+    b = np.zeros((3, 3)); b[0, 2] = 1e-4
+    w.sip = Sip(a, b, None, None, w.wcs.crpix)
+    mi = make()
+    mi.wcs = w
+    sub = mi.local[30:60, 40:90]
+    assert mi.wcs.pixel_to_world(40 + 3, 30 + 7).separation(sub.wcs.pixel_to_world(3, 7)).arcsec < 1e-6

@@ -254,11 +254,7 @@ class MaskedImage:
 
     def _subimage(self, box: Box) -> MaskedImage:
         ys, xs = box.slices(self.xy0)
-        wcs = None
-        if self.wcs is not None:
-            wcs = self.wcs.deepcopy()
-            wcs.wcs.crpix = wcs.wcs.crpix - np.array([xs.start, ys.start])
-            wcs.pixel_shape = (xs.stop - xs.start, ys.stop - ys.start)
+        wcs = None if self.wcs is None else self.wcs.slice((ys, xs))  # shifts CRPIX and the SIP reference
         return MaskedImage(
             self.image[ys, xs],
             mask=self.mask[ys, xs],

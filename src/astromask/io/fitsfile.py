@@ -378,6 +378,9 @@ def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> N
     suffix = ".fits.gz" if path.endswith(".gz") else ".fits"
     fd, tmp = tempfile.mkstemp(prefix=".astromask-", suffix=suffix, dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file follows the umask like any other
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
