@@ -94,6 +94,14 @@ def test_convert_every_reference_file_to_every_format(tmp_path, capsys, name, to
     if isinstance(original, MaskedImage):
         np.testing.assert_array_equal(back.image, original.image)
         assert back.xy0 == original.xy0
+        assert back.unit == original.unit
+        if original.wcs is not None:  # the sky WCS survives: same sky position for the same pixels
+            x, y = np.array([0, 17, original.shape[1] - 1]), np.array([0, 29, original.shape[0] - 1])
+            sep = original.wcs.pixel_to_world(x, y).separation(back.wcs.pixel_to_world(x, y))
+            assert sep.arcsec.max() < 1e-6
+        for key in ("SATURATE", "EXPTIME", "MJD-OBS", "FILTER", "GAINA"):  # header values that matter
+            if key in original.metadata:
+                assert back.metadata[key] == original.metadata[key], key
 
 
 def test_info_text(capsys):
