@@ -36,17 +36,17 @@ Writing
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 from astropy.io import fits
 
 from ..errors import FormatError
-from ..mask import Mask, as_unsigned
+from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from ..schema import MaskPlane, MaskSchema
 from . import cards
+from .plain import mask_from_hdu, mask_hdu
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string, variance_from_uncertainty
 from .fitsfile import (
     describe_hdus,
@@ -169,18 +169,8 @@ def _bool_mask(masked: np.ndarray) -> Mask:
 
 
 def _flags_mask(hdu, slices, *, path: str, index: int) -> Mask:
-    """The integer planes of a ``FLAGS`` HDU, named by its ``MSKN`` cards (``BITnn`` without)."""
-    array = as_unsigned(read_pixels(hdu, slices))
-    label = f"{os.path.basename(path)}[{FLAGS_NAME}]"
-    if not cards.has_msk_cards(hdu.header):
-        # name the bits used anywhere in the HDU, so that a box read has the planes of a full read
-        full = array if array.shape == image_shape(hdu) else as_unsigned(read_pixels(hdu))
-        return Mask(array, cards.generic_schema(full, name=label), copy=False)
-    try:
-        schema = cards.schema_from_msk_cards(hdu.header, dtype=array.dtype, name=label)
-    except ValueError as exc:
-        raise FormatError(str(exc), path=path, hdu=index) from None
-    return Mask(array, schema, copy=False)
+    """The integer planes of a ``FLAGS`` HDU, named by its ``MSKN`` cards (``BITnn`` without, from the whole HDU)."""
+    return mask_from_hdu(hdu, slices, path=path, index=index, whole_hdu_names=True)
 
 
 def _collection_mask(hdul, indices: list[int], slices, shape) -> Mask:
@@ -362,13 +352,5 @@ def write(
     unc_header = fits.Header([(UTYPE_KEY, UNCERTAINTY_TYPES[uncertainty])])
     hdus.append(fits.ImageHDU(_uncertainty_array(obj.variance, uncertainty), unc_header, name=UNCERT_NAME))
     if obj.mask.schema != _BOOL_SCHEMA:
-        data = obj.mask.array
-        hdus.append(
-            make_image_hdu(
-                data,
-                cards.msk_cards(obj.mask.schema),
-                name=FLAGS_NAME,
-                compression=mask_compression(data, compression),
-            )
-        )
+        hdus.append(mask_hdu(obj.mask, name=FLAGS_NAME, compression=compression))
     return {path: fits.HDUList(hdus)}

@@ -3,6 +3,7 @@ pixel origin, compression choices, sections and atomic writes."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import tempfile
@@ -204,7 +205,18 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     data = np.asarray(data)
     if not data.dtype.isnative:
         data = data.astype(data.dtype.newbyteorder("="))
+    elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
+        data = data.copy()
     return data
+
+
+def _maps_a_file(array: np.ndarray) -> bool:
+    base = array
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
 
 
 # Keywords that describe the storage of one HDU rather than its content.

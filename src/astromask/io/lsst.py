@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import io
 import json
-import mmap
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -346,20 +345,6 @@ def _unit(hdul: fits.HDUList, layout: _Layout):
     return read_unit(hdul[layout.first].header)
 
 
-def _detached(array: np.ndarray) -> np.ndarray:
-    """``array``, copied when it still points into a memory-mapped file."""
-    base = array
-    while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
-            return array.copy()
-        base = getattr(base, "base", None)
-    return array
-
-
-def _pixels(hdul: fits.HDUList, index: int, slices: tuple[slice, slice]) -> np.ndarray:
-    return _detached(read_pixels(hdul[index], slices))
-
-
 # ------------------------------------------------------------------------------------------------
 # mask planes
 # ------------------------------------------------------------------------------------------------
@@ -459,7 +444,7 @@ def _mask_hdu_array(hdul: fits.HDUList, path: str, index: int, slices) -> Mask:
         raise FormatError(f"mask HDU holds {disk.dtype} data, not integers", path=path, hdu=hdu_label(hdul, index))
     disk = as_unsigned(disk)
     if not cards.has_msk_cards(hdu.header):
-        return Mask(_detached(disk), cards.generic_schema(disk, name=f"{path}[{index}]"), copy=False)
+        return Mask(disk, cards.generic_schema(disk, name=f"{path}[{index}]"), copy=False)
     planes = _disk_planes(hdu.header, version, [], (path, hdu_label(hdul, index)))
     schema = MaskSchema.from_bits(
         {p.name: bit for bit, p in planes}, {p.name: p.description for _, p in planes}, name=f"{path}[{index}]"
@@ -529,8 +514,8 @@ def _read_archive(hdul: fits.HDUList, path: str, bbox: Box | None) -> MaskedImag
         mask = Mask(tuple(s.stop - s.start for s in slices), MaskSchema([]))
     if layout.image is None:  # a bare lsst.images Mask
         return mask
-    image = _pixels(hdul, layout.image, slices)
-    variance = _pixels(hdul, layout.variance, slices) if layout.variance is not None else None
+    image = read_pixels(hdul[layout.image], slices)
+    variance = read_pixels(hdul[layout.variance], slices) if layout.variance is not None else None
     wcs = read_wcs(hdul[layout.image].header)
     return MaskedImage(
         image,

@@ -27,13 +27,13 @@ from __future__ import annotations
 import os
 import re
 
-import numpy as np
 from astropy.io import fits
 
 from ..errors import FormatError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
+from ..schema import MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
@@ -91,8 +91,14 @@ def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     return describe_hdus(hdul, kind)
 
 
-def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0) -> Mask:
-    """A :class:`Mask` from an integer image HDU, its schema from the HDU's own plane cards."""
+def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0, whole_hdu_names: bool = False) -> Mask:
+    """A :class:`Mask` from an integer image HDU, its schema from the HDU's own plane cards.
+
+    Without plane cards each bit in use becomes a ``BITnn`` plane: the bits in
+    the pixels read, or with ``whole_hdu_names`` the bits used anywhere in the
+    HDU (so that a box read has the planes of a full read, at the cost of
+    reading the whole HDU).
+    """
     if not _is_integer(hdu):
         raise FormatError("HDU holds floating-point data, not an integer mask", path=path, hdu=index)
     shape = image_shape(hdu)
@@ -110,13 +116,13 @@ def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0) -> Mask:
             schema = None
     except ValueError as exc:
         raise FormatError(str(exc), path=path, hdu=index) from None
-    if schema is not None and 8 * array.dtype.itemsize > 8 * schema.dtype.itemsize:
-        extra = int(np.bitwise_or.reduce(array, axis=None)) & ~((1 << 8 * schema.dtype.itemsize) - 1)
-        if extra:
-            raise FormatError(f"mask values use bits no plane card names (value {extra:#x})", path=path, hdu=index)
+    if schema is not None and array.dtype.itemsize >= schema.dtype.itemsize:
+        schema = MaskSchema(schema.planes, dtype=array.dtype, name=schema.name)  # keep the stored width
+    elif schema is not None:  # the cards name bits beyond the stored type: widen
         array = array.astype(schema.dtype)
     if schema is None:
-        schema = cards.generic_schema(array, name=label)
+        full = array if not whole_hdu_names or array.shape == shape else as_unsigned(read_pixels(hdu))
+        schema = cards.generic_schema(full, name=label)
     return Mask(array, schema, copy=False)
 
 
