@@ -14,11 +14,17 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import convert, info
+from . import blob, convert, info, morph, thresh
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = {"info": info, "convert": convert}
+COMMANDS = {
+    "info": info,
+    "convert": convert,
+    **{name: morph for name in ("grow", "shrink", "open", "close", "boundary")},
+    "thresh": thresh,
+    "blob": blob,
+}
 
 # Errors that mean "the data or the request is wrong", reported as one line with exit 1.
 DATA_ERRORS = (AstromaskError, UnknownPlaneError, ValueError, KeyError, OSError, TypeError)
@@ -54,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in COMMANDS.items():
+    for module in dict.fromkeys(COMMANDS.values()):  # a module may add several commands
         module.add_parser(sub)
     return parser
 

@@ -1,0 +1,198 @@
+"""Footprints (structuring elements) for growing and shrinking masks.
+
+A footprint is a plain boolean array whose centre element is at index
+``shape // 2`` (the :mod:`scipy.ndimage` convention), built by small named
+constructors: :func:`box`, :func:`diamond` and :func:`disk`. Sizes are in
+pixels, or angles (an :class:`astropy.units.Quantity` or a string such as
+``"10arcsec"``) converted with the WCS pixel scale of each axis.
+
+Rounding rule for angles: an offset ``(dx, dy)`` belongs to the footprint when
+its centre lies inside the shape measured on the sky, with each axis scaled by
+its own pixel scale (boundaries included, to a relative tolerance of 1e-9):
+``(dx·sx)² + (dy·sy)² <= r²`` for a disk, ``|dx|·sx + |dy|·sy <= r`` for a
+diamond, ``|dx|·sx <= w/2`` and ``|dy|·sy <= h/2`` for a box. A disk of 10″ on
+pixels of 2″ × 4″ is therefore an ellipse 11 pixels wide and 5 high. (gammapy
+instead rounds the width up to an odd number of pixels from the first axis'
+scale only; see ``docs/morphology.md``.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy import units as u
+from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_scales
+
+__all__ = ["FOOTPRINTS", "box", "diamond", "disk", "make_footprint", "parse_size", "pixel_scales"]
+
+FOOTPRINTS = ("disk", "box", "diamond")
+
+# Offsets exactly on the boundary are inside; angles converted to pixels carry round-off.
+_TOLERANCE = 1e-9
+
+
+def parse_size(value, name: str = "size") -> float | u.Quantity:
+    """A size in pixels (a number) or an angle (a Quantity or a string such as ``"0.2deg"``).
+
+    >>> parse_size("3"), parse_size("10arcsec")
+    (3.0, <Quantity 10. arcsec>)
+    """
+    if isinstance(value, u.Quantity):
+        quantity = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None:
+            return _non_negative(number, name)
+        try:
+            quantity = u.Quantity(text)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}") from None
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number of pixels or an angle, got {value!r}") from None
+        return _non_negative(number, name)
+    if quantity.unit == u.pix:
+        return _non_negative(float(quantity.value), name)
+    if not quantity.unit.is_equivalent(u.deg):
+        raise ValueError(f"{name} must be in pixels or an angle unit, got unit {quantity.unit}")
+    if not quantity.isscalar:
+        raise ValueError(f"{name} must be a single value, got {quantity}")
+    _non_negative(float(quantity.value), name)
+    return quantity
+
+
+def _non_negative(value: float, name: str) -> float:
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
+    return value
+
+
+def pixel_scales(wcs: WCS) -> tuple[float, float]:
+    """Pixel scales ``(sx, sy)`` in degrees along the x (column) and y (row) axes at the reference point."""
+    if wcs is None or not getattr(wcs, "has_celestial", False):
+        raise ValueError("an angular size needs an image with a celestial WCS")
+    sx, sy = proj_plane_pixel_scales(wcs.celestial)[:2]
+    return float(sx), float(sy)
+
+
+def _in_pixels(size, wcs: WCS | None, name: str) -> tuple[float, float]:
+    """A size as pixel lengths along (x, y): the same number twice, or an angle over each axis' scale."""
+    size = parse_size(size, name)
+    if isinstance(size, u.Quantity):
+        sx, sy = pixel_scales(wcs)
+        deg = size.to_value(u.deg)
+        return deg / sx, deg / sy
+    return size, size
+
+
+def _offsets(rx: float, ry: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer offset grids (dy, dx) covering half-widths rx, ry."""
+    nx = int(np.floor(rx * (1 + _TOLERANCE)))
+    ny = int(np.floor(ry * (1 + _TOLERANCE)))
+    return np.ogrid[-ny : ny + 1, -nx : nx + 1]
+
+
+def disk(radius, *, wcs: WCS | None = None) -> np.ndarray:
+    """Offsets with ``dx² + dy² <= r²`` (exact Euclidean disk; an ellipse in pixels for angles on unequal scales).
+
+    >>> disk(1).astype(int)
+    array([[0, 1, 0],
+           [1, 1, 1],
+           [0, 1, 0]])
+    >>> int(disk(2).sum()), int(disk(32).sum())
+    (13, 3209)
+    """
+    rx, ry = _in_pixels(radius, wcs, "radius")
+    dy, dx = _offsets(rx, ry)
+    if rx == 0 or ry == 0:
+        return np.ones((dy.size, dx.size), dtype=bool)
+    return (dx / rx) ** 2 + (dy / ry) ** 2 <= 1 + _TOLERANCE
+
+
+def diamond(radius, *, wcs: WCS | None = None) -> np.ndarray:
+    """Offsets with ``|dx| + |dy| <= r`` (KBMOD's growth footprint).
+
+    >>> int(diamond(2).sum()), diamond(2)[0].astype(int).tolist()
+    (13, [0, 0, 1, 0, 0])
+    """
+    rx, ry = _in_pixels(radius, wcs, "radius")
+    dy, dx = _offsets(rx, ry)
+    if rx == 0 or ry == 0:
+        return np.ones((dy.size, dx.size), dtype=bool)
+    return np.abs(dx) / rx + np.abs(dy) / ry <= 1 + _TOLERANCE
+
+
+def box(width, height=None, *, wcs: WCS | None = None) -> np.ndarray:
+    """A ``height`` × ``width`` rectangle (``height`` defaults to ``width``).
+
+    Pixel widths are whole numbers of pixels; an even width is centred as in
+    :mod:`scipy.ndimage` (offsets ``-w//2 .. w - 1 - w//2``). An angular width
+    keeps the offsets whose centres lie within ``w/2`` of the centre, so it is
+    always odd.
+
+    >>> box(3).shape, box(5, 1).shape
+    ((3, 3), (1, 5))
+    """
+    height = width if height is None else height
+    sizes = []
+    for value, axis, name in ((width, 0, "width"), (height, 1, "height")):
+        size = parse_size(value, name)
+        if isinstance(size, u.Quantity):
+            scale = pixel_scales(wcs)[axis]
+            half = int(np.floor(size.to_value(u.deg) / 2 / scale * (1 + _TOLERANCE)))
+            sizes.append(2 * half + 1)
+        else:
+            if size != int(size) or size < 1:
+                raise ValueError(f"box {name} in pixels must be a whole number >= 1, got {value!r}")
+            sizes.append(int(size))
+    return np.ones((sizes[1], sizes[0]), dtype=bool)
+
+
+def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None = None) -> np.ndarray:
+    """The footprint named ``footprint`` of the given ``radius`` (or box ``width``), or a user array.
+
+    Parameters
+    ----------
+    footprint : {'disk', 'box', 'diamond'} or array_like
+        Shape, or a 2-D array of any truthy values (centre at ``shape // 2``).
+    radius : float, Quantity or str
+        Disk/diamond radius, or box half-width (a box of radius r is
+        ``2r+1`` wide): pixels or an angle.
+    width : size or (size, size), optional
+        Box width, or (width, height), instead of ``radius``.
+    wcs : astropy.wcs.WCS, optional
+        Needed for angular sizes.
+
+    >>> make_footprint("box", 1).shape, make_footprint("box", width=(5, 3)).shape
+    ((3, 3), (3, 5))
+    """
+    if not isinstance(footprint, str):
+        array = np.asarray(footprint)
+        if array.ndim != 2 or array.size == 0:
+            raise ValueError(f"footprint array must be 2-D and non-empty, got shape {array.shape}")
+        if radius is not None or width is not None:
+            raise ValueError("give either a footprint array or a radius/width, not both")
+        return array.astype(bool)
+    kind = footprint.lower()
+    if kind not in FOOTPRINTS:
+        raise ValueError(f"footprint must be one of {FOOTPRINTS} or an array, got {footprint!r}")
+    if width is not None:
+        if kind != "box":
+            raise ValueError(f"width applies to the box footprint; use radius for {kind!r}")
+        if radius is not None:
+            raise ValueError("give radius or width, not both")
+        w, h = (width, None) if isinstance(width, (str, int, float, u.Quantity)) else tuple(width)
+        return box(w, h, wcs=wcs)
+    if radius is None:
+        raise ValueError(f"the {kind} footprint needs a radius")
+    if kind == "box":
+        rx, ry = _in_pixels(radius, wcs, "radius")
+        return np.ones((2 * int(np.floor(ry * (1 + _TOLERANCE))) + 1, 2 * int(np.floor(rx * (1 + _TOLERANCE))) + 1),
+                       dtype=bool)
+    return (disk if kind == "disk" else diamond)(radius, wcs=wcs)
