@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,regions]"
+	$(PY) -m pip install --quiet -e ".[test,regions,plot,dask]"
 	touch $(STAMP)
 
 demo: $(STAMP)
