@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import blob, convert, info, morph, thresh
+from . import area, blob, bounds, calc, combine, convert, info, invert, morph, thresh
 
 __all__ = ["main", "build_parser"]
 
@@ -22,8 +22,13 @@ COMMANDS = {
     "info": info,
     "convert": convert,
     **{name: morph for name in ("grow", "shrink", "open", "close", "boundary")},
+    "combine": combine,
+    "invert": invert,
+    "calc": calc,
     "thresh": thresh,
     "blob": blob,
+    "bounds": bounds,
+    "area": area,
 }
 
 # Errors that mean "the data or the request is wrong", reported as one line with exit 1.

@@ -14,7 +14,7 @@ from astropy.wcs import WCS
 
 from ..io.fitsfile import find_hdu, image_hdu_indices, image_shape, open_fits, parse_fits_name, read_wcs
 from ..measure import area
-from .combine import read_operand
+from ._common import read_operand
 
 UNITS = ("pix", "sr", "deg2", "arcmin2", "arcsec2")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from ..measure import bounds, logical_bounds
-from .combine import read_operand
+from ._common import read_operand
 
 
 def add_parser(sub) -> None:

@@ -1,7 +1,6 @@
 """``astromask combine --op OP OUT IN...``: union, intersection, xor or difference of masks; value stacks.
 
-Two kinds of input (see :func:`read_operand`, shared with ``invert``,
-``bounds`` and ``area``):
+Two kinds of input (see :func:`astromask.cli._common.read_operand`):
 
 * **plane masks**: mask files with named planes and masked images of any
   format; the set operations work plane by plane, planes matched by name, and
@@ -20,82 +19,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
-from astropy.io import fits
-from astropy.wcs import WCS
 
 from .. import algebra
 from ..calc import cast_like
-from ..io import cards, get_format, identify
-from ..io.fitsfile import find_hdu, image_hdu_indices, open_fits, parse_fits_name, read_wcs
-from ..mask import Mask
-from ..masked_image import MaskedImage
-from ._common import Loaded, add_output_options, check_output, load, load_array, save, save_array
+from ._common import add_output_options, check_output, load_array, read_operand, save, save_array
 
 log = logging.getLogger("astromask")
 
 OPS = algebra.SET_OPS + algebra.STACK_OPS
 LONE_MASK_FORMATS = ("fits", "jwst")  # formats that store a mask without an image
-
-
-@dataclass
-class Operand:
-    """An input of the mask algebra commands: plane masks, or the values of a plain image."""
-
-    name: str
-    loaded: Loaded | None = None  # plane masks: a mask file or masked image
-    values: np.ndarray | None = None  # a plain image: CIAO-style value mask
-    header: fits.Header | None = None  # the plain image's header
-
-    @property
-    def is_values(self) -> bool:
-        return self.values is not None
-
-    @property
-    def kind(self) -> str:
-        return "a plain image" if self.is_values else "plane masks"
-
-    @property
-    def target(self) -> Mask | MaskedImage | np.ndarray:
-        """What the measures work on: the image's values, or the mask / masked image."""
-        return self.values if self.is_values else self.loaded.obj
-
-    @property
-    def operand(self) -> Mask | np.ndarray:
-        """The set operations' input: the mask, or the non-zero finite pixels of the values."""
-        return algebra.to_bool(self.values) if self.is_values else self.loaded.mask
-
-    @property
-    def wcs(self) -> WCS | None:
-        if self.is_values:
-            return read_wcs(self.header)
-        return self.loaded.obj.wcs if isinstance(self.loaded.obj, MaskedImage) else None
-
-
-def _plain_image(hdul: fits.HDUList, path: str, hdu) -> bool:
-    """Is the HDU to read a plain image: no plane cards, and no mask HDU beside it in a plain file?"""
-    index = find_hdu(hdul, hdu, path) if hdu is not None else next(image_hdu_indices(hdul), None)
-    if index is None:
-        return False
-    header = hdul[index].header
-    if cards.has_msk_cards(header) or cards.has_mp_cards(header):
-        return False
-    kinds = get_format("fits").describe(hdul, path)
-    return not any(row["kind"] == "mask" and row["index"] != index for row in kinds)
-
-
-def read_operand(name: str) -> Operand:
-    """Read ``name``: a plain FITS image as values (with its header), anything else as plane masks."""
-    parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul:
-        fmt = identify(hdul, parsed.path)
-        plain = fmt == "fits" and _plain_image(hdul, parsed.path, parsed.hdu)
-    if plain:
-        values, header = load_array(name)
-        return Operand(name, values=values, header=header)
-    return Operand(name, loaded=load(name, format=fmt))
 
 
 def add_parser(sub) -> None:

@@ -3,7 +3,7 @@
 Plane masks (mask files with named planes, masked images) have the named
 planes flipped (all by default) and are written in the input's format (a
 masked image stays a masked image). A plain image (CIAO-style value mask, see
-:func:`astromask.cli.combine.read_operand`) becomes a 0/1 ``uint8`` image with
+:func:`astromask.cli._common.read_operand`) becomes a 0/1 ``uint8`` image with
 the input's header that is 1 where the input is 0, NaN or infinite: CIAO's
 ``dmimgcalc op="imgout=(1-img1)"`` on a 0/1 mask.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from .. import algebra
 from ..masked_image import MaskedImage
 from ._common import add_output_options, check_output, save, save_array
-from .combine import read_operand
+from ._common import read_operand
 
 log = logging.getLogger("astromask")
 

@@ -1,9 +1,10 @@
 """``astromask grow|shrink|open|close IN OUT`` and ``astromask boundary IN OUT``.
 
 A file holding a bit-plane mask (any format astromask reads) is changed plane
-by plane and written back in its format (or ``--to``). A plain single-image
-FITS file (a CIAO-style mask, non-zero = set) is treated as one boolean plane
-and written as 0/1 in its own data type with its header.
+by plane and written back in its format (or ``--to``). A plain FITS image
+without plane cards or a mask beside it (a CIAO-style mask, non-zero = set) is
+treated as one boolean plane and written as 0/1 in its own data type with its
+header (see :func:`astromask.cli._common.read_operand`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import numpy as np
 
 from .. import morphology
 from ..footprint import FOOTPRINTS
-from ..io.fitsfile import open_fits, parse_fits_name, read_wcs
+from ..io.fitsfile import read_wcs
 from ..mask import Mask
-from ..masked_image import MaskedImage
-from ._common import add_output_options, check_output, load, load_array, save, save_array
+from ._common import add_output_options, check_output, load_array, read_operand, save, save_array
 
 log = logging.getLogger("astromask")
 
@@ -62,14 +62,6 @@ def add_parser(sub) -> None:
     add_output_options(p, formats=False)
 
 
-def _is_plain_image(name: str, loaded) -> bool:
-    """A single-HDU plain image: a value mask (non-zero = set), not a bit-plane mask."""
-    if loaded.format != "fits" or not isinstance(loaded.obj, MaskedImage):
-        return False
-    with open_fits(parse_fits_name(name).path) as hdul:
-        return sum(1 for h in hdul if h.header.get("NAXIS", 0) >= 2 or "ZIMAGE" in h.header) == 1
-
-
 def _run_boundary(args) -> int:
     data, header = load_array(args.input)
     width = args.width if len(args.width) == 2 else args.width[0]
@@ -91,17 +83,16 @@ def run(args) -> int:
         options["radius"] = args.radius
     if args.command != "grow":
         options["outside"] = args.outside
-    loaded = load(args.input)
-    if _is_plain_image(args.input, loaded):
+    operand = read_operand(args.input)
+    if operand.is_values:
         if args.planes:
             raise ValueError(f"--planes: {args.input} is a plain image with no planes")
-        data, header = load_array(args.input)
-        result = operation(np.isfinite(data) & (data != 0), wcs=read_wcs(header), **options)
-        save_array(result.astype(data.dtype), header, args.output, overwrite=args.overwrite)
+        result = operation(operand.operand, wcs=operand.wcs, **options)
+        save_array(result.astype(operand.values.dtype), operand.header, args.output, overwrite=args.overwrite)
         log.info("wrote %s: %d pixels set", args.output, int(result.sum()))
         return 0
-    result = operation(loaded.obj, planes=args.planes, **options)
-    fmt = save(loaded, result, args.output, to=args.to, overwrite=args.overwrite)
+    result = operation(operand.loaded.obj, planes=args.planes, **options)
+    fmt = save(operand.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
     mask = result if isinstance(result, Mask) else result.mask
     log.info("wrote %s (%s): %s", args.output, fmt, mask.counts())
     return 0
