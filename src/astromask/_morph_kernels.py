@@ -14,13 +14,15 @@ pass over a ``uint32`` array grows 32 planes. Three kernels:
   buffers stay small and rows are read contiguously.
 
 Pixels outside the image read as 0 (no wrap-around). All kernels write ``out``;
-``dilate_lines`` may OR into it instead (``accumulate``).
+``dilate_lines`` may OR into it instead (``accumulate``). Each call handles a
+band of output rows or columns and releases the GIL, so that
+:mod:`astromask.morphology` runs one band per thread.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["dilate_lines", "dilate_rows", "dilate_runs"]
 
@@ -35,12 +37,13 @@ def _or_into(dst, src):  # pragma: no cover - compiled
         dst[i] |= src[i]
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def dilate_runs(src, out, run_dy, run_f0, run_f1, nbands):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def dilate_runs(src, out, run_dy, run_f0, run_f1, y0, y1):  # pragma: no cover - compiled
     """``out[y, x] = OR over runs (dy, f0, f1) of src[y - dy, x - f1 : x - f0 + 1]``.
 
-    Runs must be sorted by length ``f1 - f0 + 1``. Output rows are split into
-    ``nbands`` bands, one per thread; each band reads the input rows that reach it.
+    Runs must be sorted by length ``f1 - f0 + 1``. Only output rows
+    ``y0 .. y1 - 1`` are written (one band per thread), from the input rows
+    that reach them.
     """
     ny, nx = src.shape
     nruns = run_dy.size
@@ -49,64 +52,58 @@ def dilate_runs(src, out, run_dy, run_f0, run_f1, nbands):  # pragma: no cover -
     f_lo = min(0, -run_f1.max())  # first input column a window can reach, relative to x = 0
     f_hi = max(0, -run_f0.min())
     width = nx + f_hi - f_lo
-    band = (ny + nbands - 1) // nbands
-    for b in prange(nbands):
-        y0 = b * band
-        y1 = min(ny, y0 + band)
-        row = np.zeros(width, dtype=src.dtype)  # input row on columns f_lo .. nx - 1 + f_hi
-        acc = np.zeros(width, dtype=src.dtype)  # acc[t] = OR row[t : t + length]
-        for y in range(y0, y1):
-            out[y, :] = 0
-        for yin in range(max(0, y0 - dy_max), min(ny, y1 - dy_min)):
-            row[-f_lo : -f_lo + nx] = src[yin, :]  # the margins stay 0
-            acc[:] = row
-            length = 1
-            for k in range(nruns):
-                need = run_f1[k] - run_f0[k] + 1
-                while length < need:
-                    _or_into(acc[: width - length], row[length:])
-                    length += 1
-                yout = yin + run_dy[k]
-                if yout < y0 or yout >= y1:
-                    continue
-                start = -run_f1[k] - f_lo  # acc index for x = 0
-                _or_into(out[yout], acc[start : start + nx])
+    row = np.zeros(width, dtype=src.dtype)  # input row on columns f_lo .. nx - 1 + f_hi
+    acc = np.zeros(width, dtype=src.dtype)  # acc[t] = OR row[t : t + length]
+    for y in range(y0, y1):
+        out[y, :] = 0
+    for yin in range(max(0, y0 - dy_max), min(ny, y1 - dy_min)):
+        row[-f_lo : -f_lo + nx] = src[yin, :]  # the margins stay 0
+        acc[:] = row
+        length = 1
+        for k in range(nruns):
+            need = run_f1[k] - run_f0[k] + 1
+            while length < need:
+                _or_into(acc[: width - length], row[length:])
+                length += 1
+            yout = yin + run_dy[k]
+            if yout < y0 or yout >= y1:
+                continue
+            start = -run_f1[k] - f_lo  # acc index for x = 0
+            _or_into(out[yout], acc[start : start + nx])
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def dilate_rows(src, out, a, length, nbands):  # pragma: no cover - compiled
-    """``out[y, x] = OR src[y, x + a : x + a + length]`` (van Herk / Gil–Werman), rows in ``nbands`` bands."""
+@njit(cache=True, nogil=True)
+def dilate_rows(src, out, a, length, y0, y1):  # pragma: no cover - compiled
+    """``out[y, x] = OR src[y, x + a : x + a + length]`` (van Herk / Gil–Werman), for rows ``y0 .. y1 - 1``."""
     ny, nx = src.shape
     nblocks = (nx + length - 1) // length + 1
     n = nblocks * length  # extended row: ext[i] = src[y, a + i], 0 outside
-    band = (ny + nbands - 1) // nbands
     zero = src.dtype.type(0)
-    for b in prange(nbands):
-        ext = np.zeros(n, dtype=src.dtype)
-        g = np.empty(n, dtype=src.dtype)  # OR from the block start to i
-        h = np.empty(n, dtype=src.dtype)  # OR from i to the block end
-        lo = max(0, -a)  # ext indices holding image columns
-        hi = min(n, nx - a)
-        for y in range(b * band, min(ny, (b + 1) * band)):
-            for i in range(lo, hi):
-                ext[i] = src[y, a + i]
-            if length <= SHORT:  # a few shifted ORs beat the block scans
-                dst = out[y]
-                dst[:] = ext[:nx]
-                for k in range(1, length):
-                    _or_into(dst, ext[k : k + nx])
-                continue
-            for start in range(0, n, length):
-                acc = zero
-                for i in range(start, start + length):
-                    acc |= ext[i]
-                    g[i] = acc
-                acc = zero
-                for i in range(start + length - 1, start - 1, -1):
-                    acc |= ext[i]
-                    h[i] = acc
-            for x in range(nx):
-                out[y, x] = h[x] | g[x + length - 1]
+    ext = np.zeros(n, dtype=src.dtype)
+    g = np.empty(n, dtype=src.dtype)  # OR from the block start to i
+    h = np.empty(n, dtype=src.dtype)  # OR from i to the block end
+    lo = max(0, -a)  # ext indices holding image columns
+    hi = min(n, nx - a)
+    for y in range(y0, y1):
+        for i in range(lo, hi):
+            ext[i] = src[y, a + i]
+        if length <= SHORT:  # a few shifted ORs beat the block scans
+            dst = out[y]
+            dst[:] = ext[:nx]
+            for k in range(1, length):
+                _or_into(dst, ext[k : k + nx])
+            continue
+        for start in range(0, n, length):
+            acc = zero
+            for i in range(start, start + length):
+                acc |= ext[i]
+                g[i] = acc
+            acc = zero
+            for i in range(start + length - 1, start - 1, -1):
+                acc |= ext[i]
+                h[i] = acc
+        for x in range(nx):
+            out[y, x] = h[x] | g[x + length - 1]
 
 
 @njit(cache=True, nogil=True)
@@ -141,8 +138,8 @@ def _or_shifted(dst, row, prev, s):  # pragma: no cover - compiled
         dst[bw - 1] = row[bw - 1]
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def dilate_lines(src, out, a, length, s, cx, accumulate):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def dilate_lines(src, out, a, length, s, cx, accumulate, xa, xb):  # pragma: no cover - compiled
     """Windows along the direction (dy, dx) = (1, s), s in {-1, 0, 1}:
 
     ``out[y, x] (|)= OR_k src[y + a + k, x + cx + s (a + k)]`` for ``k < length``.
@@ -152,17 +149,15 @@ def dilate_lines(src, out, a, length, s, cx, accumulate):  # pragma: no cover - 
     ``i = y``, so output block ``b`` needs the suffix ORs ``h`` of block ``b``
     and the prefix ORs ``g`` of block ``b + 1`` only: two small buffers per
     strip of output columns, each input row read twice, rows read
-    contiguously. ``out`` may be larger than ``src`` (read as 0 beyond it),
-    but must not be ``src``.
+    contiguously. Only output columns ``xa .. xb - 1`` are written. ``out``
+    may be larger than ``src`` (read as 0 beyond it), but must not be ``src``.
     """
     ny, nx = out.shape
     span = abs(s) * (length - 1)
     lo = cx + min(s * a, s * (a + length - 1))  # buffer column 0, relative to the strip start
-    nstrips = (nx + STRIP - 1) // STRIP
     nblocks = (ny + length - 1) // length
-    for st in prange(nstrips):
-        x0 = st * STRIP
-        x1 = min(nx, x0 + STRIP)
+    for x0 in range(xa, xb, STRIP):
+        x1 = min(xb, x0 + STRIP)
         bw = x1 - x0 + span
         c0 = x0 + lo  # image column of buffer column 0
         g = np.empty((length, bw), dtype=src.dtype)

@@ -19,6 +19,7 @@ times and then grow (shrink) N times.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,17 +79,32 @@ class _Offsets:
 
 
 def _threads() -> int:
-    from numba import get_num_threads
+    return max(1, os.cpu_count() or 1)
 
-    return max(1, min(get_num_threads(), os.cpu_count() or 1))
+
+def _in_bands(kernel, n: int, *args, step: int = 1) -> None:
+    """Run ``kernel(*args, lo, hi)`` over ``range(n)`` cut into one band per core (multiples of ``step``).
+
+    The kernels release the GIL, so the bands run in parallel threads.
+    """
+    size = -(-n // _threads())
+    size = -(-size // step) * step
+    bands = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+    if len(bands) == 1:
+        kernel(*args, *bands[0])
+        return
+    with ThreadPoolExecutor(len(bands)) as pool:
+        for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in bands]:
+            future.result()
 
 
 def _dilate_rectangle(array: np.ndarray, offsets: _Offsets) -> np.ndarray:
     y0, y1, x0, x1 = offsets.extent
     rows = np.empty_like(array)
-    kernels.dilate_rows(array, rows, -x1, x1 - x0 + 1, _threads())
+    _in_bands(kernels.dilate_rows, array.shape[0], array, rows, -x1, x1 - x0 + 1)
     out = np.empty_like(array)
-    kernels.dilate_lines(rows, out, -y1, y1 - y0 + 1, 0, 0, False)
+    _in_bands(kernels.dilate_lines, array.shape[1], rows, out, -y1, y1 - y0 + 1, 0, 0, False,
+              step=kernels.STRIP)
     return out
 
 
@@ -107,15 +123,17 @@ def _dilate_diamond(array: np.ndarray, r: int) -> np.ndarray:
         u0 = -r if (r - parity) % 2 == 0 else -r + 1
         n = (r - u0) // 2 + 1
         diagonal = scratch[: (ny + n - 1) * (nx + n - 1)].reshape(ny + n - 1, nx + n - 1)
-        kernels.dilate_lines(array, diagonal, -(n - 1), n, 1, 0, False)  # offsets i·(1, 1)
-        kernels.dilate_lines(diagonal, out, 0, n, -1, -u0, parity == 1)  # offsets (u0, 0) + j·(1, -1)
+        _in_bands(kernels.dilate_lines, diagonal.shape[1], array, diagonal, -(n - 1), n, 1, 0, False,
+                  step=kernels.STRIP)  # offsets i·(1, 1)
+        _in_bands(kernels.dilate_lines, nx, diagonal, out, 0, n, -1, -u0, parity == 1,
+                  step=kernels.STRIP)  # offsets (u0, 0) + j·(1, -1)
     return out
 
 
 def _dilate_runs(array: np.ndarray, offsets: _Offsets) -> np.ndarray:
     out = np.empty_like(array)
     run_dy, run_f0, run_f1 = offsets.runs()
-    kernels.dilate_runs(array, out, run_dy, run_f0, run_f1, _threads())
+    _in_bands(kernels.dilate_runs, array.shape[0], array, out, run_dy, run_f0, run_f1)
     return out
 
 
