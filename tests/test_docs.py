@@ -38,3 +38,19 @@ def test_readme_starts_with_the_two_commands():
 @pytest.mark.parametrize("target", ["demo", "test"])
 def test_makefile_targets_exist(target):
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), flags=re.M)
+
+
+DOC_PAGES = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+
+
+@pytest.mark.parametrize("page", DOC_PAGES)
+def test_docs_python_examples_run(page, tmp_path, monkeypatch):
+    """Every ```python block of a docs page runs (blocks of one page share a namespace, in order)."""
+    text = (ROOT / "docs" / page).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    if not blocks:
+        pytest.skip(f"{page} has no Python example")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__doc_example__"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/{page} block {i + 1}", "exec"), namespace)
