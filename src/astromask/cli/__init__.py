@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import area, blob, bounds, calc, combine, convert, info, invert, morph, thresh
+from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, significance, thresh
 
 __all__ = ["main", "build_parser"]
 
@@ -29,6 +29,9 @@ COMMANDS = {
     "blob": blob,
     "bounds": bounds,
     "area": area,
+    "catalog": catalog,
+    "geom": geom,
+    "significance": significance,
 }
 
 # Errors that mean "the data or the request is wrong", reported as one line with exit 1.
