@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, significance, thresh
+from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, significance, thresh
 
 __all__ = ["main", "build_parser"]
 
@@ -29,6 +29,7 @@ COMMANDS = {
     "blob": blob,
     "bounds": bounds,
     "area": area,
+    "region": region,
     "catalog": catalog,
     "geom": geom,
     "significance": significance,
