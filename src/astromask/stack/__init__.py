@@ -1,0 +1,40 @@
+"""Masking a stack of exposures the way KBMOD does, streamed and optionally on Dask.
+
+:func:`run_stack` reads image files, builds the global mask of pixels flagged
+in several exposures (pass 1, masks only), then masks, writes and frees each
+image in turn (pass 2); :func:`mask_stack` does the same on images in memory.
+Parameters use KBMOD's names (:class:`StackConfig`, :func:`load_config`).
+See ``docs/stack.md``.
+"""
+
+from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
+from .inputs import expand_inputs, read_stack_mask
+from .pipeline import (
+    GLOBAL_PLANE,
+    STACK_PLANE,
+    StackResult,
+    count_repeated,
+    global_mask,
+    mask_image,
+    mask_stack,
+    resolve_flags,
+    run_stack,
+)
+
+__all__ = [
+    "DEFAULT_FLAG_KEYS",
+    "GLOBAL_PLANE",
+    "KBMOD_MASK_BITS",
+    "STACK_PLANE",
+    "StackConfig",
+    "StackResult",
+    "count_repeated",
+    "expand_inputs",
+    "global_mask",
+    "load_config",
+    "mask_image",
+    "mask_stack",
+    "read_stack_mask",
+    "resolve_flags",
+    "run_stack",
+]

@@ -1,0 +1,215 @@
+"""Parameters of the stack pipeline, with KBMOD's names, defaults and TOML loading.
+
+The names are those of KBMOD's configuration (``a8e96632
+src/kbmod/configuration.py``, the last version with config-driven masking):
+
+====================  ==========================================  =============================
+key                   meaning                                     default
+====================  ==========================================  =============================
+``flag_keys``         planes that mask a pixel in its own image   BAD, EDGE, NO_DATA, SUSPECT,
+                                                                  UNMASKEDNAN
+``repeated_flag_keys`` planes counted for the global mask         none (global mask off)
+``mask_num_images``   a pixel is global when that many images     2
+                      (or more) have a repeated flag there
+``mask_grow``         growth radius of the combined mask          10
+``mask_threshold``    mask ``science > mask_threshold``           None (off; 0 is off too)
+``mask_bits_dict``    ``{plane: bit index}`` used *instead of*    None (each file's own planes)
+                      each file's own plane map (``"kbmod"``:
+                      KBMOD's hard-coded map)
+``mask_bit_vector``   integer flags used instead of flag_keys     None
+``max_masked_pixels`` drop images whose masked fraction is above  0.5 (KBMOD's code)
+``footprint``         shape of the growth (astromask's addition)  ``'diamond'`` (KBMOD's)
+====================  ==========================================  =============================
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from types import MappingProxyType
+
+from ..footprint import FOOTPRINTS
+from ..schema import MAX_PLANES, MaskPlane
+
+__all__ = ["DEFAULT_FLAG_KEYS", "KBMOD_MASK_BITS", "StackConfig", "load_config"]
+
+#: KBMOD's default per-image flags.
+DEFAULT_FLAG_KEYS = ("BAD", "EDGE", "NO_DATA", "SUSPECT", "UNMASKEDNAN")
+
+#: KBMOD's hard-coded ``mask_bits_dict`` (bit indices), selected with ``mask_bits_dict = "kbmod"``.
+KBMOD_MASK_BITS = MappingProxyType({
+    "BAD": 0, "SAT": 1, "INTRP": 2, "CR": 3, "EDGE": 4, "DETECTED": 5, "DETECTED_NEGATIVE": 6, "SUSPECT": 7,
+    "NO_DATA": 8, "CLIPPED": 9, "CROSSTALK": 10, "INEXACT_PSF": 11, "NOT_DEBLENDED": 12, "REJECTED": 13,
+    "SENSOR_EDGE": 14, "UNMASKEDNAN": 15,
+})
+
+
+def _names(value, key: str) -> tuple[str, ...]:
+    """Plane names from ``"A,B"`` or a list; duplicates are dropped (KBMOD's sum would carry)."""
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+        items = [v for v in items if v]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"{key} must be a list of plane names or a comma-separated string, got {value!r}")
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{key} must hold plane names, got {item!r}")
+        try:
+            MaskPlane(item.strip())
+        except ValueError:
+            raise ValueError(f"{key}: {item!r} is not a plane name") from None
+    return tuple(dict.fromkeys(item.strip().upper() for item in items))
+
+
+def _integer(value, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _bits_dict(value) -> Mapping[str, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.strip().lower() == "kbmod":
+            return dict(KBMOD_MASK_BITS)
+        raise ValueError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
+    if not isinstance(value, Mapping):
+        raise ValueError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
+    out = {}
+    for name, bit in value.items():
+        _names([name], "mask_bits_dict")
+        if isinstance(bit, bool) or not isinstance(bit, int) or not 0 <= bit < MAX_PLANES:
+            raise ValueError(f"mask_bits_dict: bit index of {name!r} must be an integer in 0..{MAX_PLANES - 1}, "
+                             f"got {bit!r}")
+        out[name.strip().upper()] = int(bit)
+    return out
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Parameters of :func:`astromask.stack.run_stack`, under KBMOD's names (see the module docstring).
+
+    Every value is checked on construction; errors name the parameter.
+
+    Examples
+    --------
+    >>> cfg = StackConfig(flag_keys="BAD,EDGE,BAD", mask_grow=1)
+    >>> cfg.flag_keys, cfg.global_masking
+    (('BAD', 'EDGE'), False)
+    >>> StackConfig(mask_num_images=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: mask_num_images must be an integer >= 1, got 0
+    """
+
+    flag_keys: tuple[str, ...] = DEFAULT_FLAG_KEYS
+    repeated_flag_keys: tuple[str, ...] = ()
+    mask_num_images: int = 2
+    mask_grow: int = 10
+    mask_threshold: float | None = None
+    mask_bits_dict: Mapping[str, int] | None = field(default=None, hash=False)
+    mask_bit_vector: int | None = None
+    max_masked_pixels: float = 0.5
+    footprint: str = "diamond"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise the values in place once
+        set_(self, "flag_keys", _names(self.flag_keys, "flag_keys"))
+        set_(self, "repeated_flag_keys", _names(self.repeated_flag_keys, "repeated_flag_keys"))
+        set_(self, "mask_num_images", _integer(self.mask_num_images, "mask_num_images", 1))
+        set_(self, "mask_grow", _integer(self.mask_grow, "mask_grow", 0))
+        if self.mask_bit_vector is not None:
+            set_(self, "mask_bit_vector", _integer(self.mask_bit_vector, "mask_bit_vector", 0))
+        set_(self, "mask_threshold", self._threshold(self.mask_threshold))
+        set_(self, "mask_bits_dict", _bits_dict(self.mask_bits_dict))
+        fraction = self.max_masked_pixels
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+            raise ValueError(f"max_masked_pixels must be a fraction in 0..1, got {fraction!r}")
+        set_(self, "max_masked_pixels", float(fraction))
+        if self.footprint not in FOOTPRINTS:
+            raise ValueError(f"footprint must be one of {FOOTPRINTS}, got {self.footprint!r}")
+
+    @staticmethod
+    def _threshold(value) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"mask_threshold must be a finite number or unset, got {value!r}")
+        return float(value)
+
+    @property
+    def global_masking(self) -> bool:
+        """True when ``repeated_flag_keys`` is not empty (KBMOD's switch for the global mask)."""
+        return bool(self.repeated_flag_keys)
+
+    @property
+    def thresholding(self) -> bool:
+        """True when ``mask_threshold`` is set and not 0 (KBMOD tests its truth value)."""
+        return bool(self.mask_threshold)
+
+    def replace(self, **changes) -> StackConfig:
+        """A copy with ``changes`` applied (and checked)."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """Plain values, for table metadata and TOML round trips (unset values are ``None``)."""
+        out = asdict(self)
+        out["flag_keys"] = list(self.flag_keys)
+        out["repeated_flag_keys"] = list(self.repeated_flag_keys)
+        out["mask_bits_dict"] = None if self.mask_bits_dict is None else dict(self.mask_bits_dict)
+        return out
+
+    @classmethod
+    def from_mapping(cls, values: Mapping, *, source: str = "configuration") -> StackConfig:
+        """A configuration from ``{key: value}``; unknown keys are an error naming ``source``.
+
+        >>> StackConfig.from_mapping({"mask_grow": 2}).mask_grow
+        2
+        >>> StackConfig.from_mapping({"mask_treshold": 2}, source="kbmod.toml")
+        Traceback (most recent call last):
+        ...
+        ValueError: kbmod.toml: unknown key 'mask_treshold' (did you mean 'mask_threshold'?)
+        """
+        known = [f.name for f in fields(cls)]
+        for key in values:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"
+                raise ValueError(f"{source}: unknown key {key!r}{hint}")
+        try:
+            return cls(**dict(values))
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | os.PathLike, **overrides) -> StackConfig:
+    """Read a TOML file of KBMOD parameter names (top level), then apply ``overrides``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        TOML file, e.g. ``flag_keys = ["BAD", "EDGE"]``, ``mask_grow = 1``,
+        ``[mask_bits_dict]`` ``BAD = 0``. ``mask_threshold`` is left out to
+        leave it unset (TOML has no null).
+    **overrides
+        Values that replace the file's (the command line's options).
+
+    Returns
+    -------
+    StackConfig
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            values = tomllib.load(stream)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    config = StackConfig.from_mapping(values, source=path)
+    return config.replace(**overrides) if overrides else config

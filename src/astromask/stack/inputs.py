@@ -1,0 +1,121 @@
+"""The images of a stack: expanding list files, globs and directories, and reading masks alone.
+
+Inputs name files (CFITSIO selectors such as ``f.fits[N2]`` allowed), glob
+patterns, directories (their FITS files, not recursively) and list files
+(``@list.txt``, or any existing ``*.list``/``*.txt`` file: one entry per
+line, ``#`` comments, paths relative to the list file). From globs and
+directories, DECam Community Pipeline DQ and weight files (``_ood_``,
+``_oow_``) are left out: they are read as the siblings of their ``_ooi_``
+image. Files named one by one are taken as given.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable
+
+from ..errors import FormatError
+from ..io import identify, read_mask
+from ..io import afw
+from ..io.fitsfile import open_fits, parse_fits_name
+from ..mask import Mask
+
+__all__ = ["expand_inputs", "read_stack_mask", "FITS_SUFFIXES"]
+
+#: File name endings taken from directories.
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
+_LIST_SUFFIXES = (".list", ".txt")
+_CP_SIBLING = re.compile(r"(_oo[dw]_|\.oo[dw]\.)", re.IGNORECASE)
+
+
+def _is_list_file(spec: str) -> bool:
+    return spec.lower().endswith(_LIST_SUFFIXES) and os.path.isfile(spec)
+
+
+def _read_list(path: str) -> list[str]:
+    if not os.path.isfile(path):
+        raise FormatError("list file not found", path=path)
+    base = os.path.dirname(path)
+    entries = []
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            entry = line.split("#", 1)[0].strip()
+            if entry:
+                entries.append(entry if os.path.isabs(entry) else os.path.join(base, entry))
+    return entries
+
+
+def _images_only(names: Iterable[str]) -> list[str]:
+    """Names without DECam CP DQ/weight files (they come with their image)."""
+    return [n for n in names if not _CP_SIBLING.search(os.path.basename(n))]
+
+
+def _directory(path: str) -> list[str]:
+    names = sorted(
+        os.path.join(path, n) for n in os.listdir(path)
+        if n.lower().endswith(FITS_SUFFIXES) and os.path.isfile(os.path.join(path, n))
+    )
+    return _images_only(names)
+
+
+def _expand_one(spec: str, *, lists: bool) -> list[str]:
+    if lists and spec.startswith("@"):
+        return [n for entry in _read_list(spec[1:]) for n in _expand_one(entry, lists=False)]
+    if lists and _is_list_file(spec):
+        return [n for entry in _read_list(spec) for n in _expand_one(entry, lists=False)]
+    if os.path.isdir(spec):
+        found = _directory(spec)
+        if not found:
+            raise FormatError("directory holds no FITS images", path=spec)
+        return found
+    if glob.has_magic(spec) and not os.path.exists(spec):
+        found = _images_only(sorted(glob.glob(spec)))
+        if not found:
+            raise FormatError("no image matches this pattern", path=spec)
+        return found
+    if not os.path.exists(parse_fits_name(spec).path):
+        raise FormatError("no such file", path=parse_fits_name(spec).path)
+    return [spec]
+
+
+def expand_inputs(specs: Iterable[str | os.PathLike]) -> list[str]:
+    """The image file names that ``specs`` stand for, in order, each once.
+
+    Parameters
+    ----------
+    specs : iterable of str
+        Files, glob patterns, directories, ``@list`` files or ``.list``/``.txt`` files.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> expand_inputs(["data/*_ooi_*.fits", "@more.txt"])  # doctest: +SKIP
+    ['data/c4d_170316_062107_ooi_z_ls9.N2.fits', ...]
+    """
+    names = [n for spec in specs for n in _expand_one(os.fspath(spec), lists=True)]
+    if not names:
+        raise ValueError("no input images given")
+    return list(dict.fromkeys(names))
+
+
+def read_stack_mask(name: str) -> Mask:
+    """The mask of image ``name``, reading only its mask HDU where the format allows.
+
+    For Rubin/afw legacy files only the ``MASK`` HDU is read (the same
+    :class:`~astromask.Mask`, with the file's own ``MP_*`` planes, that a whole
+    read gives); other formats are read whole (DECam CP images need their
+    weight map to set ``NO_DATA``) and the mask kept.
+    """
+    parsed = parse_fits_name(name)
+    if parsed.hdu is None:
+        with open_fits(parsed.path) as hdul:
+            if identify(hdul, parsed.path) == "afw":
+                kinds = {row["kind"]: row["index"] for row in afw.describe(hdul, parsed.path)}
+                if "mask" in kinds and "image" in kinds:
+                    return afw.mask_at(hdul, parsed.path, kinds["mask"])
+    return read_mask(name)
