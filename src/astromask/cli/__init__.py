@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, significance, thresh
+from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, report, show, significance, thresh
 
 __all__ = ["main", "build_parser"]
 
@@ -33,6 +33,8 @@ COMMANDS = {
     "catalog": catalog,
     "geom": geom,
     "significance": significance,
+    "show": show,
+    "report": report,
 }
 
 # Errors that mean "the data or the request is wrong", reported as one line with exit 1.
