@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, report, show, significance, thresh
+from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, report, show, significance, stack, thresh
 
 __all__ = ["main", "build_parser"]
 
@@ -33,6 +33,7 @@ COMMANDS = {
     "catalog": catalog,
     "geom": geom,
     "significance": significance,
+    "stack": stack,
     "show": show,
     "report": report,
 }
