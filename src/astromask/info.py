@@ -37,6 +37,22 @@ def _schema_rows(mask) -> list[dict]:
     ]
 
 
+def _subspace(hdul: fits.HDUList, index: int) -> dict:
+    """A filtered block's data subspace (CIAO's ``dmlist subspace``): components, field and region areas.
+
+    Empty unless the block records a region or mask filter; ``field_area`` and
+    ``region_area`` are those of the first component's first region or mask,
+    the one CIAO's dmextract uses.
+    """
+    from .filter.subspace import describe_subspace
+
+    components = describe_subspace(hdul, index)
+    areas = [area for component in components for area in component["areas"]]
+    if not areas:
+        return {}
+    return {"subspace": components, "field_area": areas[0]["field_area"], "region_area": areas[0]["region_area"]}
+
+
 def file_info(path: str, *, format: str | None = None, flags: object = None, unknown: str = "error") -> dict:
     """A dictionary describing ``path`` (the data behind ``astromask info``).
 
@@ -44,7 +60,9 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
     ``name``, ``kind``, ``shape``, ``dtype`` and, for image HDUs, ``origin``
     and ``wcs``; mask HDUs add ``planes``: rows of ``name``, ``bit``,
     ``value``, ``description``, ``pixels`` and ``fraction``, and with
-    ``flags`` a ``selected`` count of the pixels that flag expression selects).
+    ``flags`` a ``selected`` count of the pixels that flag expression selects;
+    blocks filtered by a region or mask add ``subspace``, ``field_area`` and
+    ``region_area``, see :func:`astromask.filter.describe_subspace`).
     """
     name = parse_fits_name(path)
     hdul = open_fits(name.path)
@@ -93,6 +111,7 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
                         log.warning("%s[%s]: %s", path, i, w.message)
             if "extra" in row:
                 entry.update(row["extra"])
+            entry.update(_subspace(hdul, i))
             hdus.append(entry)
     return {"file": os.fspath(path), "format": fmt, "hdus": hdus}
 
