@@ -35,13 +35,15 @@ GRID = {"LTM1_1": 1.0, "LTM2_2": 1.0, "LTV1": 8.0, "LTV2": 8.0}
 
 
 def test_descriptors_round_trip_in_ciaos_keywords():
+    polygon = "Polygon(" + ",".join(f"{v}.125" for v in range(4000, 4040)) + ")"  # a long string (CONTINUE)
     components = [[Descriptor("sky", "TABLE", ":MASK", "E"), Descriptor("pi", "10:200", form="J", unit="chan")],
-                  [Descriptor("time", "<5")]]
+                  [Descriptor("time", "<5"), Descriptor("sky", polygon)]]
     header = write_subspace(fits.Header({"DSTYP9": "stale", "DSVAL9": "1:2", "OBJECT": "x"}), components)
     assert "DSTYP9" not in header and header["OBJECT"] == "x"
     assert (header["DSTYP1"], header["DSVAL1"], header["DSREF1"], header["DSFORM1"]) == ("sky", "TABLE", ":MASK", "E")
     assert (header["DSUNIT2"], header["2DSTYP1"], header["2DSVAL1"]) == ("chan", "time", "<5")
     assert read_subspace(header) == components
+    assert read_subspace(fits.Header.fromstring(header.tostring())) == components
 
 
 def test_ciao_written_subspace_is_read():

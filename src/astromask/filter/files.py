@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.io import fits
 
-from ..errors import AstromaskError, FormatError
+from ..errors import AstromaskError, FormatError, OutputExistsError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels, write_atomic
 from .hdus import block_label, find_block, is_table_hdu
 from .images import apply_to_image, crop_to_image
@@ -44,13 +44,12 @@ class FilterSummary:
     masks: list[str] = field(default_factory=list)
 
 
-def _check_output(path: str, output: str, overwrite: bool) -> None:
+def check_output(path: str, output: str, overwrite: bool) -> None:
+    """Refuse to write over the input ``path`` or, without ``overwrite``, over an existing ``output``."""
     if os.path.exists(output):
         if os.path.exists(path) and os.path.samefile(path, output):
             raise AstromaskError(f"{output}: output is the input file; write to another name")
         if not overwrite:
-            from ..errors import OutputExistsError
-
             raise OutputExistsError(output)
 
 
@@ -83,7 +82,7 @@ def filter_file(spec: str, output: str, *, overwrite: bool = False,
     full]``, and masks stored with them are cropped alike.
     """
     vf = parse_virtual_file(spec)
-    _check_output(vf.path, output, overwrite)
+    check_output(vf.path, output, overwrite)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
     with open_fits(vf.path) as hdul:
@@ -98,7 +97,8 @@ def filter_file(spec: str, output: str, *, overwrite: bool = False,
         raise FormatError(f"block {index + 1} holds neither a table nor an image", path=vf.path)
 
 
-def _clean(header: fits.Header) -> fits.Header:
+def without_checksums(header: fits.Header) -> fits.Header:
+    """A copy of a header without ``CHECKSUM``/``DATASUM`` (no longer true once the data change)."""
     header = header.copy()
     for key in _STALE:
         header.remove(key, ignore_missing=True, remove_all=True)
@@ -108,7 +108,7 @@ def _clean(header: fits.Header) -> fits.Header:
 def _filter_table(vf, hdul, index, label, taken, output, overwrite, chunk_rows) -> FilterSummary:
     target = TableTarget(hdul[index].header, label)
     plan = build_plan(vf.groups, target, text=vf.text)
-    header, stored = record_filter(_clean(hdul[index].header), plan, taken)
+    header, stored = record_filter(without_checksums(hdul[index].header), plan, taken)
     layout = TableLayout.from_hdul(hdul, index, vf.path)
     pieces = [None if i == index else span for i, span in enumerate(hdu_spans(hdul))]
     counts: dict = {}
@@ -120,7 +120,7 @@ def _filter_table(vf, hdul, index, label, taken, output, overwrite, chunk_rows) 
 
 
 def _image_hdu(data: np.ndarray, header: fits.Header, primary: bool):
-    header = _clean(header)
+    header = without_checksums(header)
     for key in ("BZERO", "BSCALE") + (("BLANK",) if data.dtype.kind == "f" else ()):
         header.remove(key, ignore_missing=True, remove_all=True)
     unsigned = data.dtype.kind == "u" and data.dtype.itemsize > 1

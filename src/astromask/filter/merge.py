@@ -29,8 +29,9 @@ from astropy.io import fits
 
 from ..errors import FormatError
 from ..io.fitsfile import open_fits, write_atomic
+from ..progress import progress
 from ..regions import parse
-from .files import _check_output, _clean
+from .files import check_output, without_checksums
 from .hdus import block_label, crop_header, find_block, is_table_hdu
 from .masks import MaskImage, wcs_difference
 from .subspace import Descriptor, read_subspace, stored_masks, write_subspace
@@ -223,7 +224,7 @@ def merge(inputs: list[str], output: str, *, overwrite: bool = False,
     if len(inputs) < 2:
         raise ValueError(f"merge needs at least two inputs, got {len(inputs)}")
     for name in inputs:
-        _check_output(parse_virtual_file(name).path, output, overwrite)
+        check_output(parse_virtual_file(name).path, output, overwrite)
     hduls = [open_fits(parse_virtual_file(name).path) for name in inputs]
     try:
         items = [_read_input(name, hdul) for name, hdul in zip(inputs, hduls)]
@@ -231,7 +232,7 @@ def merge(inputs: list[str], output: str, *, overwrite: bool = False,
             _check_same_columns(items[0], other)
         component, stored = _merged_component(items)
         first = items[0]
-        header = _clean(first.layout.header)
+        header = without_checksums(first.layout.header)
         header = write_subspace(header, [component] if component else [])
         index = find_block(hduls[0], parse_virtual_file(inputs[0]).block, first.name)
         masks_of_first = {n for n in first.masks}
@@ -242,7 +243,8 @@ def merge(inputs: list[str], output: str, *, overwrite: bool = False,
                 pieces.append(None)
             elif name not in masks_of_first:
                 pieces.append(span)
-        records = itertools.chain.from_iterable(i.layout.chunks(chunk_rows) for i in items)
+        chunks = sum(-(-i.layout.nrows // chunk_rows) for i in items)
+        records = progress(itertools.chain.from_iterable(i.layout.chunks(chunk_rows) for i in items), total=chunks)
         stream = StreamedTableFile(first.layout, pieces, header, records, [m.to_hdu(n) for n, m in stored])
         write_atomic(stream, output, overwrite=overwrite)
     finally:

@@ -26,6 +26,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import FormatError
+from ..progress import progress
 from .plan import Column, Plan, TableTarget, build_plan
 from .syntax import parse_filter
 
@@ -299,7 +300,7 @@ def selected_records(layout: TableLayout, plan: Plan, chunk_rows: int, counts: d
     """The records of ``layout`` passing ``plan``, chunk by chunk; ``counts['in'/'out']`` tallies them."""
     counts.setdefault("in", 0)
     counts.setdefault("out", 0)
-    for records in layout.chunks(chunk_rows):
+    for records in progress(layout.chunks(chunk_rows), total=-(-layout.nrows // chunk_rows)):
         keep = chunk_selection(plan, records, layout.header)
         counts["in"] += len(records)
         selected = records[keep]
