@@ -15,6 +15,7 @@ from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
 from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, report, show, significance, stack, thresh
+from . import filter as filter_
 
 __all__ = ["main", "build_parser"]
 
@@ -30,6 +31,8 @@ COMMANDS = {
     "bounds": bounds,
     "area": area,
     "region": region,
+    "filter": filter_,
+    "merge": filter_,
     "catalog": catalog,
     "geom": geom,
     "significance": significance,

@@ -46,7 +46,7 @@ from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from ..schema import MaskPlane, MaskSchema
 from . import cards
-from .plain import mask_from_hdu, mask_hdu
+from .plain import filter_mask_ref, mask_from_hdu, mask_hdu
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string, variance_from_uncertainty
 from .fitsfile import (
     describe_hdus,
@@ -127,6 +127,8 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
     mask, uncert = _named(hdul, MASK_NAME), _named(hdul, UNCERT_NAME)
     if mask is None and uncert is None:
         return False
+    if mask is not None and any(filter_mask_ref(hdul, i) == mask for i in range(len(hdul))):
+        return False  # a CIAO mask-filtered file: MASK means "included", read as plain FITS
     if mask is not None:
         hdr = hdul[mask].header
         if int(hdr.get("BITPIX", 0)) != 8 or cards.has_msk_cards(hdr) or cards.has_mp_cards(hdr):

@@ -33,7 +33,7 @@ from ..errors import FormatError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
-from ..schema import MaskSchema
+from ..schema import MaskPlane, MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
@@ -130,6 +130,21 @@ def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
     return mask_from_hdu(hdul[index], path=path, index=index)
 
 
+_FILTERED = "Outside the CIAO mask filter recorded in the data subspace (MASK value 0)."
+
+
+def filter_mask_ref(hdul: fits.HDUList, index: int) -> int | None:
+    """The HDU a CIAO data-subspace record of HDU ``index`` names as its mask (``DSREFn = ':MASK'``)."""
+    header = hdul[index].header
+    for key, value in header.items():
+        if re.fullmatch(r"\d*DSREF\d+", key) and str(value).startswith(":"):
+            name = str(value)[1:].strip().upper()
+            for i, hdu in enumerate(hdul):
+                if str(hdu.header.get("EXTNAME", "")).strip().upper() == name:
+                    return i
+    return None
+
+
 def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int, path: str) -> int | None:
     """The mask or variance HDU that goes with image HDU ``skip`` (by EXTNAME), shape-checked."""
     for i in image_hdu_indices(hdul):
@@ -163,7 +178,11 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
         return mask_from_hdu(main, slices, path=path, index=index)
     image = read_pixels(main, slices)
     mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
-    if mask_index is not None and _is_integer(hdul[mask_index]):
+    if mask_index is not None and filter_mask_ref(hdul, index) == mask_index:
+        # a CIAO mask filter's record: the MASK HDU holds 1 where the filter includes the pixel
+        included = read_pixels(hdul[mask_index], slices) != 0
+        mask = Mask.from_bool(~included, MaskPlane("FILTERED", _FILTERED))
+    elif mask_index is not None and _is_integer(hdul[mask_index]):
         mask = mask_from_hdu(hdul[mask_index], slices, path=path, index=mask_index)
     else:
         mask = Mask(image.shape, get_schema("rubin"))
