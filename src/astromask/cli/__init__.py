@@ -14,7 +14,10 @@ import sys
 from .. import __version__
 from ..errors import AstromaskError
 from ..schema import UnknownPlaneError
-from . import area, blob, bounds, calc, catalog, combine, convert, geom, info, invert, morph, region, report, show, significance, stack, thresh
+from . import (
+    area, blob, bounds, calc, catalog, combine, convert, detect, geom, info, invert, maximask, morph, region, report, show,
+    significance, stack, thresh,
+)
 from . import filter as filter_
 
 __all__ = ["main", "build_parser"]
@@ -36,6 +39,9 @@ COMMANDS = {
     "catalog": catalog,
     "geom": geom,
     "significance": significance,
+    "detect": detect,
+    "maximask": maximask,
+    "maxitrack": maximask,
     "stack": stack,
     "show": show,
     "report": report,
