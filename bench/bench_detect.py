@@ -59,27 +59,35 @@ def main(argv=None) -> int:
     injected[:, :30] = 0.0  # an unread strip: a constant fill region
     print(f"image {SHAPE[1]}x{SHAPE[0]} float32; {os.cpu_count()} CPUs; {platform.processor() or platform.machine()}")
 
-    t_lacosmic, reference = best(lambda: astroscrappy.detect_cosmics(injected, gain=1.0, readnoise=5.0,
-                                                                     satlevel=LEVEL), args.repeat)
     t_bg, bg = best(lambda: estimate_background(injected), args.repeat)
     sat = detect_saturation(injected, LEVEL, grow=0, background=bg)
+    left_out = sat | detect_bad_columns(injected, mask=sat, backgrounds=[bg]).mask  # as the pipeline does
+
+    def cosmic_rays():
+        return detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL, mask=sat, background=bg)
+
     rows = [
         ("NO_DATA", lambda: detect_nodata(injected, exclude=injected >= LEVEL)),
         ("SAT", lambda: detect_saturation(injected, LEVEL, grow=0, background=bg)),
         ("BAD_COLUMN", lambda: detect_bad_columns(injected, mask=sat, backgrounds=[bg])),
         ("HOT", lambda: detect_hot_pixels(injected, mask=sat, backgrounds=[bg])),
         ("DEAD", lambda: detect_dead_pixels(injected, mask=sat, backgrounds=[bg])),
-        ("TRAIL", lambda: detect_trails(injected, mask=sat, background=bg)),
-        ("CR", lambda: detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL, mask=sat, background=bg)),
+        ("TRAIL", lambda: detect_trails(injected, mask=left_out, background=bg)),
         ("EDGE", lambda: detect_edge(SHAPE, 4)),
     ]
     table = [("sky level and noise (shared)", t_bg)]
     for name, fn in rows:
         table.append((name, best(fn, args.repeat)[0]))
+    # the yardstick and our CR step alternately, so that a busy spell of the machine hits both alike
+    pairs = [(best(lambda: astroscrappy.detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL), 1),
+              best(cosmic_rays, 1)[0]) for _ in range(args.repeat)]
+    t_lacosmic = min(p[0][0] for p in pairs)
+    reference = pairs[0][0][1]
+    table.insert(-1, ("CR", min(p[1] for p in pairs)))
     t_total, result = best(lambda: detect(injected, saturate=LEVEL, cnn=False), args.repeat)
     table.append(("all classical detectors (`detect`)", t_total))
 
-    cr = detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL, mask=sat, background=bg).mask
+    cr = cosmic_rays().mask
     agree = np.count_nonzero(cr & reference[0]) / max(np.count_nonzero(reference[0]), 1)
     print(f"CR pixels: ours {np.count_nonzero(cr)}, astroscrappy alone {np.count_nonzero(reference[0])}, "
           f"{agree:.1%} of astroscrappy's found (ours leaves saturated pixels out)")

@@ -51,10 +51,14 @@ def test_merged_with_the_files_own_mask_by_plane_name():
     result = detect(mi, saturate=60000.0, cnn=False, detectors="SAT,HOT")
     merged = result.image.mask
     # the file's planes keep their bits; new planes take the free bits in detector order: 3 and 5 (unused by
-    # the CP) go to BAD_COLUMN and HOT, the others follow STREAK (bit 10)
+    # the CP) go to BAD_COLUMN and HOT, the others follow STREAK (bit 10), which trails go to
     assert all(merged.schema.bit(p.name) == bit for bit, p in own.schema.items())
-    assert [merged.schema.bit(n) for n in ("BAD_COLUMN", "HOT", "DEAD", "TRAIL", "EDGE")] == [3, 5, 11, 12, 13]
-    assert merged == own | result.found
+    assert [merged.schema.bit(n) for n in ("BAD_COLUMN", "HOT", "DEAD", "EDGE")] == [3, 5, 11, 12]
+    assert "TRAIL" not in merged.schema
+    for name in result.found.schema.names:
+        target = "STREAK" if name == "TRAIL" else name
+        expected = result.found.get(name) | (own.get(target) if target in own.schema else False)
+        np.testing.assert_array_equal(merged.get(target), expected)
     assert merged.get("BAD")[5, 50] and merged.get("HOT")[70, 100]
     assert np.shares_memory(result.image.image, mi.image)  # the pixels are the input's, unchanged
 
@@ -186,9 +190,10 @@ def total(scores, name):
     return tp / (tp + fn), tp / (tp + fp)
 
 
-# Floors: the lowest recall and precision measured on seeds 0-7 of each setting (bench/evaluate_detect.py
-# gives the full-frame figures). HOT precision is low by design: single-pixel cosmic rays are called HOT.
-GENERATED_FLOORS = {"SAT": (0.99, 0.99), "BAD_COLUMN": (0.92, 0.93), "HOT": (0.90, 0.76), "DEAD": (0.95, 0.99),
+# Floors: the lowest recall and precision measured on seeds 0-7 of each setting, rounded down to two decimals
+# (a measured 1.000 is asserted as 0.99); bench/evaluate_detect.py gives the full-frame figures. HOT precision
+# is low by design: single-pixel cosmic rays are called HOT in one exposure.
+GENERATED_FLOORS = {"SAT": (0.98, 0.99), "BAD_COLUMN": (0.92, 0.93), "HOT": (0.90, 0.76), "DEAD": (0.95, 0.99),
                     "TRAIL": (0.99, 0.98), "CR": (0.59, 0.91)}
 M13_FLOORS = {"SAT": (0.98, 0.99), "BAD_COLUMN": (0.92, 0.98), "HOT": (0.95, 0.74), "DEAD": (0.99, 0.90),
               "TRAIL": (0.99, 0.91), "CR": (0.64, 0.92)}
@@ -226,3 +231,14 @@ def test_empty_schema_for_plain_arrays():
     result = detect(np.zeros((16, 16)), detectors="EDGE", cnn=False)
     assert result.image.mask.schema.names == DETECTION_SCHEMA.names
     assert MaskSchema([]).merged(DETECTION_SCHEMA).names == DETECTION_SCHEMA.names
+
+
+def test_files_own_names_for_the_same_flags():
+    own = MaskSchema([("BAD", "bad"), ("SATURATED", "saturated (lsst.images)"), ("STREAK", "CP streak")])
+    image = small_image()
+    result = detect(MaskedImage(image, mask=Mask(image.shape, own)), saturate=60000.0, detectors="SAT,HOT",
+                    cnn=False)
+    merged = result.image.mask
+    assert "SAT" not in merged.schema and "TRAIL" not in merged.schema
+    np.testing.assert_array_equal(merged.get("SATURATED"), result.found.get("SAT"))
+    assert merged.schema.plane("SATURATED").description == "saturated (lsst.images)"

@@ -47,12 +47,10 @@ def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title:
         Longest side of the picture, in image pixels: larger images are shown
         binned (a plane is painted where any pixel of a bin has it).
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    try:  # a bare Figure on the Agg canvas: pyplot and its backend (a notebook's, say) are left alone
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
     except ImportError:
         raise AstromaskError(f"{path}: writing a PNG needs matplotlib: pip install 'astromask[plot]'") from None
@@ -66,27 +64,26 @@ def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title:
     finite = pixels[np.isfinite(pixels)]
     norm = ImageNormalize(finite if finite.size else np.zeros(1), interval=ZScaleInterval(), stretch=AsinhStretch())
     ny, nx = pixels.shape
-    figure, axes = plt.subplots(figsize=(8.0, 8.0 * ny / nx + 0.6), dpi=120)
-    try:
-        axes.imshow(pixels, origin="lower", cmap="gray", norm=norm, interpolation="nearest")
-        handles = []
-        spare = iter(_OTHER)
-        for name in names:
-            colour = PLANE_COLOURS.get(name) or next(spare, "#ffffff")
-            layer = _binned_any(image.mask.get(name), step)
-            axes.imshow(np.where(layer, 1.0, np.nan), origin="lower", cmap=ListedColormap([colour]), alpha=0.6,
-                        vmin=0, vmax=1, interpolation="nearest")
-            handles.append(Patch(color=colour, label=f"{name} ({counts[name]})"))
-        if handles:
-            axes.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.7)
-        axes.set_xticks([])
-        axes.set_yticks([])
-        if title:
-            axes.set_title(title, fontsize=9)
-        figure.tight_layout()
-        figure.savefig(os.fspath(path))
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(8.0, 8.0 * ny / nx + 0.6), dpi=120)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.imshow(pixels, origin="lower", cmap="gray", norm=norm, interpolation="nearest")
+    handles = []
+    spare = iter(_OTHER)
+    for name in names:
+        colour = PLANE_COLOURS.get(name) or next(spare, "#ffffff")
+        layer = _binned_any(image.mask.get(name), step)
+        axes.imshow(np.where(layer, 1.0, np.nan), origin="lower", cmap=ListedColormap([colour]), alpha=0.6,
+                    vmin=0, vmax=1, interpolation="nearest")
+        handles.append(Patch(color=colour, label=f"{name} ({counts[name]})"))
+    if handles:
+        axes.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.7)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(os.fspath(path))
 
 
 def _binned_mean(values: np.ndarray, step: int) -> np.ndarray:

@@ -29,7 +29,9 @@ meaning (``CR``, ``HCL``/``DCL`` → ``BAD_COLUMN``, ``HP`` → ``HOT``, ``DP`` 
 Then the planes are grown (:data:`DEFAULT_GROW`: ``SAT`` by 1 pixel, the
 pixels next to a full well; ``grow=`` adds or overrides radii) and merged with
 the image's own mask by plane name: its planes keep their bits, new planes go
-to the lowest free bits (:meth:`~astromask.MaskSchema.merged`).
+to the lowest free bits (:meth:`~astromask.MaskSchema.merged`). Where the file
+names a flag differently (:data:`SYNONYMS`: lsst.images' ``SATURATED`` and
+``COSMIC_RAY``, the DECam CP's ``STREAK``), its name is used.
 
 The network is reached through a small interface, so that this module does
 not depend on how it is built: a module ``astromask.maximask`` with
@@ -64,6 +66,7 @@ __all__ = [
     "CNN_PLANES",
     "DEFAULT_GROW",
     "DETECTION_SCHEMA",
+    "SYNONYMS",
     "Detection",
     "Step",
     "detect",
@@ -93,6 +96,8 @@ DEFAULT_GROW: dict[str, float] = {"SAT": 1}
 #: MaxiMask classes and the plane each one sets.
 CNN_PLANES = {"CR": "CR", "HCL": "BAD_COLUMN", "DCL": "BAD_COLUMN", "HP": "HOT", "DP": "DEAD", "TRL": "TRAIL",
               "SAT": "SAT"}
+#: Names other schemas give to the same flags; a file's own name is used when it has one.
+SYNONYMS = {"SAT": ("SATURATED",), "CR": ("COSMIC_RAY",), "TRAIL": ("STREAK",)}
 CNN_MISSING = (
     "the MaxiMask network is not available: install the 'cnn' extra (pip install 'astromask[cnn]') "
     "and its weights (see docs/detection.md), or leave out --cnn"
@@ -264,13 +269,14 @@ def detect(
     names = parse_detectors(detectors)
     radii = {**DEFAULT_GROW, **parse_grow(grow)}
     header = mi.metadata if header is None else header
-    run = _Run(mi, header, weight, saturate, gain, readnoise)
+    run = _Run(mi, header, weight=weight, saturate=saturate, gain=gain, readnoise=readnoise, frames=frames,
+               darks=darks, flats=flats, edge_width=edge_width, cosmic_options=dict(cosmic_options or {}), cnn=cnn)
     planes: dict[str, np.ndarray] = {}
     steps: list[Step] = []
     jobs = list(names) + (["CNN"] if _use_network(cnn, mi.shape) else [])
     for name in (progress_bar(jobs) if progress else jobs):
         start = time.perf_counter()
-        found, info = run.step(name, planes, edge_width, frames, darks, flats, dict(cosmic_options or {}), cnn)
+        found, info = run.step(name, planes)
         if name == "CNN":
             found = {plane: planes[plane] | pixels if plane in planes else pixels for plane, pixels in found.items()}
         planes.update(found)
@@ -279,7 +285,7 @@ def detect(
         steps.append(step)
         log.info("%s: %d pixels in %.2f s%s", name, step.pixels, step.seconds, _describe(info))
     found_mask = _grown(_as_mask(planes, mi.shape), radii)
-    merged = mi.mask | found_mask
+    merged = mi.mask | _named_like(found_mask, mi.mask.schema)
     result = MaskedImage(mi.image, mask=merged, variance=mi.variance, unit=mi.unit, wcs=mi.wcs, xy0=mi.xy0,
                          metadata=mi.metadata)
     return Detection(result, found_mask, steps, run.trails, run.bad_columns)
@@ -298,9 +304,12 @@ def _use_network(cnn: bool | None, shape) -> bool:
 class _Run:
     """The state shared by the detectors of one exposure: pixels, header, sky and what is left out."""
 
-    def __init__(self, mi: MaskedImage, header, weight, saturate, gain, readnoise) -> None:
+    def __init__(self, mi: MaskedImage, header, *, weight, saturate, gain, readnoise, frames, darks, flats,
+                 edge_width, cosmic_options, cnn) -> None:
         self.data = np.asarray(mi.image)
         self.header = header
+        self.frames, self.darks, self.flats = frames, darks, flats
+        self.edge_width, self.cosmic_options, self.cnn = edge_width, cosmic_options, cnn
         self.weight = None if weight is None else np.asarray(weight)
         if self.weight is not None and self.weight.shape != self.data.shape:
             raise ValueError(f"weight shape {self.weight.shape} differs from image shape {self.data.shape}")
@@ -315,6 +324,7 @@ class _Run:
         self.explained = mi.mask.any_set()
         self._background: Background | None = None
         self._sat_margin: np.ndarray | None = None
+        self._frame_backgrounds: list[Background] | None = None
         self.trails: list[trails.Trail] = []
         self.bad_columns: list[badpixels.BadColumn] = []
 
@@ -346,7 +356,8 @@ class _Run:
 
     # -- the steps ----------------------------------------------------------------------------------
 
-    def step(self, name, planes, edge_width, frames, darks, flats, cosmic_options, cnn):
+    def step(self, name: str, planes: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict]:
+        """Run detector ``name`` given the planes found so far: ``({plane: pixels}, details)``."""
         if name == "NO_DATA":
             exclude = None
             if self.level is None:
@@ -370,35 +381,38 @@ class _Run:
             level = self.level if self.level is None or np.ndim(self.level) == 0 else "per amplifier"
             return {"SAT": found}, {"level": level, "from": self.level_source or "none found"}
         if name in ("BAD_COLUMN", "HOT", "DEAD"):
-            return self._bad_pixels(name, planes, frames, darks, flats)
+            return self._bad_pixels(name, planes)
         if name == "TRAIL":
             result = trails.detect_trails(self.data, mask=self.excluded(planes), background=self.background(planes))
             self.trails = result.trails
             found = {"TRAIL": result.mask}
             if result.trails and "BAD_COLUMN" in planes:  # look again without the trails (see the module docstring)
                 planes = {**planes, "BAD_COLUMN": np.zeros(self.data.shape, dtype=bool), "TRAIL": result.mask}
-                found["BAD_COLUMN"] = self._bad_pixels("BAD_COLUMN", planes, frames, darks, flats)[0]["BAD_COLUMN"]
+                found["BAD_COLUMN"] = self._bad_pixels("BAD_COLUMN", planes)[0]["BAD_COLUMN"]
             return found, {"trails": len(result.trails)}
         if name == "CR":
-            return self._cosmics(planes, cosmic_options)
+            return self._cosmics(planes)
         if name == "EDGE":
-            return {"EDGE": edge.detect_edge(self.data.shape, edge_width)}, {"width": edge_width}
-        return self._network(cnn)
+            return {"EDGE": edge.detect_edge(self.data.shape, self.edge_width)}, {"width": self.edge_width}
+        return self._network()
 
-    def _stack(self, frames):
-        stack = [self.data] + [np.asarray(f) for f in (frames or [])]
+    def _stack(self):
+        stack = [self.data] + [np.asarray(f) for f in (self.frames or [])]
         for i, frame in enumerate(stack[1:], start=1):
             if frame.shape != self.data.shape:
                 raise ValueError(f"frame {i} has shape {frame.shape}, the image {self.data.shape}")
         return stack
 
-    def _bad_pixels(self, name, planes, frames, darks, flats):
-        stack = self._stack(frames)
+    def _bad_pixels(self, name, planes):
+        stack = self._stack()
+        darks, flats = self.darks, self.flats
         for label, calibration in (("darks", darks), ("flats", flats)):
             if calibration is not None and np.shape(calibration)[-2:] != self.data.shape:
                 raise ValueError(f"{label} have shape {np.shape(calibration)[-2:]}, the image {self.data.shape}")
         mask = self.excluded(planes)
-        backgrounds = [self.background(planes)] + [estimate_background(f, mask=mask) for f in stack[1:]]
+        if self._frame_backgrounds is None:  # the other exposures' skies, once (no-data and saturation left out)
+            self._frame_backgrounds = [estimate_background(f, mask=mask) for f in stack[1:]]
+        backgrounds = [self.background(planes)] + self._frame_backgrounds
         info = {"exposures": len(stack)}
         if name == "BAD_COLUMN":
             result = badpixels.detect_bad_columns(stack, flats=flats, mask=mask, backgrounds=backgrounds)
@@ -411,10 +425,10 @@ class _Run:
                                                  backgrounds=backgrounds)
         return {name: found}, info
 
-    def _cosmics(self, planes, options):
-        level = None if self.level is None else self.level
+    def _cosmics(self, planes):
+        options = self.cosmic_options
         result = cosmics.detect_cosmics(
-            self.data, gain=self.gain, readnoise=self.readnoise, satlevel=level, variance=self.variance,
+            self.data, gain=self.gain, readnoise=self.readnoise, satlevel=self.level, variance=self.variance,
             mask=self.excluded(planes), header=self.header, background=self.background(planes), **options,
         )
         info = {"noise": result.noise}
@@ -424,8 +438,8 @@ class _Run:
             info["readnoise"] = result.readnoise
         return {"CR": result.mask}, info
 
-    def _network(self, cnn):
-        module = network(True if cnn else None)
+    def _network(self):
+        module = network(True if self.cnn else None)
         mask = module.predict_mask(np.asarray(self.data, dtype=np.float32))
         out: dict[str, np.ndarray] = {}
         for plane in mask.schema.names:
@@ -454,6 +468,17 @@ def _as_mask(planes: dict[str, np.ndarray], shape) -> Mask:
     for name, pixels in planes.items():
         out.set(name, pixels)
     return out
+
+
+def _named_like(mask: Mask, schema: MaskSchema) -> Mask:
+    """``mask`` with each plane that ``schema`` lacks renamed to a synonym ``schema`` has (:data:`SYNONYMS`)."""
+    planes = []
+    for plane in mask.schema.planes:
+        if plane is not None and plane.name not in schema:
+            alias = next((a for a in SYNONYMS.get(plane.name, ()) if a in schema), None)
+            plane = schema.plane(alias) if alias else plane
+        planes.append(plane)
+    return Mask(mask.array, MaskSchema(planes, dtype=mask.schema.dtype), copy=False)
 
 
 def _grown(mask: Mask, radii: dict[str, float]) -> Mask:

@@ -33,7 +33,8 @@ Steps (all in numpy/scipy):
 6. **Refine** at full resolution: a weighted total-least-squares line through
    the pixels above 1 sigma near the coarse line; the **ends** where the mean
    within 1.5 pixels of the line, in 8-pixel bins along it, stays above a third
-   of the trail's level (and 3 times its noise); the **width** is where the
+   of the trail's level (and 3 times its noise; masked stretches are bridged);
+   the **width** is where the
    median perpendicular profile (in half-pixel bins) stays above
    ``max(0.5, 3 × its noise)`` sigma (at least ``min_width``).
 7. **Mask** the band of that width over the covered extent, take its blocks
@@ -205,7 +206,9 @@ def detect_trails(
     background = background or estimate_background(data, mask=excluded)
     z = background.significance(data)
     z[excluded] = 0.0
-    z[_stars(z, compact)] = 0.0
+    stars = _stars(z, compact)
+    z[stars] = 0.0
+    known = ~(excluded | stars)
     valid = _binned((~excluded).astype(np.float32), bin) >= 0.5  # blocks mostly made of usable pixels
     blocks = _binned(np.clip(z, -3.0, 3.0), bin, normalise=True)
     blocks -= ndi.median_filter(_nearest_valid(blocks, valid), size=_FLATTEN, mode="nearest")
@@ -221,7 +224,7 @@ def detect_trails(
             break
         rho_b, theta, t_range, score = found
         rho, t_pixels = _to_pixels(rho_b, theta, t_range, bin)
-        trail = _refine(z, rho, theta, t_pixels, bin, min_width, score)
+        trail = _refine(z, known, rho, theta, t_pixels, bin, min_width, score)
         band = line_band(data.shape, trail.rho, trail.theta, trail.width, _extent(trail))
         out |= band
         trails.append(trail)
@@ -437,11 +440,11 @@ def _to_pixels(rho, theta, t_range, bin):  # noqa: A002
 # -- refinement -----------------------------------------------------------------------------------
 
 
-def _refine(z, rho, theta, t_range, bin, min_width, score) -> Trail:  # noqa: A002
+def _refine(z, known, rho, theta, t_range, bin, min_width, score) -> Trail:  # noqa: A002
     """Full-resolution line, width and endpoints around a coarse line (pixel units)."""
     for half in (2.0 * bin, float(bin)):
         rho, theta = _fit_line(z, rho, theta, t_range, half)
-    t_range = _ends(z, rho, theta, t_range, _SEGMENT * bin)
+    t_range = _ends(z, known, rho, theta, t_range, _SEGMENT * bin)
     width = _width(z, rho, theta, t_range, min_width, bin)
     c, s = np.cos(np.radians(theta)), np.sin(np.radians(theta))
     t0, t1 = t_range
@@ -482,13 +485,15 @@ def _fit_line(z, rho, theta, t_range, half) -> tuple[float, float]:
     return float(new_rho), float(angle)
 
 
-def _ends(z, rho, theta, t_range, reach) -> tuple[float, float]:
+def _ends(z, known, rho, theta, t_range, reach) -> tuple[float, float]:
     """Where the trail starts and ends along the refined line, within ``reach`` pixels of the coarse range.
 
-    The mean ``z`` within 1.5 pixels of the line is taken in bins of :data:`_END_BIN`
-    pixels along it; a bin holds the trail when its mean exceeds a third of the
-    trail's median level and 3 times its own noise. The ends are those of the run
-    of such bins (bridging gaps of 2 bins) that holds the middle of the coarse range.
+    The mean ``z`` of the known pixels within 1.5 pixels of the line is taken in
+    bins of :data:`_END_BIN` pixels along it; a bin holds the trail when its mean
+    exceeds a third of the trail's median level and 3 times its own noise. Bins
+    mostly unknown (masked pixels, removed stars) are bridged. The ends are the
+    outermost bins holding the trail in the run (bridging gaps of 2 bins) that
+    holds the middle of the coarse range.
     """
     lo, hi = t_range[0] - reach, t_range[1] + reach
     xs, ys, _, values = _band_pixels(z, rho, theta, (lo, hi), 1.5)
@@ -496,19 +501,24 @@ def _ends(z, rho, theta, t_range, reach) -> tuple[float, float]:
         return t_range
     c, s = np.cos(np.radians(theta)), np.sin(np.radians(theta))
     index = ((-xs * s + ys * c - lo) // _END_BIN).astype(int)
-    count = np.bincount(index)
-    mean = np.bincount(index, weights=values) / np.maximum(count, 1)
+    usable = known[ys, xs].astype(float)
+    count = np.bincount(index, weights=usable)
+    mean = np.bincount(index, weights=values * usable) / np.maximum(count, 1.0)
+    unknown = count < 0.25 * np.bincount(index)
     centres = lo + (np.arange(len(count)) + 0.5) * _END_BIN
-    core = (centres >= t_range[0]) & (centres <= t_range[1]) & (count > 0)
+    core = (centres >= t_range[0]) & (centres <= t_range[1]) & ~unknown
     if not core.any():
         return t_range
     level = float(np.median(mean[core]))
-    present = (count > 0) & (mean > max(level / 3.0, 0.0)) & (mean > 3.0 / np.sqrt(np.maximum(count, 1)))
+    present = ~unknown & (mean > max(level / 3.0, 0.0)) & (mean > 3.0 / np.sqrt(np.maximum(count, 1.0)))
     middle = int(np.argmin(np.abs(centres - 0.5 * (t_range[0] + t_range[1]))))
-    run = _run_around(present, middle, gap=2)
+    run = _run_around(present | unknown, middle, gap=2)
     if run is None:
         return t_range
-    return float(lo + run[0] * _END_BIN), float(lo + (run[1] + 1) * _END_BIN)
+    inside = np.flatnonzero(present[run[0]:run[1] + 1]) + run[0]
+    if inside.size == 0:
+        return t_range
+    return float(lo + inside[0] * _END_BIN), float(lo + (inside[-1] + 1) * _END_BIN)
 
 
 def _run_around(present: np.ndarray, middle: int, gap: int) -> tuple[int, int] | None:
