@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -21,14 +22,7 @@ from scipy.special import expit
 import astromask
 import astromask.cli
 from astromask.errors import FormatError
-from astromask.maximask import (
-    checkpoint,
-    config,
-    files,
-    inference,
-    maxitrack,
-    normalise,
-)
+from astromask.maximask import checkpoint, config, files, inference, maxitrack, normalise, weights
 
 # -- checkpoint reader ------------------------------------------------------------------------------
 
@@ -137,6 +131,34 @@ def test_checkpoint_corruption_is_reported(tmp_path):
     index.write_bytes(index.read_bytes()[:-1] + b"\0")
     with pytest.raises(FormatError, match="bad table magic"):
         checkpoint.read_checkpoint(tmp_path / "v")
+
+
+# -- weights ----------------------------------------------------------------------------------------
+
+
+def test_wheel_in_cache_is_unpacked_on_first_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASTROMASK_CACHE", str(tmp_path))
+    monkeypatch.setattr(weights, "_installed", lambda: None)
+    with pytest.raises(weights.WeightsNotFoundError, match="python -m astromask.maximask"):
+        weights.find_net_dir("maximask")
+    wheel = tmp_path / "maximask" / "MaxiMask-1.4.1-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for net in ("maximask", "maxitrack"):
+            for name in ("variables.index", "variables.data-00000-of-00001"):
+                archive.writestr(f"maximask_and_maxitrack/{net}/model/variables/{name}", b"")
+        archive.writestr("maximask_and_maxitrack/maximask/config/classes.flags", "CR 1\n")
+        archive.writestr("maximask_and_maxitrack/maximask/maximask.py", "code")
+        archive.writestr("MaxiMask-1.4.1.dist-info/LICENSE", "MIT")
+    net_dir = weights.find_net_dir("maxitrack")
+    package = tmp_path / "maximask" / "1.4.1" / "maximask_and_maxitrack"
+    assert net_dir == package / "maxitrack" / "model"
+    assert (package / "maximask" / "config" / "classes.flags").is_file()
+    assert not (package / "maximask" / "maximask.py").exists()  # models, configs and licence only
+    assert (package.parent / "MaxiMask-1.4.1.dist-info" / "LICENSE").is_file()
+    assert weights.checkpoint_prefix("maximask") == package / "maximask" / "model" / "variables" / "variables"
+    with pytest.raises(weights.WeightsNotFoundError, match="not a maximask model directory"):
+        weights.find_net_dir("maximask", tmp_path)
 
 
 # -- normalisation ----------------------------------------------------------------------------------
@@ -582,7 +604,7 @@ def mef(tmp_path, image):
     hdus = fits.HDUList([
         fits.PrimaryHDU(),
         fits.ImageHDU(image, header=header),
-        fits.ImageHDU(np.ones((20, 30), np.int16), name="SMALL"),
+        fits.ImageHDU(np.full((20, 30), 40000, np.uint16), name="SMALL"),
         fits.BinTableHDU.from_columns([fits.Column("a", "E", array=np.arange(3.0))], name="TAB"),
     ])
     path = tmp_path / "img.fits"
@@ -601,7 +623,7 @@ def test_cli_maximask_file_layout_headers_and_overwrite(cli, capsys, mef, image)
         np.testing.assert_array_equal(sci.data, _expected(image, config.ClassConfig.default()))
         assert sci.header["THRESH"] == "Yes" and sci.header["SAT_DIM"] == "9" and "MM_UTC" in sci.header
         assert WCS(sci.header).celestial.wcs.crval.tolist() == [150.0, 2.0]  # the original dropped the WCS
-        assert h["SMALL"].data.sum() == 600 and "MM_UTC" not in h["SMALL"].header  # copied whole
+        assert (h["SMALL"].data == 40000).all() and "MM_UTC" not in h["SMALL"].header  # copied whole
         assert h["TAB"].data["a"].tolist() == [0.0, 1.0, 2.0]  # the original put the previous HDU here
     mask = astromask.read(out)
     np.testing.assert_array_equal(mask.get("SAT"), _expected(image, config.ClassConfig.default())[9] == 1)
@@ -701,7 +723,7 @@ def test_missing_weights_and_torch_say_how_to_get_them(monkeypatch, tmp_path, ca
     if api.torch_available():
         code = astromask.cli.main(["maximask", str(tmp_path / "a.fits")])
         err = capsys.readouterr().err
-        assert code == 1 and "maximask weights not found: run 'python -m astromask.maximask.weights'" in err
+        assert code == 1 and "maximask weights not found: run 'python -m astromask.maximask'" in err
     assert not api.available()
     monkeypatch.setattr(api, "torch_available", lambda: False)
     api.load_maximask.cache_clear()

@@ -1,6 +1,6 @@
 """MaxiMask and MaxiTrack with the real trained weights against the original's outputs.
 
-The weights come from the ``maximask==1.4.1`` wheel (``python -m astromask.maximask.weights``);
+The weights come from the ``maximask==1.4.1`` wheel (``python -m astromask.maximask``);
 the references in ``../shared/data/maximask/`` were written by the original MaxiMask 1.4.1 with
 TensorFlow 2.15.1 on CPU (see its README). Tests skip when PyTorch, the weights or the data are
 absent. The default run compares two patches of ``synth_crop_a`` exactly; the whole frames are
@@ -37,7 +37,7 @@ def net_dir():
 @pytest.fixture(scope="module")
 def mm(net_dir):
     pytest.importorskip("torch")
-    return maximask.load_maximask(batch_size=4)
+    return maximask.load_maximask(device="cpu", batch_size=4)  # CPU: the original ran there
 
 
 def test_checkpoint_layout(net_dir):
@@ -102,10 +102,11 @@ def test_maxitrack_scores_of_reference_images(net_dir, tmp_path, monkeypatch, ca
     monkeypatch.setitem(astromask.cli.COMMANDS, "maxitrack", module)
     monkeypatch.chdir(tmp_path)
     path = shared_path("maximask", "synth_crop_a.fits.fz")
-    assert astromask.cli.main(["maxitrack", str(path), "--batch_size", "3"]) == 0, capsys.readouterr().err
+    command = ["maxitrack", str(path), "--batch_size", "3", "--device", "cpu"]
+    assert astromask.cli.main(command) == 0, capsys.readouterr().err
     assert (tmp_path / "maxitrack.out").read_text() == f"{path} 0.2429\n"
     m13 = fits.getdata(shared_path("m13", "M13_blue_0001.fits"))
-    assert f"{maximask.maxitrack_score(m13):.4f}" == "0.5856"
+    assert f"{maximask.maxitrack_score(m13, device='cpu'):.4f}" == "0.5856"
 
 
 @pytest.mark.slow
@@ -138,7 +139,8 @@ def test_cli_maximask_writes_the_original_file(net_dir, tmp_path, capsys, monkey
     monkeypatch.setitem(astromask.cli.COMMANDS, "maximask", module)
     source = shared_path("maximask", "synth_crop_a.fits.fz")
     (tmp_path / source.name).symlink_to(source)
-    assert astromask.cli.main(["maximask", str(tmp_path / source.name)]) == 0, capsys.readouterr().err
+    command = ["maximask", str(tmp_path / source.name), "--device", "cpu"]
+    assert astromask.cli.main(command) == 0, capsys.readouterr().err
     with fits.open(tmp_path / "synth_crop_a.mask.fits") as ours, fits.open(
         shared_path("maximask", "synth_crop_a.mask.fits.fz")
     ) as theirs:

@@ -60,7 +60,7 @@ def _common(p, batch_help: str) -> None:
                    "a directory or a .list file of such names")
     p.add_argument("--net_dir", metavar="DIR",
                    help="model directory in the original layout (.../maximask_and_maxitrack/<net>/model); "
-                   "default: the weights cached by 'python -m astromask.maximask.weights'")
+                   "default: the weights cached by 'python -m astromask.maximask'")
     p.add_argument("--batch_size", type=_positive_int, metavar="N", help=batch_help)
     p.add_argument("--device", choices=["cpu", "cuda"], help="where the network runs (default: cuda if available)")
     p.add_argument("-v", "--verbose", dest="tool_verbose", action="store_true", help="log what is done")

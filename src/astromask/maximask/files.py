@@ -146,7 +146,9 @@ def _processed_hdu(hdu, data: np.ndarray, config: ClassConfig, primary: bool):
 def _copied_hdu(hdu, primary: bool):
     if isinstance(hdu, _IMAGE_HDUS):
         header = hdu.header.copy()
-        for key in ("XTENSION", "SIMPLE", "EXTEND", "PCOUNT", "GCOUNT"):
+        # the data are read scaled: the output gets its own scaling (and checksums would be stale)
+        for key in ("XTENSION", "SIMPLE", "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK",
+                    "CHECKSUM", "DATASUM"):
             header.remove(key, ignore_missing=True)
         cls = fits.PrimaryHDU if primary else fits.ImageHDU
         return cls(hdu.data, header=header)

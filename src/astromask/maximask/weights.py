@@ -14,7 +14,7 @@ They are looked for, in this order:
    unpacked on first use;
 4. an installed ``maximask_and_maxitrack`` package (``pip install maximask``).
 
-``python -m astromask.maximask.weights`` downloads the wheel with pip (no
+``python -m astromask.maximask`` downloads the wheel with pip (no
 dependencies, so no TensorFlow) and unpacks it into the cache.
 """
 
@@ -115,7 +115,7 @@ def _installed() -> Path | None:
 
 def _how_to_get(network: str) -> str:
     return (
-        f"{network} weights not found: run 'python -m astromask.maximask.weights' (it runs "
+        f"{network} weights not found: run 'python -m astromask.maximask' (it runs "
         f"'pip download --no-deps {REQUIREMENT} -d {cache_dir()}'), or give --net_dir "
         f"(the original's .../maximask_and_maxitrack/{network}/model directory)"
     )
@@ -197,7 +197,8 @@ def fetch(*, quiet: bool = False) -> Path:
     return _unpack(wheel)
 
 
-def _main() -> int:
+def main() -> int:
+    """Fetch the weights (``python -m astromask.maximask``); print where they are. Returns the exit status."""
     try:
         path = fetch()
     except AstromaskError as exc:
@@ -205,7 +206,3 @@ def _main() -> int:
         return 1
     print(path)
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main())
