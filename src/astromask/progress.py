@@ -44,7 +44,7 @@ def progress(items: Iterable[T], total: int | None = None) -> Iterator[T]:
             total = len(items)  # type: ignore[arg-type]
         except TypeError:
             total = None
-    if not total or not _enabled():
+    if not total or total < 2 or not _enabled():  # one item: nothing to show
         yield from items
         return
     from astropy.utils.console import ProgressBar

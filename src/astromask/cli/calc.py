@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..calc import cast_like, parse
+from ..progress import progress
 from ._common import add_output_options, check_output, load_array, save_array
 
 log = logging.getLogger("astromask")
@@ -53,7 +54,7 @@ def run(args) -> int:
         raise ValueError(f"the expression uses img{needed} but {len(args.inputs)} input file(s) were given")
     check_output(args.output, args.inputs, args.overwrite)
     images, header = [], None
-    for name in args.inputs:
+    for name in progress(args.inputs):
         array, hdr = load_array(name)
         if images and array.shape != images[0].shape:
             raise ValueError(f"{name}: shape {array.shape} differs from {args.inputs[0]}'s {images[0].shape}")

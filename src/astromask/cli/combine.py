@@ -24,7 +24,15 @@ import numpy as np
 
 from .. import algebra
 from ..calc import cast_like
-from ._common import add_output_options, check_output, load_array, read_operand, save, save_array
+from ..progress import progress
+from ._common import (
+    add_output_options,
+    check_output,
+    load_array,
+    read_operand,
+    save,
+    save_array,
+)
 
 log = logging.getLogger("astromask")
 
@@ -61,7 +69,7 @@ def run(args) -> int:
         raise ValueError(f"--nan applies to sum, mul, min and max, not to --op {args.op}")
     if args.op == "difference" and len(args.inputs) < 2:
         raise ValueError("--op difference needs at least two inputs (the first minus the others)")
-    operands = (read_operand(name) for name in args.inputs)  # read one at a time
+    operands = (read_operand(name) for name in progress(args.inputs))  # read one at a time
     first = next(operands)
     function = getattr(algebra, args.op)
     result = first.operand
@@ -93,7 +101,7 @@ def _run_stack(args) -> int:
     dtypes = []
 
     def arrays() -> Iterator[np.ndarray]:
-        for name in args.inputs:
+        for name in progress(args.inputs):
             array, header = load_array(name)
             if not first:
                 first.extend([header, array.shape, name])

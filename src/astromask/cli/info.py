@@ -6,6 +6,7 @@ import json
 
 from ..info import file_info, format_info
 from ..io import FORMATS
+from ..progress import progress
 
 
 def add_parser(sub) -> None:
@@ -34,7 +35,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     infos = [
-        file_info(f, format=args.format, flags=args.flags, unknown=args.unknown_flags) for f in args.files
+        file_info(f, format=args.format, flags=args.flags, unknown=args.unknown_flags) for f in progress(args.files)
     ]
     if args.json:
         print(json.dumps(infos, indent=1))
