@@ -8,7 +8,8 @@ See ``docs/stack.md``.
 """
 
 from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
-from .inputs import expand_inputs, read_stack_mask
+from .inputs import expand_inputs
+from .masks import read_stack_mask
 from .pipeline import (
     GLOBAL_PLANE,
     STACK_PLANE,

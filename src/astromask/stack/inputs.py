@@ -1,4 +1,4 @@
-"""The images of a stack: expanding list files, globs and directories, and reading masks alone.
+"""The images of a stack: expanding list files, globs and directories.
 
 Inputs name files (CFITSIO selectors such as ``f.fits[N2]`` allowed), glob
 patterns, directories (their FITS files, not recursively) and list files
@@ -17,12 +17,9 @@ import re
 from collections.abc import Iterable
 
 from ..errors import FormatError
-from ..io import identify, read_mask
-from ..io import afw
-from ..io.fitsfile import open_fits, parse_fits_name
-from ..mask import Mask
+from ..io.fitsfile import parse_fits_name
 
-__all__ = ["expand_inputs", "read_stack_mask", "FITS_SUFFIXES"]
+__all__ = ["expand_inputs", "FITS_SUFFIXES"]
 
 #: File name endings taken from directories.
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
@@ -102,20 +99,3 @@ def expand_inputs(specs: Iterable[str | os.PathLike]) -> list[str]:
         raise ValueError("no input images given")
     return list(dict.fromkeys(names))
 
-
-def read_stack_mask(name: str) -> Mask:
-    """The mask of image ``name``, reading only its mask HDU where the format allows.
-
-    For Rubin/afw legacy files only the ``MASK`` HDU is read (the same
-    :class:`~astromask.Mask`, with the file's own ``MP_*`` planes, that a whole
-    read gives); other formats are read whole (DECam CP images need their
-    weight map to set ``NO_DATA``) and the mask kept.
-    """
-    parsed = parse_fits_name(name)
-    if parsed.hdu is None:
-        with open_fits(parsed.path) as hdul:
-            if identify(hdul, parsed.path) == "afw":
-                kinds = {row["kind"]: row["index"] for row in afw.describe(hdul, parsed.path)}
-                if "mask" in kinds and "image" in kinds:
-                    return afw.mask_at(hdul, parsed.path, kinds["mask"])
-    return read_mask(name)

@@ -23,9 +23,11 @@ NaN, as KBMOD's ``get_masked_fractions`` counts) is compared with
 KBMOD raises an error when no image is less than 90 % masked; so does
 :func:`run_stack`, after writing the summary.
 
-Streaming: pass 1 reads each mask (only the mask HDU of afw files) and adds
-its repeated flags into a ``uint16`` count array; pass 2 reads, masks, writes
-and frees one image at a time. Memory is one image plus the count array.
+Streaming: pass 1 reads each mask alone (:mod:`astromask.stack.masks`) and
+adds its repeated flags into a ``uint16`` count array; pass 2 reads, masks,
+writes and frees one image at a time. Memory is one image plus the count array.
+The per-pixel steps run block by block of rows (no image-sized temporaries)
+and the diamond growth on bit-packed rows (:mod:`astromask.stack.growth`).
 
 Outputs keep the input's mask planes and add ``STACK_MASKED`` (KBMOD's 0/1
 mask: the pixels set to NaN by the pipeline) and, with global masking,
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,15 +46,16 @@ from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
 from ..errors import AstromaskError, FormatError, OutputExistsError
-from ..io import WRITE_FORMATS, identify, read, write
+from ..io import WRITE_FORMATS, get_format, identify, write
 from ..io.fitsfile import make_image_hdu, open_fits, parse_fits_name, write_atomic
 from ..io.plain import mask_hdu
 from ..mask import Mask
 from ..masked_image import MaskedImage
-from ..morphology import grow
 from ..schema import MaskPlane, MaskSchema
 from .config import StackConfig
-from .inputs import expand_inputs, read_stack_mask
+from .growth import grow_union
+from .inputs import expand_inputs
+from .masks import read_stack_mask
 from .scheduler import Runner, check_scheduler
 
 __all__ = [
@@ -117,12 +120,49 @@ def resolve_flags(schema: MaskSchema, keys: Sequence[str], bits_dict=None) -> tu
     return value, tuple(unknown)
 
 
+#: Bytes of one block of rows in the per-pixel passes: small work arrays, reused, stay in the cache
+#: (whole-image temporaries of 32 MiB cost as much in page faults as the arithmetic itself).
+BLOCK_BYTES = 1 << 20
+
+
+def _row_blocks(array: np.ndarray) -> range:
+    """Starts of blocks of :func:`_block_rows` rows covering a 2-D array."""
+    return range(0, array.shape[0], _block_rows(array))
+
+
+def _block_rows(array: np.ndarray) -> int:
+    return max(1, BLOCK_BYTES // max(1, array.shape[1] * array.itemsize))
+
+
 def _select(array: np.ndarray, flags: int) -> np.ndarray:
-    """``(array & flags) != 0`` with ``flags`` cut to the array's width."""
+    """``(array & flags) != 0`` with ``flags`` cut to the array's width (a new array), block by block."""
     flags &= (1 << 8 * array.dtype.itemsize) - 1
     if not flags:
         return np.zeros(array.shape, dtype=bool)
-    return (array & array.dtype.type(flags)) != 0
+    value = array.dtype.type(flags)
+    out = np.empty(array.shape, dtype=bool)
+    step = _block_rows(array)
+    work = np.empty((step, array.shape[1]), dtype=array.dtype)
+    for start in _row_blocks(array):
+        rows = slice(start, start + step)
+        block = work[: out[rows].shape[0]]
+        np.bitwise_and(array[rows], value, out=block)
+        np.not_equal(block, 0, out=out[rows])
+    return out
+
+
+def _apply_nan(science: np.ndarray, variance: np.ndarray, masked: np.ndarray) -> int:
+    """Set ``science`` and ``variance`` to NaN where ``masked``; return the pixels where either is NaN."""
+    n_nan = 0
+    step = _block_rows(science)
+    for start in _row_blocks(science):
+        rows = slice(start, start + step)
+        np.copyto(science[rows], np.nan, where=masked[rows])
+        np.copyto(variance[rows], np.nan, where=masked[rows])
+        either = np.isnan(science[rows])
+        either |= np.isnan(variance[rows])
+        n_nan += int(np.count_nonzero(either))
+    return n_nan
 
 
 def _image_flags(mask: Mask, config: StackConfig) -> tuple[int, tuple[str, ...]]:
@@ -153,14 +193,14 @@ def _as_float(array: np.ndarray, copy: bool) -> np.ndarray:
 
 
 def _output_mask(mask: Mask, masked: np.ndarray, global_: np.ndarray | None, copy: bool) -> Mask:
-    """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh."""
+    """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh: one clearing pass, one OR per plane."""
     planes = {STACK_PLANE: masked} | ({GLOBAL_PLANE: global_} if global_ is not None else {})
     schema = mask.schema.with_planes(*planes)
     array = mask.array.astype(schema.dtype, copy=copy)
+    bits = {plane: schema.dtype.type(1 << schema.bit(plane.name)) for plane in planes}
+    array &= ~np.bitwise_or.reduce(list(bits.values()))
     for plane, where in planes.items():  # whole-array bit operations (Mask.set indexes pixel by pixel)
-        bit = schema.dtype.type(1 << schema.bit(plane.name))
-        array &= ~bit
-        np.bitwise_or(array, bit, out=array, where=where)
+        np.bitwise_or(array, bits[plane], out=array, where=where)
     return Mask(array, schema, copy=False)
 
 
@@ -203,8 +243,8 @@ def mask_image(image: MaskedImage, config: StackConfig, global_: np.ndarray | No
     if global_ is not None and global_.shape != image.shape:
         raise ValueError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
     flags, unknown = _image_flags(mask, config)
-    flagged = _select(mask.array, flags)
-    masked = flagged.copy()
+    masked = _select(mask.array, flags)  # a new array: the union is built in it
+    n_flagged = int(np.count_nonzero(masked))
     n_threshold = 0
     if config.thresholding:
         with np.errstate(invalid="ignore"):
@@ -215,17 +255,15 @@ def mask_image(image: MaskedImage, config: StackConfig, global_: np.ndarray | No
     if global_ is not None:
         masked |= global_
     if config.mask_grow > 0:
-        masked = grow(masked, config.mask_grow, footprint=config.footprint)
+        masked = grow_union(masked, config.mask_grow, config.footprint)
     science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
-    np.copyto(science, np.nan, where=masked)
-    np.copyto(variance, np.nan, where=masked)
-    n_nan = int(np.count_nonzero(np.isnan(science) | np.isnan(variance)))
+    n_nan = _apply_nan(science, variance, masked)
     out = MaskedImage(science, mask=_output_mask(mask, masked, global_, copy), variance=variance, unit=image.unit,
                       wcs=image.wcs, xy0=image.xy0, metadata=image.metadata)
     stats = {
         "flags": int(flags),
         "unknown_flags": ",".join(unknown),
-        "n_flagged": int(np.count_nonzero(flagged)),
+        "n_flagged": n_flagged,
         "n_threshold": n_threshold,
         "n_global": 0 if global_ is None else int(np.count_nonzero(global_)),
         "n_masked": int(np.count_nonzero(masked)),
@@ -372,21 +410,39 @@ class _Job:
     to: str | None
     overwrite: bool
     config: StackConfig
+    write_options: Mapping | None = None
 
 
 @dataclass(frozen=True)
 class _Votes:
-    """Pass-1 partial result: repeated-flag counts of some images, and the first image's name."""
+    """Pass-1 partial result: repeated-flag counts of some images, and the first image's name.
+
+    One image's vote is kept as packed bits (``packed``, an eighth of a
+    boolean array, for the transfers between Dask workers); sums as counts.
+    """
 
     first: str
+    shape: tuple[int, int]
     counts: np.ndarray
+    packed: bool = False
+
+    @classmethod
+    def of_image(cls, name: str, vote: np.ndarray) -> _Votes:
+        return cls(name, vote.shape, np.packbits(vote, axis=None), packed=True)
+
+    def add_to(self, total: np.ndarray) -> None:
+        """``total += `` these counts."""
+        if self.packed:
+            total += np.unpackbits(self.counts, count=total.size).reshape(self.shape).view(bool)
+        else:
+            total += self.counts
 
 
 def _vote(name: str, config: StackConfig) -> _Votes:
     """Pass-1 task: read one mask and return where it has a repeated flag."""
     mask = read_stack_mask(name)
     log.info("%s: %s planes, repeated flags counted", name, mask.schema.name or "")
-    return _Votes(name, count_repeated(mask, config))
+    return _Votes.of_image(name, count_repeated(mask, config))
 
 
 class _Combine:
@@ -396,11 +452,11 @@ class _Combine:
         self.dtype = dtype
 
     def __call__(self, parts: Sequence[_Votes]) -> _Votes:
-        total = np.zeros(parts[0].counts.shape, dtype=self.dtype)
+        total = np.zeros(parts[0].shape, dtype=self.dtype)
         for part in parts:
-            _check_shape(total.shape, part.counts.shape, parts[0].first, part.first)
-            total += part.counts
-        return _Votes(parts[0].first, total)
+            _check_shape(total.shape, part.shape, parts[0].first, part.first)
+            part.add_to(total)
+        return _Votes(parts[0].first, total.shape, total)
 
 
 class _VoteTask:
@@ -428,35 +484,80 @@ def _output_format(input_format: str, schema: MaskSchema, to: str | None) -> str
     return fmt
 
 
-def _without_stack_planes(image: MaskedImage) -> MaskedImage:
-    """The image with the stack planes removed (for formats that cannot store them)."""
-    keep = MaskSchema([p for p in image.mask.schema if p.name not in (STACK_PLANE.name, GLOBAL_PLANE.name)],
-                      name=image.mask.schema.name)
-    return MaskedImage(image.image, mask=image.mask.remap(keep, drop=True), variance=image.variance,
+def _write_options(fmt: str, mask: Mask) -> dict:
+    """The stack's output compression where it differs from the format's default.
+
+    Masks are compressed losslessly with RICE_1 (a tenth of GZIP_2's time, and
+    the same bytes on every run), images and variances not at all: noisy
+    floats gain little from lossless compression and cost seconds per
+    exposure. Other formats keep their defaults (afw, JWST, CCDData: none).
+    RICE_1 takes integers of up to 32 bits (lsst.images packs its masks into
+    ``int32`` HDUs).
+    """
+    if fmt == "lsst":
+        return {"image_compression": None, "variance_compression": None, "mask_compression": "RICE_1"}
+    if fmt == "fits" and mask.array.dtype.itemsize <= 4:
+        return {"compression": "RICE_1"}
+    return {}
+
+
+def _for_writing(image: MaskedImage, fmt: str) -> MaskedImage:
+    """A masked image that pass 2 owns, as it is written: without the stack planes for formats that
+    cannot store them, science and variance in FITS byte order.
+
+    The pixels are byte-swapped in place, once: given native arrays, astropy
+    swaps them, writes them and swaps them back.
+    """
+    mask = image.mask
+    if fmt == "decam":
+        keep = MaskSchema([p for p in mask.schema if p.name not in (STACK_PLANE.name, GLOBAL_PLANE.name)],
+                          name=mask.schema.name)
+        mask = mask.remap(keep, drop=True)
+    return MaskedImage(_big_endian(image.image), mask=mask, variance=_big_endian(image.variance),
                        unit=image.unit, wcs=image.wcs, xy0=image.xy0, metadata=image.metadata)
+
+
+def _big_endian(array: np.ndarray) -> np.ndarray:
+    """``array`` as big-endian, swapped in place where it is not (the caller gives it up)."""
+    big = array.dtype.newbyteorder(">")
+    if array.dtype == big:
+        return array
+    array.byteswap(inplace=True)
+    return array.view(big)
+
+
+def _read_image(name: str) -> tuple[str, MaskedImage | Mask]:
+    """:func:`astromask.io.read`, and the format it found.
+
+    The file's HDUs, which hold the pixels as stored, are freed on return.
+    """
+    parsed = parse_fits_name(name)
+    with open_fits(parsed.path) as hdul:
+        fmt = identify(hdul, parsed.path)
+        return fmt, get_format(fmt).read(hdul, parsed.path, hdu=parsed.hdu)
 
 
 def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
     """Pass-2 task: read one image, mask it, write it (unless dropped), return its summary row."""
-    path = parse_fits_name(job.path).path
-    with open_fits(path) as hdul:
-        fmt = identify(hdul, path)
-    image = read(job.path, format=fmt)
+    fmt, image = _read_image(job.path)
     if not isinstance(image, MaskedImage):
         raise FormatError("holds a mask, not an image; stack inputs are images", path=job.name)
     schema_name = image.mask.schema.name
     out, stats = mask_image(image, job.config, global_, copy=False)
     del image
+    mask = out.mask
     dropped = _dropped(stats, job.config)
     written = ""
     if not dropped:
-        written = _output_format(fmt, out.mask.schema, job.to)
-        stored = _without_stack_planes(out) if written == "decam" else out
-        write(stored, job.output, format=written, overwrite=job.overwrite)
+        written = _output_format(fmt, mask.schema, job.to)
+        stored = _for_writing(out, written)  # takes over the pixels of out
+        del out
+        options = _write_options(written, stored.mask) if job.write_options is None else job.write_options
+        write(stored, job.output, format=written, overwrite=job.overwrite, **options)
         del stored
         log.info("%s: %d pixels masked (%.2f %%), wrote %s (%s)", job.name, stats["n_masked"],
                  100 * stats["masked_fraction"], job.output, written)
-    return _row(job.index, job.name, job.output, written, schema_name, out.mask, stats, dropped)
+    return _row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
 
 
 def _plan_outputs(names: list[str], outdir: str, overwrite: bool) -> dict[str, str]:
@@ -515,6 +616,7 @@ def run_stack(
     to: str | None = None,
     scheduler: str | None = None,
     overwrite: bool = False,
+    write_options: Mapping | None = None,
 ) -> StackResult:
     """Mask a stack of image files the KBMOD way, streaming, optionally on Dask.
 
@@ -538,6 +640,12 @@ def run_stack(
         Results are the same for all.
     overwrite : bool
         Replace existing outputs.
+    write_options : mapping, optional
+        Options of :func:`astromask.io.write` for the output format, e.g.
+        ``{"compression": "GZIP_2"}``. By default images and variances are
+        written uncompressed and masks losslessly compressed where the format
+        compresses them (RICE_1 for lsst.images and plain FITS masks); afw,
+        JWST and CCDData outputs are uncompressed, as those formats write.
 
     Returns
     -------
@@ -570,12 +678,12 @@ def run_stack(
             dtype = _count_dtype(len(names))
             votes = runner.reduce(_VoteTask(config), [os.path.abspath(n) for n in names], _Combine(dtype),
                                   label="stack-count")
-            counts = votes.counts.astype(dtype, copy=False)
+            counts = _Combine(dtype)([votes]).counts if votes.packed else votes.counts.astype(dtype, copy=False)
             global_ = global_mask(counts, config)
             paths["global"] = os.path.join(outdir, GLOBAL_FILE)
             _write_global(paths["global"], global_, counts, config, overwrite)
             log.info("global mask: %d pixels in >= %d images", int(global_.sum()), config.mask_num_images)
-        jobs = [_Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config)
+        jobs = [_Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config, write_options)
                 for i, name in enumerate(names)]
         log.info("pass 2: masking %d images", len(jobs))
         rows = runner.map(_apply_file, jobs, global_, label="stack-apply")

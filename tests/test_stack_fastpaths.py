@@ -1,0 +1,115 @@
+"""The stack's fast paths give the plain numpy/scipy answer: block-wise passes, packed votes,
+byte order and compression of the outputs."""
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from scipy import ndimage as ndi
+
+import astromask
+from astromask import MaskedImage, get_schema
+from astromask.stack import StackConfig, mask_image, run_stack
+from astromask.stack import pipeline
+
+RUBIN = get_schema("rubin")
+BAD, CR, EDGE = 1, 8, 16
+
+
+def noisy_image(shape, seed, *, dtype=np.float32, variance_dtype=np.float32, nan=True):
+    rng = np.random.default_rng(seed)
+    image = rng.normal(10, 3, shape)
+    if nan:
+        image[rng.random(shape) < 0.01] = np.nan  # NaN already there: counted, never thresholded
+    mi = MaskedImage(image.astype(dtype) if np.dtype(dtype).kind == "f" else np.nan_to_num(image).astype(dtype),
+                     schema=RUBIN, variance=rng.uniform(1, 2, shape).astype(variance_dtype))
+    mi.mask.array[rng.random(shape) < 0.02] |= BAD
+    mi.mask.array[rng.random(shape) < 0.02] |= CR
+    mi.mask.array[:, :3] |= EDGE
+    return mi
+
+
+def reference(mi, config, global_):
+    """KBMOD's steps written plainly: whole-array numpy, scipy's dilation by the diamond."""
+    flagged = (mi.mask.array & (BAD | EDGE)) != 0
+    with np.errstate(invalid="ignore"):
+        above = mi.image > config.mask_threshold
+    y, x = np.mgrid[-config.mask_grow : config.mask_grow + 1, -config.mask_grow : config.mask_grow + 1]
+    masked = ndi.binary_dilation(flagged | above | global_, structure=np.abs(y) + np.abs(x) <= config.mask_grow)
+    science = np.where(masked, np.nan, mi.image)
+    variance = np.where(masked, np.nan, mi.variance)
+    return flagged, above, masked, science, variance
+
+
+@pytest.mark.parametrize("block_bytes", [1 << 20, 4096, 1], ids=["one-block", "blocks", "row-by-row"])
+def test_block_wise_masking_equals_whole_array_reference(monkeypatch, block_bytes):
+    monkeypatch.setattr(pipeline, "BLOCK_BYTES", block_bytes)
+    mi = noisy_image((37, 45), seed=1)
+    global_ = np.zeros(mi.shape, bool)
+    global_[20, 30] = True
+    config = StackConfig(flag_keys=["BAD", "EDGE"], mask_threshold=15.0, mask_grow=2)
+    flagged, above, masked, science, variance = reference(mi, config, global_)
+    out, stats = mask_image(mi, config, global_)
+    np.testing.assert_array_equal(out.image, science)
+    np.testing.assert_array_equal(out.variance, variance)
+    np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), masked)
+    assert stats["n_flagged"] == flagged.sum() and stats["n_threshold"] == above.sum()
+    assert stats["n_masked"] == masked.sum() and stats["n_nan"] == np.isnan(science).sum() > masked.sum()
+    new_planes = (1 << out.mask.schema.bit("STACK_MASKED")) | (1 << out.mask.schema.bit("GLOBAL"))
+    np.testing.assert_array_equal(out.mask.array & ~np.uint32(new_planes), mi.mask.array)  # planes kept
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 5), (16, 20)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_global_mask_of_packed_votes(tmp_path, shape):
+    """One image's vote travels as packed bits (sizes not a multiple of 8), sums as counts."""
+    names, votes = [], []
+    yy, xx = np.indices(shape)
+    for i in range(3):
+        mi = MaskedImage(np.zeros(shape, np.float32), schema=RUBIN)
+        mi.mask.set("CR", (7 * yy + 3 * xx + i) % 4 == 0)  # a quarter of the pixels, a different quarter each
+        votes.append((mi.mask.array & CR) != 0)
+        names.append(str(tmp_path / f"in{i}.fits"))
+        astromask.write(mi, names[-1], format="afw")
+    config = StackConfig(flag_keys=[], repeated_flag_keys=["CR"], mask_num_images=2, mask_grow=0)
+    one = run_stack(names[:1], tmp_path / "one", config.replace(mask_num_images=1))
+    np.testing.assert_array_equal(one.counts, votes[0])
+    np.testing.assert_array_equal(one.global_mask, votes[0])
+    three = run_stack(names, tmp_path / "three", config)
+    np.testing.assert_array_equal(three.counts, np.sum(votes, axis=0))
+    np.testing.assert_array_equal(three.global_mask, np.sum(votes, axis=0) >= 2)
+    assert three.counts.dtype == np.uint16
+
+
+def test_outputs_hold_the_masked_values_whatever_the_input_types(tmp_path):
+    """Pass 2 hands the writer big-endian pixels; the files read back as the in-memory result."""
+    mi = noisy_image((30, 40), seed=3, dtype=np.int16, variance_dtype=np.float64)
+    astromask.write(mi, tmp_path / "in.fits", format="afw")
+    config = StackConfig(flag_keys=["BAD"], mask_grow=1)
+    expected, _ = mask_image(mi, config)
+    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config)
+    back = astromask.read(result.table["output"][0])
+    assert back.image.dtype == np.float32 and back.variance.dtype == np.float64
+    np.testing.assert_array_equal(back.image, expected.image)
+    np.testing.assert_array_equal(back.variance, expected.variance)
+    assert back.mask == expected.mask
+
+
+@pytest.mark.parametrize(("fmt", "options", "compressed"), [
+    ("lsst", None, {"MASK": "RICE_1"}),
+    ("fits", None, {"MASK": "RICE_1"}),
+    ("afw", None, {}),
+    ("afw", {"compression": "GZIP_1"}, {"IMAGE": "GZIP_1", "MASK": "GZIP_1", "VARIANCE": "GZIP_1"}),
+], ids=["lsst", "plain", "afw", "afw-gzip-asked"])
+def test_output_compression(tmp_path, fmt, options, compressed):
+    mi = noisy_image((30, 40), seed=4)
+    astromask.write(mi, tmp_path / "in.fits", format="afw")
+    config = StackConfig(mask_grow=1)
+    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config, to=fmt, write_options=options)
+    output = result.table["output"][0]
+    with fits.open(output) as hdul:
+        found = {hdu.name: hdu.compression_type for hdu in hdul if isinstance(hdu, fits.CompImageHDU)}
+        planes = {hdu.name for hdu in hdul if hdu.name in ("IMAGE", "MASK", "VARIANCE")}
+    assert found == compressed and planes == {"IMAGE", "MASK", "VARIANCE"}
+    expected, _ = mask_image(mi, config)
+    back = astromask.read(output)
+    np.testing.assert_array_equal(back.image, expected.image)  # lossless
+    assert back.mask.get("STACK_MASKED").sum() == expected.mask.get("STACK_MASKED").sum() > 0
