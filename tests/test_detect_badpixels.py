@@ -57,12 +57,12 @@ def test_stack_finds_weak_hot_pixels_and_ignores_cosmic_rays():
 
 
 def test_stack_threshold_follows_the_measured_noise_of_the_mean():
-    # fixed-pattern noise shared by all exposures (a third of the noise, as in the M13 frames)
+    # a fixed pattern shared by the exposures (sigma 15) under independent noise (sigma 20): one exposure's
+    # noise is 25, and independent noise would make the mean's 25/sqrt(5) = 11.2; it is sqrt(15² + 20²/5) = 17.5.
+    # A threshold of 5 x 11.2 = 56 passes pattern pixels (16 hot and 25 dead here); 5 x 17.5 passes none.
     rng = np.random.default_rng(4)
-    pattern = rng.normal(0.0, 8.0, (256, 256))
+    pattern = rng.normal(0.0, 15.0, (256, 256))
     frames = [1000.0 + pattern + rng.normal(0.0, 20.0, pattern.shape) for _ in range(5)]
-    # assuming independent noise, the mean's noise would be 20/sqrt(5) = 8.9 and pattern pixels
-    # would pass at 5 x 8.9 = 45 above the sky; measured, it is sqrt(8² + 8.9²) = 12: 5 sigma = 60
     assert detect_hot_pixels(frames).sum() == 0
     assert detect_dead_pixels(frames).sum() == 0
 

@@ -3,6 +3,7 @@
 import hashlib
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,3 +148,14 @@ def test_file_errors(cli, tmp_path, capsys):
 def test_usage_error_exit_2(cli, capsys):
     assert cli("x.fits") == 2
     assert "the following arguments are required: -o/--output" in capsys.readouterr().err
+
+
+def test_jwst_input_written_as_plain_fits_with_every_plane(cli, tmp_path):
+    # JWST's 32 DQ bits are all named: the detector planes fit only in another format
+    source = Path(__file__).parent / "data" / "jwst_image_stdatamodels.fits"
+    out = tmp_path / "j.fits"
+    assert cli(source, "-o", out, "--no-png", "--no-cnn", "--detectors", "SAT,HOT,EDGE") == 0
+    with fits.open(out) as hdul:
+        assert astromask.io.identify(hdul, str(out)) == "fits"
+    names = astromask.read(str(out)).mask.schema.names
+    assert {"DO_NOT_USE", "SATURATED", "HOT", "EDGE"} <= set(names) and "SAT" not in names

@@ -34,7 +34,7 @@ def test_fill_regions_match_per_value_labelling(seed):
 
 def test_noisy_integer_sky_has_no_fill_region():
     rng = np.random.default_rng(5)
-    sky = np.round(rng.normal(500.0, 2.0, (400, 400))).astype(np.int32)  # 20 % of neighbours are equal
+    sky = np.round(rng.normal(500.0, 2.0, (400, 400))).astype(np.int32)  # 14 % of neighbouring pairs are equal
     assert brute_force_fill(sky, 50).sum() == 0
     assert fill_regions(sky, min_size=50).sum() == 0
 

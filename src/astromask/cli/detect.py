@@ -21,8 +21,9 @@ from ._common import check_output, load, load_array, save
 
 log = logging.getLogger("astromask")
 
-# formats whose masks cannot hold the detector planes: write plain FITS unless --to says otherwise
-_PLANE_LOSSY = ("decam", "maximask")
+# formats whose masks cannot hold the detector planes (the CP DQ has no bits for them, JWST's 32 DQ bits are
+# all named, MaxiMask files are not written): plain FITS unless --to says otherwise
+_PLANE_LOSSY = ("decam", "jwst", "maximask")
 
 
 def add_parser(sub) -> None:
@@ -63,7 +64,7 @@ def add_parser(sub) -> None:
                     help="noise of the cosmic-ray test (default auto; see docs/detection.md)")
     out = p.add_argument_group("output")
     out.add_argument("--to", choices=WRITE_FORMATS,
-                     help="output format (default: the input's; plain FITS for DECam and MaxiMask inputs)")
+                     help="output format (default: the input's; plain FITS for DECam, JWST and MaxiMask inputs)")
     out.add_argument("--png", metavar="FILE", help="picture of the result (one IMAGE; default OUT with .png)")
     out.add_argument("--no-png", action="store_true", help="write no picture")
     out.add_argument("--overwrite", action="store_true", help="replace existing outputs")

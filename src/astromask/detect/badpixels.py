@@ -19,8 +19,8 @@ Hot pixels
     image stack such as the five M13 frames), the tests run on the mean of the
     exposures' significance images, with the threshold scaled to the noise of
     that mean as measured on it (so that fixed-pattern noise shared by the
-    exposures counts: on the M13 frames it is a third of the noise and makes
-    the mean 1.8 times noisier than independent noise would), and the pixel
+    exposures counts: it makes the mean of the five M13 frames 1.5 times
+    noisier than independent noise would), and the pixel
     must also lie above the sky by more than 1 sigma in *every* exposure: a
     cosmic ray, present in one exposure only, never passes, and weaker hot
     pixels than in one exposure are found. Stars stay still in an undithered
