@@ -23,3 +23,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not available: {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``astromask ARGS...`` in-process; returns ``(exit code, stdout, stderr)``."""
+    from astromask.cli import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

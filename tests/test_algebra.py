@@ -251,19 +251,6 @@ def test_stack_errors():
 # -- command line ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    monkeypatch.setitem(astromask.cli.COMMANDS, "combine", combine_cmd)
-    monkeypatch.setitem(astromask.cli.COMMANDS, "invert", invert_cmd)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def _tan_header():
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]

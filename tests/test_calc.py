@@ -185,18 +185,6 @@ def test_cast_like(result, inputs, dtype):
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
-    monkeypatch.setitem(astromask.cli.COMMANDS, "calc", calc_cmd)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
 def images(tmp_path):
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["GLON-CAR", "GLAT-CAR"]

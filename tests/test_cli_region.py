@@ -10,23 +10,9 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-import astromask.cli
-from astromask.cli import region as region_cli
 from astromask.regions import PixelFrame
 
 from conftest import shared_path
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    monkeypatch.setitem(astromask.cli.COMMANDS, "region", region_cli)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

@@ -9,26 +9,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-import astromask.cli
-from astromask.cli import filter as filter_cli
 from astromask.filter import filter_file
 
 from conftest import shared_path
 
 GRID = {"LTM1_1": 1.0, "LTM2_2": 1.0, "LTV1": 8.0, "LTV2": 8.0}
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    monkeypatch.setitem(astromask.cli.COMMANDS, "filter", filter_cli)
-    monkeypatch.setitem(astromask.cli.COMMANDS, "merge", filter_cli)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ import astromask
 import astromask.cli
 from astromask import Box, Mask, MaskedImage, MaskSchema, get_schema
 from astromask import measure
-from astromask.cli import area as area_cmd
-from astromask.cli import bounds as bounds_cmd
 from astromask.measure import area, bounds, logical_bounds, pixel_area_map
 
 from conftest import shared_path
@@ -209,19 +207,6 @@ def test_area_errors(call, error, message):
 
 
 # -- command line ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    monkeypatch.setitem(astromask.cli.COMMANDS, "bounds", bounds_cmd)
-    monkeypatch.setitem(astromask.cli.COMMANDS, "area", area_cmd)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from scipy import ndimage as ndi
 import astromask
 import astromask.cli
 from astromask import MaskedImage, get_schema
-from astromask.cli import stack as stack_cli
 from astromask.footprint import diamond
 from astromask.stack import StackConfig, expand_inputs, load_config, read_stack_mask, run_stack
 
@@ -24,19 +23,6 @@ RUBIN = get_schema("rubin")
 def strings(column):
     """A string column as read from ECSV, where empty strings come back as missing values."""
     return ["" if value is None or value is np.ma.masked else str(value) for value in column.tolist()]
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run ``astromask ...`` in-process with the stack command registered; returns (code, stdout, stderr)."""
-    monkeypatch.setitem(astromask.cli.COMMANDS, "stack", stack_cli)
-
-    def run(*argv):
-        code = astromask.cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def write_stack(directory, n=3, shape=(16, 20), *, cr_at=(4, 5)):
