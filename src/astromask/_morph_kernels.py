@@ -139,6 +139,22 @@ def _or_shifted(dst, row, prev, s):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _load_or(src, yin, c0, dst, prev, s, row):  # pragma: no cover - compiled
+    """``dst[j] = src[yin, c0 + j] | prev[j - s]``, both read as 0 outside; ``row`` is scratch.
+
+    Rows that lie wholly inside ``src`` (nearly all) are read in place, without
+    the copy into ``row``.
+    """
+    sy, sx = src.shape
+    bw = dst.size
+    if 0 <= yin < sy and c0 >= 0 and c0 + bw <= sx:
+        _or_shifted(dst, src[yin, c0 : c0 + bw], prev, s)
+    else:
+        _load(src, yin, c0, row)
+        _or_shifted(dst, row, prev, s)
+
+
+@njit(cache=True, nogil=True)
 def dilate_lines(src, out, a, length, s, cx, accumulate, xa, xb):  # pragma: no cover - compiled
     """Windows along the direction (dy, dx) = (1, s), s in {-1, 0, 1}:
 
@@ -170,12 +186,10 @@ def dilate_lines(src, out, a, length, s, cx, accumulate, xa, xb):  # pragma: no 
             base = b * length
             _load(src, a + base + length - 1, c0, h[length - 1])
             for r in range(length - 2, -1, -1):  # the line from (r, j) continues at (r + 1, j + s)
-                _load(src, a + base + r, c0, row)
-                _or_shifted(h[r], row, h[r + 1], -s)
+                _load_or(src, a + base + r, c0, h[r], h[r + 1], -s, row)
             _load(src, a + base + length, c0, g[0])
             for r in range(1, length):
-                _load(src, a + base + length + r, c0, row)
-                _or_shifted(g[r], row, g[r - 1], s)
+                _load_or(src, a + base + length + r, c0, g[r], g[r - 1], s, row)
             nr = min(length, ny - base)
             dst = out[base, x0:x1]
             if accumulate:
