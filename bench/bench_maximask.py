@@ -1,12 +1,20 @@
 """MaxiMask and MaxiTrack in PyTorch: time and peak memory on a DECam-sized CCD (4094x2046 float32).
 
 Each setting runs in a fresh process (so that its peak RSS is its own) with the same generated
-image (seeded). TensorFlow is not installed here, so the original's figures are the ones measured
-in ../shared/reference/maximask.md (section 10) on another machine, printed for comparison and
+image (seeded). Without the original installed, its figures are the ones measured in
+../shared/reference/maximask.md (section 10) on another machine, printed for comparison and
 labelled as such.
 
 Run: .venv/bin/python bench/bench_maximask.py [--batch-sizes 1,4,8] [--threads 2] [--device cpu|cuda]
      [--agreement]  (--agreement: also max |p - p_original| and differing mask values on synth_crop_a)
+     [--original DIR [--original-batch-sizes 1,8]]
+
+--original DIR runs both command lines side by side on the same FITS file of the generated image:
+DIR/maximask and DIR/maxitrack (the original maximask 1.4.1 and TensorFlow, installed in a separate
+environment, e.g. `python3.11 -m venv .venv-tf && .venv-tf/bin/pip install tensorflow-cpu
+MaxiMask-1.4.1-py3-none-any.whl`) against `astromask maximask` and `astromask maxitrack`, each in a
+fresh process: wall and CPU seconds and peak RSS of the whole command (start-up included), and
+whether the two mask files are identical.
 Needs PyTorch and the weights (python -m astromask.maximask).
 """
 
@@ -19,6 +27,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -125,6 +134,84 @@ def run_child(tool: str, batch_size: int, threads: int, device: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_command(command: list[str], cwd: str, threads: int) -> dict:
+    """Wall and CPU seconds and peak RSS (MB) of one command, from its own rusage (os.wait4)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
+               TF_NUM_INTRAOP_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="2")
+    started = time.perf_counter()
+    with open(os.path.join(cwd, "log.txt"), "ab") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed; see {cwd}/log.txt")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def with_partial_batch_bug(image: np.ndarray, batch_size: int) -> float:
+    """MaxiTrack's mean score as the original computes it: the last partial batch written at the
+    start of the last full one (overwriting its first scores), the last scores left at 0
+    (../shared/reference/maximask.md, section 8)."""
+    from astromask.maximask.maxitrack import MaxiTrack
+    from astromask.maximask.normalise import normalise
+
+    scores = MaxiTrack(device="cpu", batch_size=batch_size).block_scores(normalise(image))
+    full, rest = divmod(len(scores), batch_size)
+    if full and rest:
+        buggy = scores.copy()
+        buggy[(full - 1) * batch_size : (full - 1) * batch_size + rest] = scores[full * batch_size :]
+        buggy[full * batch_size :] = 0
+        scores = buggy
+    return float(np.mean(scores))
+
+
+def side_by_side(original_dir: str, ours: list[int], theirs: list[int], threads: int, workdir: str) -> None:
+    """Both command lines on one FITS file of the generated image; masks compared."""
+    original_dir = os.path.abspath(original_dir)
+    from astropy.io import fits
+
+    image_name = "ccd.fits"
+    bin_dir = os.path.dirname(sys.executable)
+    runs = [(f"original maximask batch {b}", [os.path.join(original_dir, "maximask"), image_name,
+                                              "--batch_size", str(b)]) for b in theirs]
+    runs += [(f"astromask maximask batch {b}", [os.path.join(bin_dir, "astromask"), "maximask", image_name,
+                                                "--batch_size", str(b), "--overwrite"]) for b in ours]
+    runs += [("original maxitrack batch 16", [os.path.join(original_dir, "maxitrack"), image_name]),
+             ("astromask maxitrack batch 16", [os.path.join(bin_dir, "astromask"), "maxitrack", image_name])]
+    image = make_image()
+    rows, masks = [], {}
+    for name, command in runs:
+        cwd = os.path.join(workdir, name.replace(" ", "_"))
+        os.makedirs(cwd, exist_ok=True)
+        fits.writeto(os.path.join(cwd, image_name), image, overwrite=True)
+        result = run_command(command, cwd, threads)
+        rows.append((name, result))
+        mask_file = os.path.join(cwd, "ccd.mask.fits")
+        if "maximask" in name and os.path.exists(mask_file):
+            masks[name] = fits.getdata(mask_file)
+        track_file = os.path.join(cwd, "maxitrack.out")
+        if os.path.exists(track_file):
+            result["score"] = Path(track_file).read_text().split()[-1]
+        print(f"{name:30s} {result['wall_s']:8.1f} s wall {result['cpu_s']:8.1f} s CPU "
+              f"{result['peak_mb']:7.0f} MB {result.get('score', '')}", flush=True)
+    names = list(masks)
+    for other in names[1:]:
+        differ = masks[names[0]] != masks[other]
+        print(f"masks of {names[0]} and {other}: {int(differ.sum())} of {differ.size} values differ "
+              f"(per class {differ.reshape(differ.shape[0], -1).sum(axis=1).tolist()})")
+    scores = {name.split()[0]: float(r["score"]) for name, r in rows if "score" in r}
+    if len(scores) == 2:
+        emulated = with_partial_batch_bug(image, 16)
+        print(f"maxitrack: original {scores['original']:.4f}, astromask {scores['astromask']:.4f}; astromask's "
+              f"block scores with the original's partial-batch bug applied: {emulated:.4f}")
+    best = {tool: min(r["wall_s"] for n, r in rows if n.startswith(f"original {tool}")) for tool in ("maximask",
+                                                                                                   "maxitrack")}
+    for name, r in rows:
+        if name.startswith("astromask"):
+            tool = name.split()[1]
+            print(f"{name}: {best[tool] / r['wall_s']:.2f}x faster than the original's best ({best[tool]:.1f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="1,4,8", help="MaxiMask batch sizes (comma-separated)")
@@ -132,11 +219,21 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--agreement", action="store_true",
                         help="also compare with the original's outputs on synth_crop_a (../shared/data)")
+    parser.add_argument("--original", metavar="DIR",
+                        help="directory holding the original maximask and maxitrack commands: run both side by side")
+    parser.add_argument("--original-batch-sizes", default="1,8", help="the original's batch sizes (default 1,8)")
+    parser.add_argument("--workdir", default="/tmp/astromask-bench-maximask", help="files of --original runs")
     parser.add_argument("--child", choices=["maximask", "maxitrack"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         args.tool, args.batch_size = args.child, int(args.batch_sizes)
         print(json.dumps(child(args)))
+        return 0
+    if args.original:
+        print(f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores; whole command lines, each in a fresh process")
+        side_by_side(args.original, [int(b) for b in args.batch_sizes.split(",")],
+                     [int(b) for b in args.original_batch_sizes.split(",")], args.threads, args.workdir)
         return 0
 
     load = os.getloadavg()[0]

@@ -125,10 +125,14 @@ def test_m13_frame_matches_the_original(mm):
     image = fits.getdata(shared_path("m13", "M13_blue_0001.fits"))
     reference_masks = fits.getdata(shared_path("maximask", "M13_blue_0001.mask.fits.fz"))
     probabilities = mm.probabilities(image)
-    _, differ, away = _compare(probabilities, None, reference_masks, np.ones(image.shape, bool))
-    # measured: one BBG pixel whose probability is 0.44000006 (2 ulps above the threshold 0.44),
-    # where TensorFlow's differently ordered sums gave at most 0.44
-    assert away == 0 and differ <= 1, f"{differ} mask pixels differ ({away} away from the thresholds)"
+    masks = probabilities > config.ClassConfig.default().thresholds[:, None, None]
+    differ = np.argwhere(masks != reference_masks.astype(bool))
+    # Measured: one BBG pixel, whose probability is 0.44000006 (2 float32 steps above the threshold
+    # 0.44). The reference file was written with TensorFlow 2.15.1 on an AVX-512 machine; the
+    # original maximask 1.4.1 run here with TensorFlow 2.21.0 (bench/bench_maximask.py --original)
+    # gives exactly our mask, this pixel included: it is where two builds of the original disagree.
+    assert differ.tolist() == [[12, 44, 29]], f"{len(differ)} mask pixels differ: {differ[:5].tolist()}"
+    assert abs(probabilities[12, 44, 29] - np.float32(0.44)) < 1e-6
 
 
 @pytest.mark.slow

@@ -9,6 +9,8 @@ import re
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,18 +194,39 @@ def bbox_slices(box: Box | None, xy0: tuple[int, int], shape: tuple[int, int], w
     return box.slices(xy0)
 
 
+_STORED_FLOATS = ContextVar("stored_floats", default=False)
+
+
+@contextmanager
+def stored_float_order() -> Iterator[None]:
+    """Within this block, :func:`read_pixels` returns floating-point pixels in the file's byte order.
+
+    For readers that only set pixels and write them back (the stack's second
+    pass): the big-endian arrays FITS stores are then neither swapped on
+    reading nor swapped back on writing, which saves two passes over the
+    pixels and an image-sized allocation. Integer pixels (masks) are still
+    made native.
+    """
+    token = _STORED_FLOATS.set(True)
+    try:
+        yield
+    finally:
+        _STORED_FLOATS.reset(token)
+
+
 def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     """Pixels of an image HDU, native byte order, BZERO/BSCALE applied; only ``slices`` if given.
 
     ``section`` reads only the rows needed (and only the tiles needed for a
-    tile-compressed HDU).
+    tile-compressed HDU). Within :func:`stored_float_order`, floating-point
+    pixels keep the file's byte order.
     """
     if slices is None or slices == (slice(0, image_shape(hdu)[0]), slice(0, image_shape(hdu)[1])):
         data = hdu.data
     else:
         data = hdu.section[slices]
     data = np.asarray(data)
-    if not data.dtype.isnative:
+    if not data.dtype.isnative and not (data.dtype.kind == "f" and _STORED_FLOATS.get()):
         data = data.astype(data.dtype.newbyteorder("="))
     elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
         data = data.copy()

@@ -47,7 +47,7 @@ from astropy.table import MaskedColumn, Table
 
 from ..errors import AstromaskError, FormatError, OutputExistsError
 from ..io import WRITE_FORMATS, get_format, identify, write
-from ..io.fitsfile import make_image_hdu, open_fits, parse_fits_name, write_atomic
+from ..io.fitsfile import make_image_hdu, open_fits, parse_fits_name, stored_float_order, write_atomic
 from ..io.plain import mask_hdu
 from ..mask import Mask
 from ..masked_image import MaskedImage
@@ -527,12 +527,15 @@ def _big_endian(array: np.ndarray) -> np.ndarray:
 
 
 def _read_image(name: str) -> tuple[str, MaskedImage | Mask]:
-    """:func:`astromask.io.read`, and the format it found.
+    """:func:`astromask.io.read`, and the format it found; science and variance as stored.
 
-    The file's HDUs, which hold the pixels as stored, are freed on return.
+    Floating-point pixels keep the file's byte order (big-endian): pass 2
+    only compares them, sets some to NaN and writes them back, all of which
+    work on either order, so they are never swapped. The file's HDUs are
+    freed on return.
     """
     parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul:
+    with open_fits(parsed.path) as hdul, stored_float_order():
         fmt = identify(hdul, parsed.path)
         return fmt, get_format(fmt).read(hdul, parsed.path, hdu=parsed.hdu)
 
