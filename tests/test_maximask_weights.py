@@ -9,6 +9,8 @@ compared by the tests marked ``slow``.
 
 from __future__ import annotations
 
+import hashlib
+
 import os
 
 import numpy as np
@@ -120,6 +122,9 @@ def test_synthetic_frame_matches_the_original(mm):
     assert away == 0 and differ == 0, f"{differ} mask pixels differ ({away} away from the thresholds)"
 
 
+ORIGINAL_TF221_M13_SHA256 = "cf8603f3d9fff5747077d01a8dba2bf5e370ab1bc95f4fc5eee3bb3dc6e47b69"
+
+
 @pytest.mark.slow
 def test_m13_frame_matches_the_original(mm):
     image = fits.getdata(shared_path("m13", "M13_blue_0001.fits"))
@@ -133,6 +138,10 @@ def test_m13_frame_matches_the_original(mm):
     # gives exactly our mask, this pixel included: it is where two builds of the original disagree.
     assert differ.tolist() == [[12, 44, 29]], f"{len(differ)} mask pixels differ: {differ[:5].tolist()}"
     assert abs(probabilities[12, 44, 29] - np.float32(0.44)) < 1e-6
+    # SHA-256 of the (14, 1040, 1392) uint8 masks that the original CLI (maximask 1.4.1,
+    # tensorflow-cpu 2.21.0, this project's AVX2 machine) wrote for this frame
+    digest = hashlib.sha256(np.ascontiguousarray(masks, dtype=np.uint8).tobytes()).hexdigest()
+    assert digest == ORIGINAL_TF221_M13_SHA256
 
 
 @pytest.mark.slow
