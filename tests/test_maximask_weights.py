@@ -10,7 +10,6 @@ compared by the tests marked ``slow``.
 from __future__ import annotations
 
 import hashlib
-
 import os
 
 import numpy as np

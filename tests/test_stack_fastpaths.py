@@ -93,6 +93,26 @@ def test_outputs_hold_the_masked_values_whatever_the_input_types(tmp_path):
     assert back.mask == expected.mask
 
 
+def test_pass_two_reads_floats_as_stored(tmp_path):
+    """Science and variance stay big-endian from reading to writing; the mask is made native."""
+    mi = noisy_image((30, 40), seed=4)
+    astromask.write(mi, tmp_path / "in.fits", format="afw")
+    fmt, stored = pipeline._read_image(str(tmp_path / "in.fits"))
+    assert fmt == "afw"
+    assert stored.image.dtype == np.dtype(">f4") and stored.variance.dtype == np.dtype(">f4")
+    assert stored.mask.array.dtype.isnative
+    np.testing.assert_array_equal(stored.image, mi.image)
+    assert astromask.read(tmp_path / "in.fits").image.dtype.isnative  # only inside the block
+    config = StackConfig(flag_keys=["BAD", "EDGE"], mask_threshold=15.0, mask_grow=2)
+    global_ = np.zeros(mi.shape, bool)
+    global_[5, 7] = True
+    expected, expected_stats = mask_image(mi, config, global_)
+    out, stats = mask_image(stored, config, global_, copy=False)
+    assert stats == expected_stats  # threshold and NaN counts on big-endian floats
+    np.testing.assert_array_equal(out.image, expected.image)
+    np.testing.assert_array_equal(out.variance, expected.variance)
+
+
 @pytest.mark.parametrize(("fmt", "options", "compressed"), [
     ("lsst", None, {"MASK": "RICE_1"}),
     ("fits", None, {"MASK": "RICE_1"}),
