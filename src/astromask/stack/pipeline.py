@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -675,7 +676,9 @@ def run_stack(
     outputs = _plan_outputs(names, outdir, overwrite)
     paths = {"summary": os.path.join(outdir, SUMMARY_FILE)}
     counts = global_ = None
-    with Runner(scheduler) as runner:
+    # the global mask file is compressed and written in a thread of its own while pass 2 runs
+    with Runner(scheduler) as runner, ThreadPoolExecutor(1) as writer:
+        written = None
         if config.global_masking:
             log.info("pass 1: counting %s in %d images", ",".join(config.repeated_flag_keys), len(names))
             dtype = _count_dtype(len(names))
@@ -684,12 +687,14 @@ def run_stack(
             counts = _Combine(dtype)([votes]).counts if votes.packed else votes.counts.astype(dtype, copy=False)
             global_ = global_mask(counts, config)
             paths["global"] = os.path.join(outdir, GLOBAL_FILE)
-            _write_global(paths["global"], global_, counts, config, overwrite)
+            written = writer.submit(_write_global, paths["global"], global_, counts, config, overwrite)
             log.info("global mask: %d pixels in >= %d images", int(global_.sum()), config.mask_num_images)
         jobs = [_Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config, write_options)
                 for i, name in enumerate(names)]
         log.info("pass 2: masking %d images", len(jobs))
         rows = runner.map(_apply_file, jobs, global_, label="stack-apply")
+        if written is not None:
+            written.result()  # its errors are raised here
     table = _table(rows, config, global_)
     table.meta["global_mask_file"] = os.path.basename(paths["global"]) if "global" in paths else None
     _write_table(table, paths["summary"])
