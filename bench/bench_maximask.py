@@ -6,7 +6,7 @@ image (seeded). Without the original installed, its figures are the ones measure
 labelled as such.
 
 Run: .venv/bin/python bench/bench_maximask.py [--batch-sizes 1,4,8] [--threads 2] [--device cpu|cuda]
-     [--agreement]  (--agreement: also max |p - p_original| and differing mask values on synth_crop_a)
+     [--numerics pinned,fast] [--agreement]  (--agreement: also max |p - p_original| and differing mask values on synth_crop_a)
      [--original DIR [--original-batch-sizes 1,8]]
 
 --original DIR runs both command lines side by side on the same FITS file of the generated image:
@@ -15,6 +15,9 @@ environment, e.g. `python3.11 -m venv .venv-tf && .venv-tf/bin/pip install tenso
 MaxiMask-1.4.1-py3-none-any.whl`) against `astromask maximask` and `astromask maxitrack`, each in a
 fresh process: wall and CPU seconds and peak RSS of the whole command (start-up included), and
 whether the two mask files are identical.
+--numerics runs every setting on each numeric path (astromask.maximask.numerics): 'pinned' (the
+default: AVX2 kernels, the same masks on every x86-64 CPU) and 'fast' (AVX-512 kernels where the CPU
+has them), per 400x400 patch and per 4094x2046 frame, and prints their ratio on this machine.
 Needs PyTorch and the weights (python -m astromask.maximask).
 """
 
@@ -65,10 +68,14 @@ def _peak_mb() -> float:
 def child(args) -> dict:
     import torch
 
-    from astromask.maximask import inference
+    from astromask.maximask import inference, numerics
     from astromask.maximask.maxitrack import MaxiTrack
 
+    numerics.use(args.numerics)
     torch.set_num_threads(args.threads)
+    if args.tool == "patch":
+        wall, cpu = per_patch(args.threads)
+        return {"wall_s": wall, "cpu_s": cpu, "numerics": numerics.state().describe()}
     image = make_image()
     started = time.perf_counter()
     if args.tool == "maxitrack":
@@ -80,7 +87,8 @@ def child(args) -> dict:
     result = net.score(image) if args.tool == "maxitrack" else net.predict(image)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"load_s": load, "wall_s": wall, "cpu_s": cpu, "peak_mb": _peak_mb(),
-            "patches": len(inference.patch_coords(*image.shape)), "result": float(np.mean(result))}
+            "patches": len(inference.patch_coords(*image.shape)), "result": float(np.mean(result)),
+            "numerics": numerics.state().describe()}
 
 
 def per_patch(threads: int, repeat: int = 5) -> tuple[float, float]:
@@ -88,12 +96,14 @@ def per_patch(threads: int, repeat: int = 5) -> tuple[float, float]:
     the reference: 0.268 s wall there)."""
     import torch
 
+    from astromask.maximask import numerics
     from astromask.maximask.checkpoint import read_checkpoint
     from astromask.maximask.network import MaxiMaskNet
     from astromask.maximask.weights import checkpoint_prefix
 
     torch.set_num_threads(threads)
     net = MaxiMaskNet.from_checkpoint(read_checkpoint(checkpoint_prefix()))
+    numerics.ensure("cpu")
     x = torch.from_numpy(make_image((400, 400))[None, None] / 1000)
     walls, cpus = [], []
     with torch.inference_mode():
@@ -126,9 +136,9 @@ def agreement(device: str) -> str:
            f"{differ} of {masks.size} mask values differ"
 
 
-def run_child(tool: str, batch_size: int, threads: int, device: str) -> dict:
+def run_child(tool: str, batch_size: int, threads: int, device: str, path: str = "pinned") -> dict:
     command = [sys.executable, __file__, "--child", tool, "--batch-sizes", str(batch_size),
-               "--threads", str(threads), "--device", device]
+               "--threads", str(threads), "--device", device, "--numerics", path]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -223,7 +233,9 @@ def main() -> int:
                         help="directory holding the original maximask and maxitrack commands: run both side by side")
     parser.add_argument("--original-batch-sizes", default="1,8", help="the original's batch sizes (default 1,8)")
     parser.add_argument("--workdir", default="/tmp/astromask-bench-maximask", help="files of --original runs")
-    parser.add_argument("--child", choices=["maximask", "maxitrack"], help=argparse.SUPPRESS)
+    parser.add_argument("--numerics", default="pinned,fast",
+                        help="numeric paths to time (comma-separated; default pinned,fast)")
+    parser.add_argument("--child", choices=["maximask", "maxitrack", "patch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         args.tool, args.batch_size = args.child, int(args.batch_sizes)
@@ -239,18 +251,33 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, device {args.device}, "
           f"load average {load:.1f} on {os.cpu_count()} cores")
+    paths = args.numerics.split(",")
     rows = []
-    for batch in (int(b) for b in args.batch_sizes.split(",")):
-        rows.append((f"maximask batch {batch}", run_child("maximask", batch, args.threads, args.device)))
-    rows.append(("maxitrack", run_child("maxitrack", 16, args.threads, args.device)))
-    print(f"{'run':20s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s} {'load s':>7s}")
+    for path in paths:
+        for batch in (int(b) for b in args.batch_sizes.split(",")):
+            rows.append((f"maximask batch {batch} {path}", run_child("maximask", batch, args.threads, args.device,
+                                                                      path)))
+        rows.append((f"maxitrack {path}", run_child("maxitrack", 16, args.threads, args.device, path)))
+    print(f"{'run':28s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s} {'load s':>7s}  kernels")
     for name, r in rows:
-        print(f"{name:20s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_mb']:8.0f} {r['load_s']:7.1f}")
+        print(f"{name:28s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_mb']:8.0f} {r['load_s']:7.1f}  "
+              f"{r['numerics'].split(': ', 1)[1]}")
+    if args.device == "cpu" and len(paths) > 1:
+        patches = {path: run_child("patch", 1, args.threads, args.device, path) for path in paths}
+        print("\none 400x400 patch, network alone, batch 1 (best of 5):")
+        for path, r in patches.items():
+            print(f"  {path:8s} {r['wall_s']:.3f} s wall, {r['cpu_s']:.3f} s CPU  ({r['numerics']})")
+        frames = {path: next(r for n, r in rows if n.startswith("maximask") and n.endswith(path)) for path in paths}
+        base = paths[0]
+        for path in paths[1:]:
+            print(f"{base} / {path}: {patches[base]['wall_s'] / patches[path]['wall_s']:.2f}x per patch, "
+                  f"{frames[base]['wall_s'] / frames[path]['wall_s']:.2f}x per {SHAPE[1]}x{SHAPE[0]} frame "
+                  f"(>1: {base} is slower)")
     if args.agreement:
         print(agreement(args.device))
     if args.device == "cpu":
         # CPU seconds are much less sensitive than wall time to other jobs on a shared machine
-        wall, cpu = per_patch(args.threads)
+        wall, cpu = per_patch(args.threads)  # in this process: the pinned path
         factor = cpu / REFERENCE_NCHW_PER_PATCH
         print(f"\nnetwork alone, NCHW, one patch (best of 5): {wall:.3f} s wall, {cpu:.3f} s CPU; the reference "
               f"machine: {REFERENCE_NCHW_PER_PATCH} s wall")

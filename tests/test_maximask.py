@@ -9,6 +9,7 @@ formulas in ``../shared/reference/maximask.md``. Tests with the real weights are
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 import zipfile
@@ -21,7 +22,7 @@ from scipy.special import expit
 
 import astromask
 import astromask.cli
-from astromask.errors import FormatError
+from astromask.errors import AstromaskError, FormatError
 from astromask.maximask import checkpoint, config, files, inference, maxitrack, normalise, weights
 
 # -- checkpoint reader ------------------------------------------------------------------------------
@@ -729,3 +730,62 @@ def test_missing_weights_and_torch_say_how_to_get_them(monkeypatch, tmp_path, ca
     api.load_maximask.cache_clear()
     code = astromask.cli.main(["maximask", str(tmp_path / "a.fits")])
     assert code == 1 and "pip install 'astromask[cnn]'" in capsys.readouterr().err
+
+
+# -- numeric path -----------------------------------------------------------------------------------
+
+
+def test_importing_maximask_pins_the_numeric_path():
+    from astromask.maximask import numerics
+
+    for key, value in numerics.PINNED_ENVIRONMENT.items():
+        assert os.environ[key] == value
+    with pytest.raises(AstromaskError, match="numeric path must be one of pinned, fast, got 'exact'"):
+        numerics.use("exact")
+
+
+def test_fast_path_gives_the_environment_back_and_cannot_change_once_set():
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    script = """
+import os, warnings
+os.environ["MKL_CBWR"] = "AUTO"
+os.environ.pop("ONEDNN_MAX_CPU_ISA", None)
+from astromask.maximask import numerics
+assert os.environ["MKL_CBWR"] == "COMPATIBLE,STRICT" and os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+numerics.use("fast")
+assert os.environ["MKL_CBWR"] == "AUTO" and "ONEDNN_MAX_CPU_ISA" not in os.environ
+state = numerics.ensure("cpu")
+assert state.path == "fast" and numerics.state() is state
+try:
+    numerics.use("pinned")
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("AstromaskError the numeric path is already 'fast' in this process: a network "
+                                   "has run; choose 'pinned' before the first one")
+
+
+def test_pin_after_other_pytorch_work_warns():
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    script = """
+import warnings, torch
+torch.ones(4).sum()  # ATen chooses its kernels now, before astromask's pin
+from astromask.maximask import numerics
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    state = numerics.ensure("cpu")
+print(state.aten == "AVX2", [w.category.__name__ for w in caught])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    aten_pinned, warned = done.stdout.split(" ", 1)
+    # on a CPU whose best ATen kernels are AVX2 the early choice is the pinned one anyway
+    assert warned.strip() == ("[]" if aten_pinned == "True" else "['NumericsWarning']")

@@ -18,7 +18,6 @@ times and then grow (shrink) N times.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -79,7 +78,10 @@ class _Offsets:
 
 
 def _threads() -> int:
-    return max(1, os.cpu_count() or 1)
+    """Parallel bands: ``NUMBA_NUM_THREADS`` when set, else one per core (the result never depends on it)."""
+    from numba import config
+
+    return max(1, int(config.NUMBA_NUM_THREADS))
 
 
 def _in_bands(kernel, n: int, *args, step: int = 1) -> None:

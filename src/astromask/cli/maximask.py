@@ -63,6 +63,10 @@ def _common(p, batch_help: str) -> None:
                    "default: the weights cached by 'python -m astromask.maximask'")
     p.add_argument("--batch_size", type=_positive_int, metavar="N", help=batch_help)
     p.add_argument("--device", choices=["cpu", "cuda"], help="where the network runs (default: cuda if available)")
+    p.add_argument("--fast", action="store_true",
+                   help="let PyTorch use AVX-512 kernels where the CPU has them (faster on such CPUs, but a few "
+                   "pixels near the thresholds may differ from the original's; default: the pinned path, "
+                   "the same masks on every x86-64 CPU)")
     p.add_argument("-v", "--verbose", dest="tool_verbose", action="store_true", help="log what is done")
 
 
@@ -114,6 +118,13 @@ def _files(im_path: str) -> list[str]:
     return files
 
 
+def numerics_line() -> str:
+    from ..maximask import numerics
+
+    current = numerics.state()
+    return current.describe() if current is not None else "numeric path not set"
+
+
 def _run_maximask(args) -> int:
     from ..maximask import load_maximask, read_config
     from ..maximask.files import maximask_file
@@ -122,6 +133,7 @@ def _run_maximask(args) -> int:
                          single_mask=args.single_mask)
     files = _files(args.im_path)
     mm = load_maximask(args.net_dir, args.device, args.batch_size)
+    log.info("%s", numerics_line())
     written = [maximask_file(mm, name, config, overwrite=args.overwrite) for name in progress(files)]
     if not any(written):
         log.warning("no HDU to process (2-D images or cubes larger than 400x400) in %s", args.im_path)
@@ -135,6 +147,7 @@ def _run_maxitrack(args) -> int:
 
     files = _files(args.im_path)
     mt = load_maxitrack(args.net_dir, args.device, args.batch_size or DEFAULT_BATCH)
+    log.info("%s", numerics_line())
     rng = random.Random(args.seed)
     for name in progress(files):
         lines = maxitrack_file(mt, name, prior=args.prior, frac=args.frac, rng=rng)
@@ -145,8 +158,11 @@ def _run_maxitrack(args) -> int:
 
 
 def run(args) -> int:
+    from ..maximask import numerics
+
     if args.tool_verbose:
         log.setLevel(logging.INFO)
+    numerics.use("fast" if args.fast else "pinned")
     if args.command == "maxitrack":
         return _run_maxitrack(args)
     return _run_maximask(args)

@@ -29,6 +29,7 @@ import os
 import numpy as np
 
 from ..errors import AstromaskError
+from . import numerics
 from .config import CLASS_NAMES, ClassConfig, read_config
 from .weights import WeightsNotFoundError, fetch, find_net_dir, weights_available
 
@@ -43,10 +44,15 @@ __all__ = [
     "load_maximask",
     "load_maxitrack",
     "maxitrack_score",
+    "numerics",
     "predict_mask",
     "predict_probabilities",
     "read_config",
 ]
+
+
+# the same kernels on every x86-64 CPU: before any PyTorch operation (see numerics)
+numerics.pin()
 
 
 class MissingDependencyError(AstromaskError, ImportError):

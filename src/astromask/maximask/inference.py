@@ -129,6 +129,8 @@ def prepare_net(net, device: str | None, batch_size: int | None, default_batch: 
     Channels-last (NHWC) convolutions follow TensorFlow's accumulation order
     much more closely than NCHW ones (masks identical to the original's).
     """
+    from . import numerics
+
     import torch
 
     device = torch.device(device or default_device())
@@ -137,6 +139,7 @@ def prepare_net(net, device: str | None, batch_size: int | None, default_batch: 
     batch_size = default_batch.get(device.type, 1) if batch_size is None else batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    numerics.ensure(device.type)
     return net.eval().to(device).to(memory_format=torch.channels_last), device, batch_size
 
 
