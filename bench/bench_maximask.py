@@ -286,7 +286,7 @@ def main() -> int:
         best_original = min(t for name, (t, _) in ORIGINAL.items() if name.startswith("maximask"))
         for name, r in rows:
             estimate = r["cpu_s"] / factor
-            original = ORIGINAL["maxitrack"][0] if name == "maxitrack" else best_original
+            original = ORIGINAL["maxitrack"][0] if name.startswith("maxitrack") else best_original
             print(f"  {name:20s} {estimate:6.1f} s vs {original:5.1f} s: {original / estimate:4.2f}x")
     return 0
 

@@ -170,6 +170,13 @@ def _probe_convolution() -> str | None:
     return None
 
 
+def has_avx2() -> bool:
+    """Whether the CPU has AVX2 (as NumPy's CPU feature detection says)."""
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    return bool(__cpu_features__.get("AVX2"))
+
+
 def ensure(device: str = "cpu") -> NumericState:
     """Put the chosen path in place (once per process) and return what runs; warn if the pin came too late.
 
@@ -186,7 +193,11 @@ def ensure(device: str = "cpu") -> NumericState:
 
     convolution = _probe_convolution() if torch.device(device).type == "cpu" else None
     _state = NumericState(_chosen, convolution, torch.backends.cpu.get_cpu_capability())
-    if _chosen == "pinned" and not _state.pinned:
+    if _chosen == "pinned" and not _state.pinned and not has_avx2():
+        warnings.warn(f"{_state.describe()}: this CPU has no AVX2, so the pinned path's kernels cannot run; "
+                      "the masks may differ from the original's in a few pixels near the thresholds",
+                      NumericsWarning, stacklevel=3)
+    elif _chosen == "pinned" and not _state.pinned:
         warnings.warn(f"{_state.describe()}: PyTorch ran kernels before astromask could pin them, so the masks "
                       "may differ from the original's in a few pixels near the thresholds on this CPU; call "
                       "astromask.maximask.numerics.pin() before other PyTorch work", NumericsWarning, stacklevel=3)
