@@ -614,9 +614,10 @@ def mef(tmp_path, image):
 
 
 def test_cli_maximask_file_layout_headers_and_overwrite(cli, capsys, mef, image):
-    code, _, err = cli(capsys, "maximask", mef)
+    code, stdout, err = cli(capsys, "maximask", mef)
     assert code == 0, err
     out = mef.parent / "img.mask.fits"
+    assert stdout == f"wrote {out}\n"
     with fits.open(out) as h:
         assert [type(x).__name__ for x in h] == ["PrimaryHDU", "ImageHDU", "ImageHDU", "BinTableHDU"]
         sci = h[1]
@@ -677,7 +678,18 @@ def test_cli_maximask_errors(cli, capsys, tmp_path, mef):
     small = tmp_path / "small.fits"
     fits.PrimaryHDU(np.ones((50, 50), np.float32)).writeto(small)
     code, _, err = cli(capsys, "maximask", small)
-    assert code == 0 and "no HDU to process" in err and not (tmp_path / "small.mask.fits").exists()
+    # refused before any work, saying why: never exit 0 with nothing written
+    assert code == 1 and not (tmp_path / "small.mask.fits").exists()
+    fits.PrimaryHDU(np.ones((30, 500), np.float32)).writeto(tmp_path / "strip.fits")
+    code, _, err = cli(capsys, "maximask", tmp_path / "strip.fits")
+    assert err.strip() == (f"astromask maximask: error: {tmp_path / 'strip.fits'}: no HDU that MaxiMask can process: "
+                           "it needs 2-D images or (C, H, W) cubes larger than 400x400 pixels, of a numeric type; "
+                           "its images are 500x30 (width x height)")
+    code, _, err = cli(capsys, "maximask", tmp_path)  # a directory holding a good and a small file
+    assert code == 1 and "small.fits: no HDU that MaxiMask can process" in err
+    assert not (tmp_path / "img.mask.fits").exists()  # nothing was computed for the good one either
+    code, _, err = cli(capsys, "maxitrack", small)
+    assert code == 1 and "no HDU that MaxiMask can process" in err
 
 
 def test_cli_maxitrack_appends_lines(cli, capsys, tmp_path, monkeypatch, image):

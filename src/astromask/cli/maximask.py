@@ -127,33 +127,36 @@ def numerics_line() -> str:
 
 def _run_maximask(args) -> int:
     from ..maximask import load_maximask, read_config
-    from ..maximask.files import maximask_file
+    from ..maximask.files import check_processable, maximask_file
 
     config = read_config(args.config_dir, prior_modif=args.prior_modif, proba_thresh=args.proba_thresh,
                          single_mask=args.single_mask)
     files = _files(args.im_path)
+    for name in files:  # before any work: every input must have something to process
+        check_processable(name)
     mm = load_maximask(args.net_dir, args.device, args.batch_size)
     log.info("%s", numerics_line())
-    written = [maximask_file(mm, name, config, overwrite=args.overwrite) for name in progress(files)]
-    if not any(written):
-        log.warning("no HDU to process (2-D images or cubes larger than 400x400) in %s", args.im_path)
+    for name in progress(files):
+        print(f"wrote {maximask_file(mm, name, config, overwrite=args.overwrite)}")
     return 0
 
 
 def _run_maxitrack(args) -> int:
     from ..maximask import load_maxitrack
-    from ..maximask.files import maxitrack_file
+    from ..maximask.files import check_processable, maxitrack_file
     from ..maximask.maxitrack import DEFAULT_BATCH
 
     files = _files(args.im_path)
+    for name in files:
+        check_processable(name)
     mt = load_maxitrack(args.net_dir, args.device, args.batch_size or DEFAULT_BATCH)
     log.info("%s", numerics_line())
     rng = random.Random(args.seed)
     for name in progress(files):
         lines = maxitrack_file(mt, name, prior=args.prior, frac=args.frac, rng=rng)
-        if lines:
-            with open(args.output, "a") as f:
-                f.write("".join(line + "\n" for line in lines))
+        with open(args.output, "a") as f:
+            f.write("".join(line + "\n" for line in lines))
+        print(f"appended to {args.output}: " + "; ".join(lines))
     return 0
 
 

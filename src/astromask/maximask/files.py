@@ -25,7 +25,7 @@ import time
 import numpy as np
 from astropy.io import fits
 
-from ..errors import OutputExistsError
+from ..errors import AstromaskError, OutputExistsError
 from ..io.fitsfile import (
     find_hdu,
     open_fits,
@@ -163,6 +163,26 @@ def _selection(name: str) -> tuple[str, int | None]:
         return parsed.path, None
     with open_fits(parsed.path) as hdul:
         return parsed.path, find_hdu(hdul, parsed.hdu, parsed.path)
+
+
+def check_processable(name: str) -> None:
+    """Raise :class:`~astromask.AstromaskError` naming ``name`` when none of its HDUs can be processed.
+
+    Headers only are read. The network works on 400x400 patches cut every 200
+    pixels; a smaller image is refused rather than padded, since padding would
+    feed it pixels that are not in the image (and its 200-pixel background
+    meshes would be mostly padding).
+    """
+    path, only = _selection(name)
+    with open_fits(path) as hdul:
+        indices = [only] if only is not None else list(range(len(hdul)))
+        if any(processable(hdul[i]) for i in indices):
+            return
+        sizes = [f"{hdul[i].header['NAXIS1']}x{hdul[i].header['NAXIS2']}" for i in indices
+                 if isinstance(hdul[i], _IMAGE_HDUS) and int(hdul[i].header.get("NAXIS", 0)) >= 2]
+    seen = f"; its images are {', '.join(sizes)} (width x height)" if sizes else "; it has no 2-D image HDU"
+    raise AstromaskError(f"{name}: no HDU that MaxiMask can process: it needs 2-D images or (C, H, W) cubes "
+                         f"larger than {MIN_SIZE}x{MIN_SIZE} pixels, of a numeric type{seen}")
 
 
 def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bool = False) -> str | None:
