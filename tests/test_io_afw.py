@@ -279,3 +279,26 @@ def test_archive_tables_ignored_and_image_cards_merged(tmp_path):
     assert mi.metadata["OBSID"] == "visit-1" and "EXTTYPE" not in mi.metadata and "LTV1" not in mi.metadata
     back, _ = _roundtrip(mi, tmp_path)
     assert list(back.metadata.items()) == list(mi.metadata.items())
+
+
+@pytest.mark.parametrize("parts, plane", [
+    (("lsst_images", "legacy_afw_style_maskedimage.fits"), "SAT"),
+    (("lsst_images", "lsst_images_maskedimage_gzip2.fits"), "SATURATED"),
+    (("decam", "c4d_170316_062107_ood_z_ls9.N2.fits"), "SAT"),
+], ids=["afw", "lsst", "decam"])
+def test_read_renames_planes_in_every_format(parts, plane):
+    # docs/formats.md: `plane_map=` renames when wanted, through astromask.read
+    import astromask
+
+    path = shared_path(*parts)
+    plain = astromask.read(path)
+    plain = getattr(plain, "mask", plain)
+    renamed = astromask.read(path, plane_map={plane.lower(): "RENAMED", "NOT_IN_FILE": "X"})
+    renamed = getattr(renamed, "mask", renamed)
+    assert plane not in renamed.schema and "X" not in renamed.schema
+    assert renamed.schema.bit("RENAMED") == plain.schema.bit(plane)
+    np.testing.assert_array_equal(renamed.get("RENAMED"), plain.get(plane))
+    np.testing.assert_array_equal(renamed.array, plain.array)
+    dropped = astromask.read(path, plane_map={plane: None})
+    dropped = getattr(dropped, "mask", dropped)
+    assert plane not in dropped.schema and dropped.schema.planes[plain.schema.bit(plane)] is None

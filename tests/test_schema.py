@@ -5,6 +5,7 @@ the JWST DQ table (ecosystem.md §3), MaxiMask's class bits (maximask.md §5) an
 astropy's own bitfield_to_boolean_mask for the flag-string grammar.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from astropy.nddata import bitmask
 
 from astromask import MaskPlane, MaskSchema, UnknownPlaneError, UnknownPlaneWarning, get_schema
+from astromask.errors import FlagExpressionError
 from astromask.presets import PRESETS, preset_table
 
 # Seed 000: "BAD 0 CLIPPED 9 CR 3 CROSSTALK 10 DETECTED 5 DETECTED_NEGATIVE 6 EDGE 4 INEXACT_PSF 11
@@ -159,6 +161,23 @@ def test_bad_flag_strings():
         rubin.flags("BAD,~SAT")
     with pytest.raises(ValueError, match="invalid flag expression"):
         rubin.flags("3,4")  # astropy: each item must be a power of two
+
+
+@pytest.mark.parametrize("expr", ["BAD,SAT+CR", "1,2+8", "~(BAD|SAT,CR)"], ids=["names", "integers", "negated"])
+def test_flag_strings_use_one_separator_kind(expr):
+    # astropy.nddata.bitmask rejects mixed separators for integers; names follow the same grammar
+    with pytest.raises(FlagExpressionError, match=f"invalid flag expression '{re.escape(expr)}': it mixes the "
+                       "separators"):
+        get_schema("rubin").flags(expr)
+
+
+@pytest.mark.parametrize("item", [2.7, 2.0, True, np.bool_(False), None], ids=repr)
+def test_floats_and_bools_are_not_bit_numbers(item):
+    with pytest.raises(FlagExpressionError, match="neither a plane name nor an integer"):
+        get_schema("rubin").flags(["BAD", item])
+    with pytest.raises(FlagExpressionError, match="bit index of plane 'DEAD' must be an integer"):
+        MaskSchema.from_bits({"DEAD": item})
+    assert get_schema("rubin").flags(["CR", np.int64(1), "2"]) == 8 | 1 | 2  # integers are flag values
 
 
 def test_with_planes_and_merge():

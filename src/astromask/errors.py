@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AstromaskError", "FormatError", "OutputExistsError"]
+__all__ = ["AstromaskError", "FlagExpressionError", "FormatError", "OutputExistsError"]
 
 
 class AstromaskError(Exception):
@@ -22,6 +22,10 @@ class FormatError(AstromaskError, ValueError):
         super().__init__(where + message)
         self.path = path
         self.hdu = hdu
+
+
+class FlagExpressionError(AstromaskError, ValueError):
+    """A flag expression or bit number is malformed (mixed separators, a float or bool as a bit)."""
 
 
 class OutputExistsError(AstromaskError, FileExistsError):

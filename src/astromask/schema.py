@@ -22,12 +22,19 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.nddata import bitmask
 
+from .errors import FlagExpressionError
+
 __all__ = ["MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning", "MAX_PLANES"]
 
 MAX_PLANES = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _TOKEN_RE = re.compile(r"^(-?\d+|[A-Za-z_][A-Za-z0-9_\-]*)$")
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
+
+
+def _is_bit_number(value: object) -> bool:
+    """Whether ``value`` is an integer and not a bool (``True`` is not bit 1)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 class UnknownPlaneError(KeyError, ValueError):
@@ -158,8 +165,8 @@ class MaskSchema:
         if not bits:
             return cls([], dtype=dtype, name=name)
         for plane, bit in bits.items():
-            if not isinstance(bit, (int, np.integer)) or not 0 <= int(bit) < MAX_PLANES:
-                raise ValueError(f"bit index of plane {plane!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}")
+            if not _is_bit_number(bit) or not 0 <= int(bit) < MAX_PLANES:
+                raise FlagExpressionError(f"bit index of plane {plane!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}")
         by_bit: dict[int, str] = {}
         for plane, bit in bits.items():
             if int(bit) in by_bit:
@@ -169,6 +176,26 @@ class MaskSchema:
         for bit, plane in by_bit.items():
             planes[bit] = MaskPlane(plane, descriptions.get(plane, ""))
         return cls(planes, dtype=dtype, name=name)
+
+    def renamed(self, plane_map: Mapping[str, str | None]) -> MaskSchema:
+        """The same bits with planes renamed by ``plane_map`` (``None`` drops a plane; its bit is kept unnamed).
+
+        Names are matched without regard to case; names the schema lacks are
+        ignored, so one map can serve many files.
+
+        >>> MaskSchema(["BAD", "SAT"]).renamed({"sat": "SATURATED", "BAD": None}).planes
+        (None, MaskPlane(name='SATURATED', description=''))
+        """
+        lookup = {k.upper(): v for k, v in plane_map.items()}
+        planes: list[MaskPlane | None] = []
+        for p in self.planes:
+            if p is None or p.name.upper() not in lookup:
+                planes.append(p)
+            elif lookup[p.name.upper()] is None:
+                planes.append(None)
+            else:
+                planes.append(MaskPlane(lookup[p.name.upper()], p.description))
+        return MaskSchema(planes, dtype=self.dtype, name=self.name)
 
     # -- inspection -----------------------------------------------------------------------------
 
@@ -323,8 +350,11 @@ class MaskSchema:
                 if isinstance(item, str) and not item.strip().lstrip("-").isdigit():
                     names = self._known_names([item.strip()], unknown)
                     value |= self.bitmask(*names)
-                else:
+                elif isinstance(item, str) or _is_bit_number(item):
                     value |= self.flags(int(item))
+                else:
+                    raise FlagExpressionError(f"flag list item {item!r} is neither a plane name nor an integer "
+                                              "(floats and booleans are not flags)")
             return value
         raise TypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
 
@@ -344,6 +374,12 @@ class MaskSchema:
         body = text[1:].strip() if text.startswith("~") else text
         if body.startswith("(") and body.endswith(")"):
             body = body[1:-1]
+        separators = [c for c in ",+|" if c in body]
+        if len(separators) > 1:
+            raise FlagExpressionError(
+                f"invalid flag expression {expr!r}: it mixes the separators {' and '.join(map(repr, separators))}; "
+                "use one kind throughout, as astropy.nddata.bitmask does"
+            )
         items = [t.strip() for t in re.split(r"[,+|]", body)]
         bad = [t for t in items if t and not _TOKEN_RE.match(t)]
         if bad:

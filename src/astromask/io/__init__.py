@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Mapping
 from types import ModuleType
 
 from astropy.io import fits
@@ -91,6 +92,7 @@ def read(
     format: str | None = None,
     hdu: HduSpec = None,
     bbox: Box | None = None,
+    plane_map: Mapping[str, str | None] | None = None,
 ) -> MaskedImage | Mask:
     """Read whatever the file holds: a :class:`MaskedImage` or a lone :class:`Mask`.
 
@@ -106,15 +108,27 @@ def read(
         HDU to read where the file holds several images or masks.
     bbox : Box, optional
         Absolute box to read; only the rows (or tiles) it needs are read.
+    plane_map : mapping, optional
+        Planes to rename, ``{"SAT": "SATURATED"}`` (``None`` drops a plane,
+        leaving its bit unnamed); names the file lacks are ignored, in any format.
 
     Examples
     --------
     >>> import astromask
     >>> mi = astromask.read("image.fits")  # doctest: +SKIP
+    >>> mi = astromask.read("calexp.fits", plane_map={"SAT": "SATURATED"})  # doctest: +SKIP
     """
     real, hdul, module, hdu = _open(path, format, hdu)
     with hdul:
-        return module.read(hdul, real, hdu=hdu, bbox=bbox)
+        obj = module.read(hdul, real, hdu=hdu, bbox=bbox)
+    if plane_map:
+        mask = obj.mask if isinstance(obj, MaskedImage) else obj
+        renamed = Mask(mask.array, mask.schema.renamed(plane_map), copy=False)
+        if isinstance(obj, MaskedImage):
+            obj.mask = renamed
+        else:
+            obj = renamed
+    return obj
 
 
 def read_masked_image(path: str | os.PathLike, **kwargs) -> MaskedImage:

@@ -63,7 +63,7 @@ from ..errors import FormatError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
-from ..schema import MaskPlane, MaskSchema
+from ..schema import MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
@@ -158,19 +158,6 @@ def _require(found: dict[str, int | None], plane: str, path: str) -> int:
 # -- schema ---------------------------------------------------------------------------------------
 
 
-def _rename(schema: MaskSchema, plane_map: Mapping[str, str | None]) -> MaskSchema:
-    lookup = {k.upper(): v for k, v in plane_map.items()}
-    planes: list[MaskPlane | None] = []
-    for p in schema.planes:
-        if p is None or p.name.upper() not in lookup:
-            planes.append(p)
-        elif lookup[p.name.upper()] is None:
-            planes.append(None)
-        else:
-            planes.append(MaskPlane(lookup[p.name.upper()], p.description))
-    return MaskSchema(planes, dtype=schema.dtype, name=schema.name)
-
-
 def schema_from_header(
     header: fits.Header, *, plane_map: Mapping[str, str | None] | None = None, path: str = "", hdu=None
 ) -> MaskSchema:
@@ -200,7 +187,7 @@ def schema_from_header(
     else:
         schema = rubin
     if plane_map:
-        schema = _rename(schema, plane_map)
+        schema = schema.renamed(plane_map)
     return schema
 
 
