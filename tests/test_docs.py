@@ -54,3 +54,21 @@ def test_docs_python_examples_run(page, tmp_path, monkeypatch):
     namespace: dict = {"__name__": "__doc_example__"}
     for i, block in enumerate(blocks):
         exec(compile(block, f"docs/{page} block {i + 1}", "exec"), namespace)
+
+
+def test_readme_stack_example_makes_a_global_mask(tmp_path, cli):
+    # the README's stack commands, on the real M13 frames
+    from conftest import shared_path
+
+    text = (ROOT / "README.md").read_text()
+    assert "astromask stack 'detected/*.fits' --outdir stacked --repeated-flag-keys HOT,CR" in text
+    frames = sorted(shared_path("m13").glob("M13_blue_000?.fits"))
+    (tmp_path / "detected").mkdir()
+    for frame in frames:
+        assert cli("detect", "--no-cnn", frame, "-o", tmp_path / "detected" / frame.name)[0] == 0
+    code, out, err = cli("stack", str(tmp_path / "detected" / "*.fits"), "--outdir", tmp_path / "stacked",
+                         "--repeated-flag-keys", "HOT,CR", "--mask-num-images", "2", "--mask-grow", "1")
+    assert code == 0, err
+    global_line = next(line for line in out.splitlines() if line.startswith("global mask: "))
+    assert int(global_line.split()[2]) > 0  # something visible: pixels flagged in two frames or more
+    assert len([line for line in out.splitlines() if line.startswith("M13_blue_000")]) == len(frames)

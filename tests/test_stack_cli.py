@@ -247,3 +247,21 @@ def test_decam_triplet_read_with_its_own_codes(tmp_path, cli):
     written = fits.getdata(tmp_path / "cp" / "c4d_170316_062107_oow_z_ls9.N2.fits")
     np.testing.assert_array_equal(written == 0, (dq == 5) | (weight == 0))
     assert os.path.exists(tmp_path / "cp" / "c4d_170316_062107_ood_z_ls9.N2.fits")
+
+
+def test_command_prints_the_summary_and_the_global_mask(tmp_path, cli):
+    names = write_stack(tmp_path / "in", n=3, cr_at=(4, 5))
+    code, out, err = cli("stack", *names, "--outdir", tmp_path / "out", "--repeated-flag-keys", "CR",
+                         "--mask-grow", "1", "--flag-keys", "BAD")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "pixel counts before growth; masked: the fraction after growth by 1 (diamond)"
+    assert lines[1].split() == ["file", "flagged", "threshold", "global", "masked", "kept"]
+    # each image: its BAD pixel flagged, the repeated CR pixel global; grown by a radius-1 diamond
+    masked = 5 + 5  # two disjoint diamonds of 5 pixels (BAD at (1, 1 + i), global at (4, 5))
+    for i, line in enumerate(lines[2:5]):
+        assert line.split() == [f"exp{i}.fits", "1", "0", "1", f"{100 * masked / 320:.2f}%", "yes"]
+    assert lines[5] == f"global mask: 1 pixels with CR in at least 2 images -> {tmp_path / 'out' / 'global_mask.fits'}"
+    assert lines[6] == f"3 images masked, 0 dropped; summary {tmp_path / 'out' / 'stack_summary.ecsv'}"
+    table = Table.read(tmp_path / "out" / "stack_summary.ecsv")
+    np.testing.assert_allclose(table["masked_fraction"], masked / 320)

@@ -100,6 +100,27 @@ def run(args) -> int:
     config = _config(args)
     result = run_stack(args.inputs, args.outdir, config, to=args.to, scheduler=args.scheduler,
                        overwrite=args.overwrite)
-    kept = len(result.table) - len(result.dropped)
-    log.info("%d images masked, %d dropped; summary %s", kept, len(result.dropped), result.paths["summary"])
+    print(summary_text(result, config))
     return 0
+
+
+def summary_text(result, config: StackConfig) -> str:
+    """What a stack run did, for the terminal: one line per image, the global mask, the files written."""
+    import os
+
+    table = result.table
+    width = max([len("file")] + [len(os.path.basename(name)) for name in table["file"]])
+    lines = [f"pixel counts before growth; masked: the fraction after growth by {config.mask_grow} "
+             f"({config.footprint})",
+             f"{'file':{width}s}  {'flagged':>9s}  {'threshold':>9s}  {'global':>9s}  {'masked':>7s}  kept"]
+    for row in table:
+        lines.append(f"{os.path.basename(row['file']):{width}s}  {row['n_flagged']:9d}  {row['n_threshold']:9d}  "
+                     f"{row['n_global']:9d}  {row['masked_fraction']:7.2%}  {'no' if row['dropped'] else 'yes'}")
+    if result.global_mask is None:
+        lines.append("global mask: none (no --repeated-flag-keys)")
+    else:
+        lines.append(f"global mask: {int(result.global_mask.sum())} pixels with {','.join(config.repeated_flag_keys)} "
+                     f"in at least {config.mask_num_images} images -> {result.paths['global']}")
+    kept = len(table) - len(result.dropped)
+    lines.append(f"{kept} images masked, {len(result.dropped)} dropped; summary {result.paths['summary']}")
+    return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 PyTorch's CPU kernels pick their instruction set when they first run. On a CPU
 with AVX-512, oneDNN's convolutions use AVX-512 kernels, whose order of
-accumulation differs from the AVX2 kernels' : MaxiMask's probabilities move
+accumulation differs from the AVX2 kernels': MaxiMask's probabilities move
 by up to 0.05 and a few mask pixels flip. The **pinned** path (the default)
 caps, before the first kernel runs:
 
