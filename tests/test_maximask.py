@@ -690,6 +690,11 @@ def test_cli_maximask_errors(cli, capsys, tmp_path, mef):
     assert not (tmp_path / "img.mask.fits").exists()  # nothing was computed for the good one either
     code, _, err = cli(capsys, "maxitrack", small)
     assert code == 1 and "no HDU that MaxiMask can process" in err
+    # the library functions refuse too, rather than return nothing
+    with pytest.raises(AstromaskError, match="small.fits: no HDU that MaxiMask can process"):
+        files.maximask_file(None, str(small), config.ClassConfig.default())
+    with pytest.raises(AstromaskError, match="small.fits: no HDU that MaxiMask can process"):
+        files.maxitrack_file(None, str(small), prior=0.05)
 
 
 def test_cli_maxitrack_appends_lines(cli, capsys, tmp_path, monkeypatch, image):

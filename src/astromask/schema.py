@@ -166,7 +166,9 @@ class MaskSchema:
             return cls([], dtype=dtype, name=name)
         for plane, bit in bits.items():
             if not _is_bit_number(bit) or not 0 <= int(bit) < MAX_PLANES:
-                raise FlagExpressionError(f"bit index of plane {plane!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}")
+                raise FlagExpressionError(
+                    f"bit index of plane {plane!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}"
+                )
         by_bit: dict[int, str] = {}
         for plane, bit in bits.items():
             if int(bit) in by_bit:

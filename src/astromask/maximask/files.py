@@ -165,48 +165,67 @@ def _selection(name: str) -> tuple[str, int | None]:
         return parsed.path, find_hdu(hdul, parsed.hdu, parsed.path)
 
 
-def check_processable(name: str) -> None:
-    """Raise :class:`~astromask.AstromaskError` naming ``name`` when none of its HDUs can be processed.
+def _refuse(name: str, hdul, indices: list[int]) -> None:
+    """Raise :class:`~astromask.AstromaskError` naming ``name`` and its image sizes: nothing to process.
 
-    Headers only are read. The network works on 400x400 patches cut every 200
-    pixels; a smaller image is refused rather than padded, since padding would
-    feed it pixels that are not in the image (and its 200-pixel background
-    meshes would be mostly padding).
+    The network works on 400x400 patches cut every 200 pixels; a smaller image
+    is refused rather than padded, since padding would feed it pixels that are
+    not in the image (and its 200-pixel background meshes would be mostly padding).
     """
-    path, only = _selection(name)
-    with open_fits(path) as hdul:
-        indices = [only] if only is not None else list(range(len(hdul)))
-        if any(processable(hdul[i]) for i in indices):
-            return
-        sizes = [f"{hdul[i].header['NAXIS1']}x{hdul[i].header['NAXIS2']}" for i in indices
-                 if isinstance(hdul[i], _IMAGE_HDUS) and int(hdul[i].header.get("NAXIS", 0)) >= 2]
+    sizes = [f"{hdul[i].header['NAXIS1']}x{hdul[i].header['NAXIS2']}" for i in indices
+             if isinstance(hdul[i], _IMAGE_HDUS) and int(hdul[i].header.get("NAXIS", 0)) >= 2]
     seen = f"; its images are {', '.join(sizes)} (width x height)" if sizes else "; it has no 2-D image HDU"
     raise AstromaskError(f"{name}: no HDU that MaxiMask can process: it needs 2-D images or (C, H, W) cubes "
                          f"larger than {MIN_SIZE}x{MIN_SIZE} pixels, of a numeric type{seen}")
 
 
-def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bool = False) -> str | None:
+def _open_processable(name: str):
+    """The path and HDU selector of ``name``, its open file, the HDUs it selects and those MaxiMask can
+    process (refused when none)."""
+    path, only = _selection(name)
+    hdul = open_fits(path)
+    try:
+        indices = [only] if only is not None else list(range(len(hdul)))
+        tasks = [i for i in indices if processable(hdul[i])]
+        if not tasks:
+            _refuse(name, hdul, indices)
+    except BaseException:
+        hdul.close()
+        raise
+    return path, only, hdul, indices, tasks
+
+
+def check_processable(name: str) -> None:
+    """Raise :class:`~astromask.AstromaskError` naming ``name`` when none of its HDUs can be processed.
+
+    Headers only are read: the command lines check every input before any work.
+    """
+    _open_processable(name)[2].close()
+
+
+def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bool = False) -> str:
     """Run MaxiMask on a file (or one HDU of it) and write ``<name>.mask.fits``.
 
     Returns
     -------
-    str or None
-        The output path, or None when no HDU could be processed (nothing is written).
+    str
+        The output path.
+
+    Raises
+    ------
+    AstromaskError
+        When no HDU can be processed (nothing is written).
     """
-    path, only = _selection(name)
+    path, only, hdul, indices, tasks = _open_processable(name)
     output = output_name(path, only)
-    with open_fits(path) as hdul:
-        indices = [only] if only is not None else list(range(len(hdul)))
-        if not any(processable(hdul[i]) for i in indices):
-            log.info("skipping %s: no HDU to process", name)
-            return None
+    with hdul:
         if os.path.exists(output) and not overwrite:
             raise OutputExistsError(output)
         out = fits.HDUList()
         for position, i in enumerate(indices):
             hdu = hdul[i]
             primary = position == 0
-            if processable(hdu):
+            if i in tasks:
                 log.info("%s HDU %d: process", path, i)
                 started = time.perf_counter()
                 data = mm.predict(hdu.data, config)
@@ -232,16 +251,16 @@ def maxitrack_file(mt: MaxiTrack, name: str, *, prior: float, frac: float = 1.0,
         random (at least one).
     rng : random.Random, optional
         Source of that draw (unseeded by default, as in the original).
+
+    Raises
+    ------
+    AstromaskError
+        When no HDU can be processed.
     """
     if not 0 < frac <= 1:
         raise ValueError(f"frac must be in (0, 1], got {frac}")
-    path, only = _selection(name)
-    with open_fits(path) as hdul:
-        indices = [only] if only is not None else list(range(len(hdul)))
-        tasks = [i for i in indices if processable(hdul[i])]
-        if not tasks:
-            log.info("skipping %s: no HDU to process", name)
-            return []
+    _, _, hdul, _, tasks = _open_processable(name)
+    with hdul:
         if frac != 1:
             tasks = (rng or random.Random()).sample(tasks, max(1, int(frac * len(tasks))))
         lines, flat = [], []

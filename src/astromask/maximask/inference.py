@@ -129,9 +129,9 @@ def prepare_net(net, device: str | None, batch_size: int | None, default_batch: 
     Channels-last (NHWC) convolutions follow TensorFlow's accumulation order
     much more closely than NCHW ones (masks identical to the original's).
     """
-    from . import numerics
-
     import torch
+
+    from . import numerics
 
     device = torch.device(device or default_device())
     if device.type == "cuda" and not torch.cuda.is_available():

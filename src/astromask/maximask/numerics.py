@@ -18,9 +18,9 @@ runs a kernel, so they must be in place before the process's first PyTorch
 operation: importing :mod:`astromask.maximask` sets them (:func:`pin`), and
 :func:`ensure`, run before a network's first batch, checks with a tiny
 convolution which kernels actually run and warns when PyTorch had already run
-kernels before the pin. Every x86-64 CPU
-made since 2013 has AVX2, so the pinned path gives the same masks on all of
-them, whatever the thread count (measured: ``docs/maximask.md``).
+kernels before the pin. Every x86-64 CPU made since 2013 has AVX2, so the
+pinned path gives the same masks on all of them, whatever the thread count
+(measured: ``docs/maximask.md``).
 
 The **fast** path (:func:`use` ``('fast')``, ``astromask maximask --fast``)
 leaves the libraries free to use AVX-512 where the CPU has it. On GPUs the
