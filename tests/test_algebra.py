@@ -24,7 +24,6 @@ from astromask.algebra import difference, intersection, invert, stack, to_bool, 
 from astromask.calc import evaluate
 from astromask.cli import combine as combine_cmd
 from astromask.cli import invert as invert_cmd
-
 from conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]

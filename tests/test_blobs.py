@@ -13,7 +13,6 @@ import astromask.cli
 from astromask.blobs import BlobProperties, blob_mask, blob_properties, blobs, gaussian_smooth
 from astromask.cli import blob as blob_cli
 from astromask.threshold import thresh
-
 from conftest import shared_path
 
 # Two diagonal neighbours (0,0)-(1,1), a vertical pair in column 3, a horizontal pair at the bottom.

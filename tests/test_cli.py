@@ -11,7 +11,6 @@ from astropy.io import fits
 import astromask
 from astromask import Mask, MaskedImage, get_schema
 from astromask.cli import main
-
 from conftest import SHARED_DATA
 
 REFERENCE_FILES = [
@@ -171,3 +170,140 @@ def test_help(argv):
 def test_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "astromask.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("astromask ")
+
+
+# -- exit statuses: the user's mistakes, our bugs, Ctrl-C ------------------------------------------
+
+
+class _Raises:
+    """A stand-in command module whose run() raises ``exc``."""
+
+    def __init__(self, exc):
+        self.exc = exc
+        self.__name__ = "tests._raises"
+
+    def add_parser(self, sub):
+        sub.add_parser("info").add_argument("path")
+
+    def run(self, args):
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    "exc, code, message",
+    [
+        (astromask.errors.ParameterError("--radius must be >= 0, got -1"), 1,
+         "astromask info: error: --radius must be >= 0, got -1"),
+        (FileNotFoundError(2, "No such file or directory", "x.fits"), 1, "astromask info: error: [Errno 2]"),
+        (astromask.errors.NotFoundError("no column 'pi' in EVENTS"), 1,
+         "astromask info: error: no column 'pi' in EVENTS"),
+        (TypeError("unsupported operand"), 3,
+         "astromask info: internal error (a bug in astromask; please report it): TypeError: unsupported operand; "
+         "run with --debug for the traceback"),
+        (KeyError("CRPIX1"), 3, "internal error (a bug in astromask; please report it): KeyError: 'CRPIX1'"),
+        (ValueError("cannot reshape array of size 8560 into shape (1040,1392)"), 3, "ValueError: cannot reshape"),
+        (KeyboardInterrupt(), 130, "astromask info: interrupted"),
+    ],
+    ids=["parameter", "oserror", "notfound", "typeerror-bug", "keyerror-bug", "valueerror-bug", "ctrl-c"],
+)
+def test_exit_status_says_whose_mistake_it_is(monkeypatch, capsys, exc, code, message):
+    monkeypatch.setitem(astromask.cli.COMMANDS, "info", _Raises(exc))
+    got, out, err = run(capsys, "info", "x.fits")
+    assert got == code and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("exc", [TypeError("bug"), KeyboardInterrupt(), astromask.errors.ParameterError("bad")],
+                         ids=["bug", "ctrl-c", "user"])
+def test_debug_keeps_the_traceback(monkeypatch, exc):
+    monkeypatch.setitem(astromask.cli.COMMANDS, "info", _Raises(exc))
+    with pytest.raises(type(exc)):
+        main(["--debug", "info", "x.fits"])
+
+
+def test_every_user_error_class_is_an_astromask_error_and_its_builtin():
+    from astromask import errors
+
+    builtin = {
+        "AstromaskError": Exception, "ParameterError": ValueError, "LimitError": ValueError,
+        "ParameterTypeError": TypeError,
+        "NotFoundError": KeyError, "UnknownPlaneError": KeyError, "OutOfBoundsError": IndexError,
+        "FormatError": ValueError, "ParseError": ValueError, "FlagExpressionError": ValueError,
+        "CalcSyntaxError": ValueError, "MissingDependencyError": ImportError,
+        "WeightsNotFoundError": FileNotFoundError, "OutputExistsError": FileExistsError,
+    }
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if issubclass(cls, Warning):
+            continue
+        assert issubclass(cls, errors.AstromaskError) and issubclass(cls, builtin[name]), name
+    from astromask.filter import FilterSyntaxError
+    from astromask.regions import RegionSyntaxError
+
+    assert issubclass(RegionSyntaxError, errors.ParseError) and issubclass(FilterSyntaxError, errors.ParseError)
+    assert str(errors.NotFoundError("no column 'pi'")) == "no column 'pi'"  # not quoted as KeyError quotes
+    exc = errors.ParseError("unexpected ')'", "circle(1,2,3))", 14, where="region")
+    assert str(exc) == "region: unexpected ')' at column 14 in 'circle(1,2,3))'" and exc.column == 14
+
+
+def test_missing_extra_names_the_extra():
+    from astromask import _optional
+    from astromask.errors import MissingDependencyError
+
+    assert _optional.has("numpy") and not _optional.has("no_such_module_astromask.sub")
+    with pytest.raises(MissingDependencyError, match=r"ds9 files needs regions: pip install 'astromask\[regions\]'"):
+        _optional.require("regions.no_such_submodule", needed_for="ds9 files")
+    with pytest.raises(ImportError, match=r"pip install no_such_module_astromask$"):
+        _optional.require("no_such_module_astromask")
+
+
+# -- a thin, lazy command line ------------------------------------------------------------------------
+
+
+def test_version_and_help_import_no_command_and_no_numpy():
+    code = (
+        "import sys, contextlib, io\n"
+        "from astromask.cli import main\n"
+        "for argv in (['--version'], ['-h']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(argv) == 0\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'astropy', 'scipy', 'numba')"
+        " or m.startswith('astromask.cli.'))\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_command_imports_only_its_own_module():
+    code = (
+        "import sys\n"
+        "from astromask.cli import main\n"
+        "main(['bounds', '-h'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: astromask bounds" in result.stdout
+    code = code.replace("main(['bounds', '-h'])", "try:\n    main(['bounds', '-h'])\nexcept SystemExit:\n    pass\n"
+                        "print(sorted(m for m in sys.modules if m.startswith('astromask.cli.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "['astromask.cli._common', 'astromask.cli.bounds']"
+
+
+def test_help_table_is_what_each_command_module_says():
+    parser = astromask.cli.build_parser(full=True)
+    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in sub._choices_actions}
+    assert helps == astromask.cli.HELP
+    assert list(sub.choices) == list(astromask.cli.COMMANDS)  # -h lists them in the same order
+
+
+def test_root_names_stay_importable_and_lazy():
+    code = (
+        "import sys, astromask\n"
+        "assert 'numpy' not in sys.modules and 'astropy' not in sys.modules\n"
+        "from astromask import Mask, MaskedImage, MaskSchema, MaskPlane, Box, PRESETS, get_schema, read, write\n"
+        "from astromask import read_mask, read_masked_image, UnknownPlaneError, UnknownPlaneWarning\n"
+        "assert set(astromask.__all__) <= set(dir(astromask))\n"
+        "print(Mask.__module__, read.__module__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["astromask.mask", "astromask.io"]

@@ -10,7 +10,6 @@ import astromask
 from astromask import MaskedImage, get_schema
 from astromask.cli import main
 from astromask.footprint import diamond, disk
-
 from conftest import shared_path
 
 

@@ -11,7 +11,6 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from astromask.regions import PixelFrame
-
 from conftest import shared_path
 
 

@@ -8,7 +8,6 @@ import pytest
 from astromask import read
 from astromask.detect import badpixels
 from astromask.detect.badpixels import detect_bad_columns, detect_dead_pixels, detect_hot_pixels
-
 from conftest import shared_path
 
 

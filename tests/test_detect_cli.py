@@ -13,7 +13,6 @@ import astromask
 import astromask.cli
 from astromask import Mask, get_schema
 from astromask.cli import detect as detect_cli
-
 from conftest import shared_path
 
 

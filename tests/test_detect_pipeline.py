@@ -16,7 +16,6 @@ from astromask.detect.inject import inject, score, star_field
 from astromask.detect.pipeline import CNN_MISSING, DETECTION_SCHEMA, detect, parse_detectors, parse_grow
 from astromask.errors import AstromaskError
 from astromask.morphology import grow
-
 from conftest import shared_path
 
 CLASSES = ("SAT", "BAD_COLUMN", "HOT", "DEAD", "TRAIL", "CR")

@@ -11,7 +11,6 @@ from astromask.detect import saturation
 from astromask.detect.background import Background
 from astromask.detect.inject import inject, score, star_field
 from astromask.detect.saturation import detect_saturation, image_saturation_level, saturation_level
-
 from conftest import shared_path
 
 

@@ -10,7 +10,6 @@ import pytest
 from astropy.io import fits
 
 from astromask.filter import filter_file
-
 from conftest import shared_path
 
 GRID = {"LTM1_1": 1.0, "LTM2_2": 1.0, "LTV1": 8.0, "LTV2": 8.0}

@@ -17,7 +17,6 @@ from astropy.io import fits
 from astromask.filter import FilterSyntaxError, describe_subspace, filter_file, filter_image, read_subspace
 from astromask.io.fitsfile import read_wcs
 from astromask.regions import PixelFrame, region_mask
-
 from conftest import shared_path
 
 

@@ -11,10 +11,9 @@ import pytest
 from astropy.io import fits
 
 from astromask.filter import filter_file, merge, read_subspace
-from astromask.filter.merge import union_masks
 from astromask.filter.masks import MaskImage
+from astromask.filter.merge import union_masks
 from astromask.regions import PixelFrame
-
 from conftest import shared_path
 
 GRID = {"LTM1_1": 1.0, "LTM2_2": 1.0, "LTV1": 8.0, "LTV2": 8.0}

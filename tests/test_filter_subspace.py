@@ -23,7 +23,6 @@ from astromask.filter import (
 )
 from astromask.filter.subspace import write_subspace
 from astromask.info import file_info
-
 from conftest import shared_path
 
 

@@ -10,7 +10,6 @@ import astromask
 from astromask import Box, Mask, get_schema
 from astromask.errors import FormatError
 from astromask.io import maximask
-
 from conftest import shared_path
 
 REAL_MASKS = ["synth_crop_a.mask.fits.fz", "M13_blue_0001.mask.fits.fz"]

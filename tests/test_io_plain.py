@@ -17,7 +17,6 @@ import astromask
 from astromask import Box, Mask, MaskedImage, MaskSchema
 from astromask.errors import FormatError, OutputExistsError
 from astromask.io.fitsfile import mask_compression, parse_fits_name, write_atomic
-
 from conftest import shared_path
 
 

@@ -15,11 +15,11 @@ import os
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import shared_path
 
 import astromask.cli
 from astromask import maximask
 from astromask.maximask import checkpoint, config, inference, normalise, weights
+from conftest import shared_path
 
 # the bound on |p - p_original|; measured here: 5.4e-5 (synth_crop_a)
 PROBABILITY_TOLERANCE = 5e-3

@@ -12,10 +12,8 @@ from skimage.measure import regionprops
 
 import astromask
 import astromask.cli
-from astromask import Box, Mask, MaskedImage, MaskSchema, get_schema
-from astromask import measure
+from astromask import Box, Mask, MaskedImage, MaskSchema, get_schema, measure
 from astromask.measure import area, bounds, logical_bounds, pixel_area_map
-
 from conftest import shared_path
 
 RNG = np.random.default_rng(31)

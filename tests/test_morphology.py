@@ -30,7 +30,7 @@ def _random_bool(shape, p, seed):
 # -- footprints -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("r", range(0, 12))
+@pytest.mark.parametrize("r", range(12))
 def test_disk_and_diamond_equal_skimage(r):
     np.testing.assert_array_equal(disk(r), skm.disk(r).astype(bool))
     np.testing.assert_array_equal(diamond(r), skm.diamond(r).astype(bool))

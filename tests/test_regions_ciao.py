@@ -15,10 +15,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 import astromask.regions
-from astromask.regions import PixelFrame, RegionSyntaxError, parse
+from astromask.regions import PixelFrame, RegionSyntaxError, ciao, ds9, files, frame, parse, raster, region, shapes
 from astromask.regions import area as area_module
-from astromask.regions import ciao, ds9, files, frame, raster, region, shapes
-
 from conftest import shared_path
 
 FIELD = ((0.5, 100.5), (0.5, 100.5))  # the cases' regArea field (pixel edges of the 100x100 grid)

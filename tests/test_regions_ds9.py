@@ -10,7 +10,7 @@ from astropy.io import fits
 
 pytest.importorskip("regions")
 
-from astromask.regions import Ds9Region, load_region, parse, read_ds9, region_mask  # noqa: E402
+from astromask.regions import Ds9Region, load_region, parse, read_ds9, region_mask
 
 SHAPE = (100, 100)
 

@@ -22,7 +22,6 @@ from astromask.regions import (
     region_file_kind,
     region_mask,
 )
-
 from conftest import shared_path
 
 

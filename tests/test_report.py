@@ -17,7 +17,6 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import shared_path
 from skimage.measure import block_reduce
 
 import astromask
@@ -27,6 +26,7 @@ from astromask.cli import report as report_cli
 from astromask.errors import AstromaskError, OutputExistsError
 from astromask.report import report_html, write_report
 from astromask.visual import PALETTE, as_panels
+from conftest import shared_path
 
 MAXIMASK_CLASSES = ("CR", "HCL", "DCL", "HP", "DP", "P", "TRL", "FR", "NEB", "SAT", "SP", "OV", "BBG")
 

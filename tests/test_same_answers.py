@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+
 from conftest import shared_path
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,6 @@ from astropy.io import fits
 from astropy.visualization import AsinhStretch, PercentileInterval, ZScaleInterval
 from astropy.visualization.wcsaxes import WCSAxes
 from astropy.wcs import WCS
-from conftest import shared_path
 from scipy import ndimage as ndi
 from skimage.measure import block_reduce
 
@@ -46,6 +45,7 @@ from astromask.visual import (
     show_figure,
     stretch_image,
 )
+from conftest import shared_path
 
 ALPHA = 0.6
 TOL = 0.02  # 8-bit PNG rounding and blending

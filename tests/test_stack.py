@@ -351,6 +351,7 @@ def test_high_bits_do_not_disturb_low_bits():
 def test_each_file_uses_its_own_plane_map(tmp_path):
     """Real DECam imdiff MP_* layout: UNMASKEDNAN is bit 10, SENSOR_EDGE bit 15 (KBMOD's map says 15)."""
     from astropy.io import fits
+
     from conftest import shared_path
 
     path = shared_path("lsst_images", "legacy_afw_style_decam_imdiff_planes.fits")

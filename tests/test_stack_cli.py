@@ -14,7 +14,6 @@ import astromask.cli
 from astromask import MaskedImage, get_schema
 from astromask.footprint import diamond
 from astromask.stack import StackConfig, expand_inputs, load_config, read_stack_mask, run_stack
-
 from conftest import shared_path
 
 RUBIN = get_schema("rubin")

@@ -8,8 +8,7 @@ from scipy import ndimage as ndi
 
 import astromask
 from astromask import MaskedImage, get_schema
-from astromask.stack import StackConfig, mask_image, run_stack
-from astromask.stack import pipeline
+from astromask.stack import StackConfig, mask_image, pipeline, run_stack
 
 RUBIN = get_schema("rubin")
 BAD, CR, EDGE = 1, 8, 16

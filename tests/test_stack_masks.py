@@ -8,7 +8,6 @@ import astromask
 from astromask import MaskedImage, MaskPlane, MaskSchema, get_schema
 from astromask.io import afw, ccddata, decam, jwst, lsst, plain
 from astromask.stack import read_stack_mask
-
 from conftest import shared_path
 
 SHAPE = (12, 17)

@@ -13,7 +13,6 @@ from skimage.measure import label as sk_label
 import astromask.cli
 from astromask.cli import thresh as thresh_cli
 from astromask.threshold import Cut, hysteresis, parse_cut, sigma_clip_mask, thresh, threshold_mask
-
 from conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]

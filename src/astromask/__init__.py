@@ -7,20 +7,39 @@ in and out of FITS files in the formats of Rubin/afw, lsst.images, CCDData,
 JWST, the DECam Community Pipeline and plain FITS.
 """
 
-from .mask import Mask
-from .masked_image import Box, MaskedImage
-from .presets import PRESETS, get_schema
-from .schema import MaskPlane, MaskSchema, UnknownPlaneError, UnknownPlaneWarning
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it; imported on first use, so that `import astromask`
+# (and `astromask --version`) loads neither astropy nor numpy
+_LAZY = {
+    "Mask": "mask",
+    "Box": "masked_image",
+    "MaskedImage": "masked_image",
+    "PRESETS": "presets",
+    "get_schema": "presets",
+    "MaskPlane": "schema",
+    "MaskSchema": "schema",
+    "AstromaskError": "errors",
+    "UnknownPlaneError": "errors",
+    "UnknownPlaneWarning": "errors",
+    "read": "io",
+    "read_mask": "io",
+    "read_masked_image": "io",
+    "write": "io",
+}
+
 __all__ = [
+    "PRESETS",
+    "AstromaskError",
     "Box",
     "Mask",
     "MaskPlane",
     "MaskSchema",
     "MaskedImage",
-    "PRESETS",
     "UnknownPlaneError",
     "UnknownPlaneWarning",
     "get_schema",
@@ -31,9 +50,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name):  # the I/O layer imports lazily so that `import astromask` stays light
-    if name in ("read", "read_mask", "read_masked_image", "write"):
-        from . import io
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value  # the next lookup is a plain attribute
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-        return getattr(io, name)
-    raise AttributeError(f"module 'astromask' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

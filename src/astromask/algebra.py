@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .errors import ParameterError, ParameterTypeError
 from .mask import Mask
 from .masked_image import MaskedImage
 
@@ -64,7 +65,7 @@ def to_bool(mask, flags: object = None) -> np.ndarray:
     if isinstance(mask, Mask):
         return mask.any_set() if flags is None else mask.select(flags)
     if flags is not None:
-        raise ValueError("flags= needs a Mask or MaskedImage; arrays have no named planes")
+        raise ParameterError("flags= needs a Mask or MaskedImage; arrays have no named planes")
     array = np.asarray(mask)
     if array.dtype.kind == "b":
         return array
@@ -72,26 +73,26 @@ def to_bool(mask, flags: object = None) -> np.ndarray:
         return array != 0
     if array.dtype.kind == "f":
         return _members(array)
-    raise TypeError(f"mask must be a Mask, MaskedImage or a boolean, integer or float array, got {array.dtype}")
+    raise ParameterTypeError(f"mask must be a Mask, MaskedImage or a boolean, integer or float array, got {array.dtype}")
 
 
 def _prepare(masks: tuple) -> tuple[str, list]:
     """The kind of the inputs (``'mask'``, ``'bool'``, ``'bits'``) and the inputs ready for it."""
     if not masks:
-        raise ValueError("mask algebra needs at least one mask")
+        raise ParameterError("mask algebra needs at least one mask")
     are_masks = [isinstance(m, Mask) for m in masks]
     if any(are_masks) and not all(are_masks):
         kinds = sorted({type(m).__name__ for m in masks})
-        raise TypeError(f"cannot mix Mask objects with arrays, got {', '.join(kinds)}")
+        raise ParameterTypeError(f"cannot mix Mask objects with arrays, got {', '.join(kinds)}")
     items = list(masks) if all(are_masks) else [np.asarray(m) for m in masks]
     shapes = {m.shape for m in items}
     if len(shapes) > 1:
-        raise ValueError(f"mask shapes differ: {', '.join(str(s) for s in sorted(shapes))}")
+        raise ParameterError(f"mask shapes differ: {', '.join(str(s) for s in sorted(shapes))}")
     if all(are_masks):
         return "mask", items
     kinds = {a.dtype.kind for a in items}
     if not kinds <= set("biuf"):
-        raise TypeError(f"masks must be boolean, integer or float arrays, got {sorted(kinds)}")
+        raise ParameterTypeError(f"masks must be boolean, integer or float arrays, got {sorted(kinds)}")
     if "f" in kinds:
         return "bool", [to_bool(a) for a in items]
     if kinds == {"b"}:
@@ -168,7 +169,7 @@ def difference(first, *others):
     [False, False, True]
     """
     if not others:
-        raise ValueError("difference needs a mask and at least one mask to take away")
+        raise ParameterError("difference needs a mask and at least one mask to take away")
     kind, items = _prepare((first, *others))
     if kind == "mask":
         return items[0].difference(functools.reduce(Mask.union, items[1:]))
@@ -210,14 +211,14 @@ def invert(mask, planes: object = None):
         if planes is None:
             return (array == 0).astype(array.dtype)
         if not isinstance(planes, (int, np.integer)) or planes < 0:
-            raise TypeError(f"planes of an integer array must be a non-negative int of bits, got {planes!r}")
+            raise ParameterTypeError(f"planes of an integer array must be a non-negative int of bits, got {planes!r}")
         if int(planes) >> (8 * array.dtype.itemsize):
-            raise ValueError(f"planes {planes:#x} has bits beyond the array type {array.dtype}")
+            raise ParameterError(f"planes {planes:#x} has bits beyond the array type {array.dtype}")
         return array ^ np.asarray(planes).astype(array.dtype)
     if kind not in "bf":
-        raise TypeError(f"mask must be a Mask or a boolean, integer or float array, got {array.dtype}")
+        raise ParameterTypeError(f"mask must be a Mask or a boolean, integer or float array, got {array.dtype}")
     if planes is not None:
-        raise ValueError(f"planes= needs a Mask or an integer array, got a {array.dtype} array")
+        raise ParameterError(f"planes= needs a Mask or an integer array, got a {array.dtype} array")
     return ~array if kind == "b" else ~_members(array)
 
 
@@ -267,7 +268,7 @@ def stack(op: str, arrays: Iterable[np.ndarray], *, skip_nan: bool | None = None
     [[3.0, 5.0, 0.0]]
     """
     if op not in STACK_OPS:
-        raise ValueError(f"stack op must be one of {STACK_OPS}, got {op!r}")
+        raise ParameterError(f"stack op must be one of {STACK_OPS}, got {op!r}")
     skip = op in ("min", "max") if skip_nan is None else bool(skip_nan)
     combine = _COMBINE_SKIPPING_NAN[op] if skip and op in _COMBINE_SKIPPING_NAN else _COMBINE[op]
     acc: np.ndarray | None = None
@@ -275,12 +276,12 @@ def stack(op: str, arrays: Iterable[np.ndarray], *, skip_nan: bool | None = None
     for array in arrays:
         array = np.asarray(array)
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"stack inputs must be numeric arrays, got {array.dtype} (input {count + 1})")
+            raise ParameterTypeError(f"stack inputs must be numeric arrays, got {array.dtype} (input {count + 1})")
         if acc is None:
             acc = array.astype(_accumulator_dtype(op, array.dtype), copy=True)
         else:
             if array.shape != acc.shape:
-                raise ValueError(f"input {count + 1} has shape {array.shape}, the first has {acc.shape}")
+                raise ParameterError(f"input {count + 1} has shape {array.shape}, the first has {acc.shape}")
             dtype = _accumulator_dtype(op, np.result_type(acc.dtype, array.dtype))
             if dtype != acc.dtype:
                 acc = acc.astype(dtype)
@@ -290,7 +291,7 @@ def stack(op: str, arrays: Iterable[np.ndarray], *, skip_nan: bool | None = None
                 combine(acc, array, out=acc, casting="unsafe")
         count += 1
     if acc is None:
-        raise ValueError("stack needs at least one image")
+        raise ParameterError("stack needs at least one image")
     return acc
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from .errors import ParameterError, ParameterTypeError
 from .threshold import _numeric_2d, _structure
 
 __all__ = ["BlobProperties", "blob_mask", "blob_properties", "blobs", "gaussian_smooth"]
@@ -54,7 +55,7 @@ def gaussian_smooth(image: np.ndarray, sigma: float) -> np.ndarray:
            [ 1.,  1.,  1.]])
     """
     if not (isinstance(sigma, (int, float, np.number)) and sigma > 0):
-        raise ValueError(f"smoothing sigma must be a positive number of pixels, got {sigma!r}")
+        raise ParameterError(f"smoothing sigma must be a positive number of pixels, got {sigma!r}")
     data = _numeric_2d(image, "image").astype(np.float64)
     valid = np.isfinite(data)
     weighted = ndi.gaussian_filter(np.where(valid, data, 0.0), sigma, mode="constant", cval=0.0)
@@ -112,7 +113,7 @@ def blobs(
            [4, 4, 0, 0]], dtype=int32)
     """
     if not isinstance(threshold, (int, float, np.number)) or np.isnan(threshold):
-        raise ValueError(f"threshold must be a number, got {threshold!r}")
+        raise ParameterError(f"threshold must be a number, got {threshold!r}")
     data = _numeric_2d(image, "image")
     if smooth is not None:
         data = gaussian_smooth(data, smooth)
@@ -150,14 +151,14 @@ def blob_mask(labels: np.ndarray, select: int | str | Iterable[int]) -> np.ndarr
     """
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be an integer array, got dtype {labels.dtype}")
+        raise ParameterTypeError(f"labels must be an integer array, got dtype {labels.dtype}")
     if isinstance(select, str):
         return _select_text(labels, select)
     if isinstance(select, (int, np.integer)) and not isinstance(select, bool):
         return labels == select
     chosen = np.asarray(list(select))
     if chosen.dtype.kind not in "iu":
-        raise ValueError(f"select must be {_SELECT_FORMS} or integers, got {select!r}")
+        raise ParameterError(f"select must be {_SELECT_FORMS} or integers, got {select!r}")
     return np.isin(labels, chosen)
 
 
@@ -171,7 +172,7 @@ def _select_text(labels: np.ndarray, text: str) -> np.ndarray:
     for item in text.split(","):
         match = _ITEM.match(item)
         if match is None:
-            raise ValueError(f"select must be {_SELECT_FORMS}, got {text!r}")
+            raise ParameterError(f"select must be {_SELECT_FORMS}, got {text!r}")
         lo = int(match.group(1))
         hi = lo if match.group(2) is None else int(match.group(2))
         selected |= (labels >= lo) & (labels <= hi)
@@ -232,11 +233,11 @@ def blob_properties(labels: np.ndarray, image: np.ndarray | None = None) -> list
     """
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu" or labels.ndim != 2:
-        raise TypeError(f"labels must be a 2-D integer array, got {labels.dtype} of shape {labels.shape}")
+        raise ParameterTypeError(f"labels must be a 2-D integer array, got {labels.dtype} of shape {labels.shape}")
     if image is not None:
         image = _numeric_2d(image, "image")
         if image.shape != labels.shape:
-            raise ValueError(f"image has shape {image.shape}, labels have shape {labels.shape}")
+            raise ParameterError(f"image has shape {image.shape}, labels have shape {labels.shape}")
     positive = np.where(labels > 0, labels, 0)
     present = np.flatnonzero(np.bincount(positive.ravel())[1:]) + 1
     if present.size == 0:

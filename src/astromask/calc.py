@@ -34,7 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "CONSTANTS", "Expression", "cast_like", "evaluate", "parse"]
+from .errors import CalcSyntaxError, ParameterError, ParameterTypeError
+
+__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "cast_like", "evaluate", "parse"]
 
 CONSTANTS = {"pi": np.pi, "e": np.e}
 
@@ -132,9 +134,8 @@ class Condition:
     if_false: object
 
 
-def _error(message: str, column: int | None = None, detail: str = "") -> ValueError:
-    where = f" at column {column}" if column is not None else ""
-    return ValueError(f"calc: {message}{where}" + (f"; {detail}" if detail else ""))
+def _error(message: str, column: int | None = None, detail: str = "") -> CalcSyntaxError:
+    return CalcSyntaxError(message, column=column, where="calc", detail=detail)
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -365,7 +366,7 @@ class Expression:
                 raise _error(f"unknown name {node.name!r}", node.column, f"images available: {available}")
         shapes = {np.shape(v) for k, v in variables.items() if k not in CONSTANTS}
         if len(shapes) > 1:
-            raise ValueError(f"calc: images must have the same shape, got {', '.join(map(str, sorted(shapes)))}")
+            raise ParameterError(f"calc: images must have the same shape, got {', '.join(map(str, sorted(shapes)))}")
         with np.errstate(all="ignore"):
             result = np.asarray(_evaluate(self.tree, variables))
         if result.dtype != bool:
@@ -385,13 +386,13 @@ def _variables(images: tuple, named: dict) -> dict[str, np.ndarray]:
         variables["img"] = variables["img1"]
     for name, image in named.items():
         if name in FUNCTIONS or name in CONSTANTS or name in variables:
-            raise ValueError(f"calc: image name {name!r} clashes with a function, constant or imgN name")
+            raise ParameterError(f"calc: image name {name!r} clashes with a function, constant or imgN name")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"calc: image name {name!r} is not an identifier")
+            raise ParameterError(f"calc: image name {name!r} is not an identifier")
         variables[name] = np.asarray(image)
     for name, image in variables.items():
         if image.dtype.kind not in "biuf":
-            raise TypeError(f"calc: image {name} must be numeric, got {image.dtype}")
+            raise ParameterTypeError(f"calc: image {name} must be numeric, got {image.dtype}")
     variables.update(CONSTANTS)
     return variables
 
@@ -413,7 +414,7 @@ def parse(expression: str) -> Expression:
     3
     """
     if not isinstance(expression, str):
-        raise TypeError(f"calc: expression must be a string, got {type(expression).__name__}")
+        raise ParameterTypeError(f"calc: expression must be a string, got {type(expression).__name__}")
     tree = _Parser(expression).parse()
     names = tuple(dict.fromkeys(n.name for n in _names(tree) if n.name not in CONSTANTS))
     return Expression(expression, tree, names)

@@ -1,12 +1,84 @@
-"""Exceptions that carry what went wrong and where (file, HDU, option)."""
+"""Every exception astromask raises for a mistake its user can make.
+
+The tree::
+
+    AstromaskError                       a user-facing error with a one-line message
+    ├── ParameterError (ValueError)      an argument or option has a wrong value
+    │   └── LimitError                   a size or count beyond the data or the memory
+    ├── ParameterTypeError (TypeError)   an argument of the wrong kind (a float image where bits are needed)
+    ├── NotFoundError (KeyError)         no such column, axis, HDU or variable
+    │   └── UnknownPlaneError            a flag expression names a plane the schema lacks
+    ├── OutOfBoundsError (IndexError)    a box or index outside the image
+    ├── FormatError (ValueError)         a file does not hold what its format requires
+    ├── ParseError (ValueError)          malformed text, with the column in the user's own text
+    │   ├── FlagExpressionError
+    │   ├── RegionSyntaxError            (astromask.regions)
+    │   ├── FilterSyntaxError            (astromask.filter)
+    │   └── CalcSyntaxError
+    ├── MissingDependencyError (ImportError)  an optional extra is not installed; names the extra
+    ├── WeightsNotFoundError (FileNotFoundError)
+    └── OutputExistsError (FileExistsError)
+
+Each class also derives from the built-in exception a Python user would expect
+(``except ValueError`` keeps working), but the command line catches only
+:class:`AstromaskError` and :class:`OSError`: any other exception is a bug in
+astromask and is reported as one.
+"""
 
 from __future__ import annotations
 
-__all__ = ["AstromaskError", "FlagExpressionError", "FormatError", "OutputExistsError"]
+__all__ = [
+    "AstromaskError",
+    "CalcSyntaxError",
+    "FlagExpressionError",
+    "FormatError",
+    "LimitError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "OutOfBoundsError",
+    "OutputExistsError",
+    "ParameterError",
+    "ParameterTypeError",
+    "ParseError",
+    "UnknownPlaneError",
+    "UnknownPlaneWarning",
+    "WeightsNotFoundError",
+]
 
 
 class AstromaskError(Exception):
     """Base class: a user-facing error with a one-line message."""
+
+
+class ParameterError(AstromaskError, ValueError):
+    """An argument or option has a value astromask cannot use (the message names it)."""
+
+
+class LimitError(ParameterError):
+    """A size or count beyond what the data or the memory allows (the message says how much)."""
+
+
+class ParameterTypeError(AstromaskError, TypeError):
+    """An argument of the wrong kind: a float image where bits are needed, a list where a Mask is."""
+
+
+class NotFoundError(AstromaskError, KeyError):
+    """No such column, axis, HDU or variable (the message lists what there is)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownPlaneError(NotFoundError, ValueError):
+    """A flag expression names a plane the schema does not have."""
+
+
+class UnknownPlaneWarning(UserWarning):
+    """A flag expression names a plane the schema does not have (downgraded)."""
+
+
+class OutOfBoundsError(AstromaskError, IndexError):
+    """A box or an index lies outside the image."""
 
 
 class FormatError(AstromaskError, ValueError):
@@ -24,8 +96,42 @@ class FormatError(AstromaskError, ValueError):
         self.hdu = hdu
 
 
-class FlagExpressionError(AstromaskError, ValueError):
+class ParseError(AstromaskError, ValueError):
+    """Malformed text: ``problem`` at 1-based ``column`` of ``text``; ``where`` names the grammar.
+
+    The message reads ``where: problem at column N in 'text'; detail`` (each part when given).
+    """
+
+    def __init__(
+        self, problem: str, text: str = "", column: int | None = None, *, where: str = "", detail: str = ""
+    ) -> None:
+        message = f"{where}: {problem}" if where else problem
+        if column is not None:
+            message += f" at column {column}" + (f" in {text!r}" if text else "")
+        if detail:
+            message += f"; {detail}"
+        super().__init__(message)
+        self.problem = problem
+        self.text = text
+        self.column = column
+        self.where = where
+        self.detail = detail
+
+
+class FlagExpressionError(ParseError):
     """A flag expression or bit number is malformed (mixed separators, a float or bool as a bit)."""
+
+
+class CalcSyntaxError(ParseError):
+    """A malformed ``calc`` expression."""
+
+
+class MissingDependencyError(AstromaskError, ImportError):
+    """An optional dependency is not installed; the message gives the ``pip install`` line."""
+
+
+class WeightsNotFoundError(AstromaskError, FileNotFoundError):
+    """The trained weights are not where they were looked for."""
 
 
 class OutputExistsError(AstromaskError, FileExistsError):

@@ -23,6 +23,8 @@ from astropy import units as u
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
+from .errors import ParameterError
+
 __all__ = ["FOOTPRINTS", "box", "diamond", "disk", "make_footprint", "parse_size", "pixel_scales"]
 
 FOOTPRINTS = ("disk", "box", "diamond")
@@ -50,33 +52,33 @@ def parse_size(value, name: str = "size") -> float | u.Quantity:
         try:
             quantity = u.Quantity(text)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}") from None
+            raise ParameterError(f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}") from None
     else:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number of pixels or an angle, got {value!r}") from None
+            raise ParameterError(f"{name} must be a number of pixels or an angle, got {value!r}") from None
         return _non_negative(number, name)
     if quantity.unit == u.pix:
         return _non_negative(float(quantity.value), name)
     if not quantity.unit.is_equivalent(u.deg):
-        raise ValueError(f"{name} must be in pixels or an angle unit, got unit {quantity.unit}")
+        raise ParameterError(f"{name} must be in pixels or an angle unit, got unit {quantity.unit}")
     if not quantity.isscalar:
-        raise ValueError(f"{name} must be a single value, got {quantity}")
+        raise ParameterError(f"{name} must be a single value, got {quantity}")
     _non_negative(float(quantity.value), name)
     return quantity
 
 
 def _non_negative(value: float, name: str) -> float:
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
+        raise ParameterError(f"{name} must be a finite non-negative number, got {value}")
     return value
 
 
 def pixel_scales(wcs: WCS) -> tuple[float, float]:
     """Pixel scales ``(sx, sy)`` in degrees along the x (column) and y (row) axes at the reference point."""
     if wcs is None or not getattr(wcs, "has_celestial", False):
-        raise ValueError("an angular size needs an image with a celestial WCS")
+        raise ParameterError("an angular size needs an image with a celestial WCS")
     sx, sy = proj_plane_pixel_scales(wcs.celestial)[:2]
     return float(sx), float(sy)
 
@@ -149,7 +151,7 @@ def box(width, height=None, *, wcs: WCS | None = None) -> np.ndarray:
             sizes.append(2 * half + 1)
         else:
             if size != int(size) or size < 1:
-                raise ValueError(f"box {name} in pixels must be a whole number >= 1, got {value!r}")
+                raise ParameterError(f"box {name} in pixels must be a whole number >= 1, got {value!r}")
             sizes.append(int(size))
     return np.ones((sizes[1], sizes[0]), dtype=bool)
 
@@ -175,22 +177,22 @@ def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None
     if not isinstance(footprint, str):
         array = np.asarray(footprint)
         if array.ndim != 2 or array.size == 0:
-            raise ValueError(f"footprint array must be 2-D and non-empty, got shape {array.shape}")
+            raise ParameterError(f"footprint array must be 2-D and non-empty, got shape {array.shape}")
         if radius is not None or width is not None:
-            raise ValueError("give either a footprint array or a radius/width, not both")
+            raise ParameterError("give either a footprint array or a radius/width, not both")
         return array.astype(bool)
     kind = footprint.lower()
     if kind not in FOOTPRINTS:
-        raise ValueError(f"footprint must be one of {FOOTPRINTS} or an array, got {footprint!r}")
+        raise ParameterError(f"footprint must be one of {FOOTPRINTS} or an array, got {footprint!r}")
     if width is not None:
         if kind != "box":
-            raise ValueError(f"width applies to the box footprint; use radius for {kind!r}")
+            raise ParameterError(f"width applies to the box footprint; use radius for {kind!r}")
         if radius is not None:
-            raise ValueError("give radius or width, not both")
+            raise ParameterError("give radius or width, not both")
         w, h = (width, None) if isinstance(width, (str, int, float, u.Quantity)) else tuple(width)
         return box(w, h, wcs=wcs)
     if radius is None:
-        raise ValueError(f"the {kind} footprint needs a radius")
+        raise ParameterError(f"the {kind} footprint needs a radius")
     if kind == "box":
         rx, ry = _in_pixels(radius, wcs, "radius")
         return np.ones((2 * int(np.floor(ry * (1 + _TOLERANCE))) + 1, 2 * int(np.floor(rx * (1 + _TOLERANCE))) + 1),

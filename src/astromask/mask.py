@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .errors import ParameterError, ParameterTypeError
 from .schema import MaskPlane, MaskSchema
 
 __all__ = ["Mask", "as_unsigned"]
@@ -25,7 +26,7 @@ def as_unsigned(array: np.ndarray) -> np.ndarray:
     if array.dtype.kind == "b":
         return array.astype(np.uint8)
     if array.dtype.kind not in "iu":
-        raise TypeError(f"mask array must be of integer type, got {array.dtype}")
+        raise ParameterTypeError(f"mask array must be of integer type, got {array.dtype}")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype.kind == "i":
@@ -59,16 +60,16 @@ class Mask:
 
     def __init__(self, array: np.ndarray | tuple[int, int], schema: MaskSchema, *, copy: bool = True) -> None:
         if not isinstance(schema, MaskSchema):
-            raise TypeError(f"schema must be a MaskSchema, got {type(schema).__name__}")
+            raise ParameterTypeError(f"schema must be a MaskSchema, got {type(schema).__name__}")
         if isinstance(array, tuple):
             array = np.zeros(array, dtype=schema.dtype)
         else:
             array = as_unsigned(array)
             if array.ndim != 2:
-                raise ValueError(f"mask array must be 2-D, got shape {array.shape}")
+                raise ParameterError(f"mask array must be 2-D, got shape {array.shape}")
             extra = int(np.bitwise_or.reduce(array, axis=None)) if array.size else 0
             if extra >> (8 * schema.dtype.itemsize):
-                raise ValueError(f"mask values use bits beyond the schema dtype {schema.dtype}")
+                raise ParameterError(f"mask values use bits beyond the schema dtype {schema.dtype}")
             if array.dtype != schema.dtype:
                 array = array.astype(schema.dtype)
             elif copy:
@@ -90,7 +91,7 @@ class Mask:
         """Local (0-based) 2-D slicing; returns a view that shares pixels."""
         sub = self.array[key]
         if sub.ndim != 2:
-            raise ValueError("mask slicing must keep both dimensions (use slices, not integers)")
+            raise ParameterError("mask slicing must keep both dimensions (use slices, not integers)")
         return Mask(sub, self.schema, copy=False)
 
     def __repr__(self) -> str:
@@ -131,7 +132,7 @@ class Mask:
             return
         if isinstance(where, np.ndarray) and where.dtype == bool:
             if where.shape != self.shape:
-                raise ValueError(f"boolean selection has shape {where.shape}, mask has {self.shape}")
+                raise ParameterError(f"boolean selection has shape {where.shape}, mask has {self.shape}")
         self.array[where] = op(self.array[where])
 
     def select(self, flags: object = None, *, unknown: str = "error") -> np.ndarray:
@@ -169,7 +170,7 @@ class Mask:
         """
         mask = np.asarray(mask)
         if mask.ndim != 2:
-            raise ValueError(f"boolean mask must be 2-D, got shape {mask.shape}")
+            raise ParameterError(f"boolean mask must be 2-D, got shape {mask.shape}")
         plane = plane if isinstance(plane, MaskPlane) else MaskPlane(plane)
         if schema is None:
             schema = MaskSchema([plane])
@@ -188,7 +189,7 @@ class Mask:
         """
         missing = [n for n in self.schema.names if n not in schema]
         if missing and not drop:
-            raise ValueError(f"target schema lacks planes {missing}; known planes: {', '.join(schema.names)}")
+            raise ParameterError(f"target schema lacks planes {missing}; known planes: {', '.join(schema.names)}")
         out = np.zeros(self.shape, dtype=schema.dtype)
         for src, dst in self.schema.bit_map(schema):
             out |= (((self.array >> self._value(src)) & self._value(1)).astype(schema.dtype)) << np.asarray(
@@ -200,9 +201,9 @@ class Mask:
 
     def _aligned(self, other: Mask) -> tuple[MaskSchema, np.ndarray, np.ndarray]:
         if not isinstance(other, Mask):
-            raise TypeError(f"mask algebra needs two Mask objects, got {type(other).__name__}")
+            raise ParameterTypeError(f"mask algebra needs two Mask objects, got {type(other).__name__}")
         if other.shape != self.shape:
-            raise ValueError(f"mask shapes differ: {self.shape} and {other.shape}")
+            raise ParameterError(f"mask shapes differ: {self.shape} and {other.shape}")
         schema = self.schema if other.schema == self.schema else self.schema.merged(other.schema)
         a = self.array if schema == self.schema else self.remap(schema).array
         b = other.array if schema == other.schema else other.remap(schema).array

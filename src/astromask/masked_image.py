@@ -26,6 +26,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from .errors import OutOfBoundsError, ParameterError, ParameterTypeError
 from .mask import Mask
 from .schema import MaskSchema
 
@@ -50,7 +51,7 @@ class Box:
 
     def __post_init__(self) -> None:
         if self.y1 < self.y0 or self.x1 < self.x0:
-            raise ValueError(f"box ends must not precede its starts, got {self}")
+            raise ParameterError(f"box ends must not precede its starts, got {self}")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -72,13 +73,13 @@ class Box:
     class _Factory:
         def __getitem__(self, key) -> Box:
             if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, slice) for k in key)):
-                raise ValueError("Box.factory needs two slices: Box.factory[y0:y1, x0:x1]")
+                raise ParameterError("Box.factory needs two slices: Box.factory[y0:y1, x0:x1]")
             bounds = []
             for k in key:
                 if k.step not in (None, 1):
-                    raise ValueError(f"box slices take no step, got {k.step}")
+                    raise ParameterError(f"box slices take no step, got {k.step}")
                 if k.stop is None:
-                    raise ValueError("Box.factory slices need an upper bound")
+                    raise ParameterError("Box.factory slices need an upper bound")
                 bounds += [0 if k.start is None else int(k.start), int(k.stop)]
             return Box(*bounds)
 
@@ -102,9 +103,9 @@ class _Slicer:
     def __setitem__(self, key, value: MaskedImage) -> None:
         sub = self._image._subimage(self._key_to_box(key))
         if not isinstance(value, MaskedImage):
-            raise TypeError(f"can only assign a MaskedImage, got {type(value).__name__}")
+            raise ParameterTypeError(f"can only assign a MaskedImage, got {type(value).__name__}")
         if value.shape != sub.shape:
-            raise ValueError(f"shape mismatch: target {sub.shape}, value {value.shape}")
+            raise ParameterError(f"shape mismatch: target {sub.shape}, value {value.shape}")
         sub.image[...] = value.image
         sub.variance[...] = value.variance
         sub.mask.array[...] = value.mask.remap(sub.mask.schema).array
@@ -113,16 +114,16 @@ class _Slicer:
         if not isinstance(key, tuple):
             key = (key, slice(None))
         if len(key) != 2:
-            raise ValueError(f"image slicing takes two indices (y, x), got {len(key)}")
+            raise ParameterError(f"image slicing takes two indices (y, x), got {len(key)}")
         img = self._image
         ny, nx = img.shape
         x0, y0 = img.xy0
         bounds = []
         for k, n, o, axis in ((key[0], ny, y0, "y"), (key[1], nx, x0, "x")):
             if not isinstance(k, slice):
-                raise ValueError(f"image slicing needs slices (an integer would drop the {axis} axis), got {k!r}")
+                raise ParameterError(f"image slicing needs slices (an integer would drop the {axis} axis), got {k!r}")
             if k.step not in (None, 1):
-                raise ValueError(f"image slicing takes no step, got {k.step} on {axis}")
+                raise ParameterError(f"image slicing takes no step, got {k.step} on {axis}")
             if self._absolute:
                 lo = o if k.start is None else int(k.start)
                 hi = o + n if k.stop is None else int(k.stop)
@@ -134,7 +135,7 @@ class _Slicer:
                 lo, hi = lo + o, hi + o
             if not (o <= lo <= hi <= o + n):
                 kind = "absolute" if self._absolute else "local"
-                raise IndexError(
+                raise OutOfBoundsError(
                     f"{kind} {axis} range [{k.start}:{k.stop}] is outside the image ({axis} {o}..{o + n - 1})"
                 )
             bounds += [lo, hi]
@@ -190,25 +191,25 @@ class MaskedImage:
     ) -> None:
         image = np.asarray(image)
         if image.ndim != 2:
-            raise ValueError(f"image must be 2-D, got shape {image.shape}")
+            raise ParameterError(f"image must be 2-D, got shape {image.shape}")
         if (mask is None) == (schema is None):
-            raise ValueError("give exactly one of mask= and schema=")
+            raise ParameterError("give exactly one of mask= and schema=")
         if mask is None:
             mask = Mask(image.shape, schema)
         elif not isinstance(mask, Mask):
-            raise TypeError(f"mask must be a Mask, got {type(mask).__name__}")
+            raise ParameterTypeError(f"mask must be a Mask, got {type(mask).__name__}")
         if mask.shape != image.shape:
-            raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
+            raise ParameterError(f"mask shape {mask.shape} differs from image shape {image.shape}")
         if variance is None:
             variance = np.ones(image.shape, dtype=image.dtype if image.dtype.kind == "f" else np.float32)
         else:
             variance = np.asarray(variance)
             if variance.shape != image.shape:
-                raise ValueError(f"variance shape {variance.shape} differs from image shape {image.shape}")
+                raise ParameterError(f"variance shape {variance.shape} differs from image shape {image.shape}")
         if wcs is not None and not isinstance(wcs, WCS):
-            raise TypeError(f"wcs must be an astropy.wcs.WCS, got {type(wcs).__name__}")
+            raise ParameterTypeError(f"wcs must be an astropy.wcs.WCS, got {type(wcs).__name__}")
         if len(xy0) != 2:
-            raise ValueError(f"xy0 must be (x0, y0), got {xy0!r}")
+            raise ParameterError(f"xy0 must be (x0, y0), got {xy0!r}")
         self.image = image
         self.mask = mask
         self.variance = variance
@@ -247,9 +248,9 @@ class MaskedImage:
     def __getitem__(self, box: Box) -> MaskedImage:
         """``mi[box]``: the subimage covering an absolute :class:`Box`."""
         if not isinstance(box, Box):
-            raise TypeError("index a MaskedImage with a Box, or use .absolute[...] / .local[...]")
+            raise ParameterTypeError("index a MaskedImage with a Box, or use .absolute[...] / .local[...]")
         if not self.bbox.contains(box):
-            raise IndexError(f"box {box} is outside the image bbox {self.bbox}")
+            raise OutOfBoundsError(f"box {box} is outside the image bbox {self.bbox}")
         return self._subimage(box)
 
     def _subimage(self, box: Box) -> MaskedImage:
@@ -331,7 +332,7 @@ class MaskedImage:
         array is taken as the mask when ``schema`` describes it. The
         uncertainty is converted to variance when it can be.
         """
-        from astropy.nddata import StdDevUncertainty, VarianceUncertainty, InverseVariance
+        from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
 
         data = np.asarray(nd.data)
         flags = getattr(nd, "flags", None)
@@ -360,7 +361,7 @@ class MaskedImage:
                 with np.errstate(divide="ignore"):
                     variance = np.where(arr > 0, 1.0 / np.where(arr > 0, arr, 1), np.inf)
             else:
-                raise ValueError(f"cannot convert uncertainty of type {type(unc).__name__} to variance")
+                raise ParameterError(f"cannot convert uncertainty of type {type(unc).__name__} to variance")
             variance = variance.astype(data.dtype if data.dtype.kind == "f" else np.float32)
         wcs = nd.wcs if isinstance(nd.wcs, WCS) else None
         meta = nd.meta if isinstance(nd.meta, fits.Header) else fits.Header(

@@ -24,6 +24,7 @@ from astropy import units as u
 from astropy.wcs import WCS
 
 from .algebra import to_bool
+from .errors import ParameterError, ParameterTypeError
 from .masked_image import Box, MaskedImage
 
 __all__ = ["area", "bounds", "logical_bounds", "pixel_area_map"]
@@ -89,9 +90,9 @@ def logical_bounds(mask, *, flags: object = None) -> tuple[int, int, int, int] |
 
 def _celestial(wcs) -> WCS:
     if not isinstance(wcs, WCS):
-        raise TypeError(f"wcs must be an astropy.wcs.WCS, got {type(wcs).__name__}")
+        raise ParameterTypeError(f"wcs must be an astropy.wcs.WCS, got {type(wcs).__name__}")
     if not wcs.has_celestial:
-        raise ValueError("the WCS has no celestial axes; sky areas need longitude and latitude")
+        raise ParameterError("the WCS has no celestial axes; sky areas need longitude and latitude")
     return wcs.celestial if wcs.naxis > 2 else wcs
 
 
@@ -138,7 +139,7 @@ def _row_blocks(rows: tuple[int, int], ncols: int, oversample: int):
 
 def _check_oversample(oversample: int) -> int:
     if not isinstance(oversample, (int, np.integer)) or oversample < 1:
-        raise ValueError(f"oversample must be a positive integer, got {oversample!r}")
+        raise ParameterError(f"oversample must be a positive integer, got {oversample!r}")
     return int(oversample)
 
 
@@ -183,10 +184,10 @@ def _area_unit(unit) -> u.UnitBase:
     try:
         unit = u.Unit(unit)
     except (ValueError, TypeError):
-        raise ValueError(f"unknown area unit {unit!r}; use pix, sr, deg2, arcmin2 or arcsec2") from None
+        raise ParameterError(f"unknown area unit {unit!r}; use pix, sr, deg2, arcmin2 or arcsec2") from None
     if unit in (u.pix, u.pix**2) or unit.physical_type == "solid angle":
         return unit
-    raise ValueError(f"area unit must be pixels or a solid angle (sr, deg2, arcmin2, arcsec2), got {unit}")
+    raise ParameterError(f"area unit must be pixels or a solid angle (sr, deg2, arcmin2, arcsec2), got {unit}")
 
 
 def area(mask, wcs: WCS | None = None, *, unit="pix", flags: object = None, oversample: int = 1) -> u.Quantity:
@@ -234,7 +235,7 @@ def area(mask, wcs: WCS | None = None, *, unit="pix", flags: object = None, over
     if wcs is None and isinstance(mask, MaskedImage):
         wcs = mask.wcs
     if wcs is None:
-        raise ValueError(f"area in {unit} needs a WCS (give wcs=, or a MaskedImage with one)")
+        raise ParameterError(f"area in {unit} needs a WCS (give wcs=, or a MaskedImage with one)")
     wcs = _celestial(wcs)
     n = _check_oversample(oversample)
     rows, cols = _set_rows_cols(selected)
@@ -247,7 +248,7 @@ def area(mask, wcs: WCS | None = None, *, unit="pix", flags: object = None, over
                 continue
             values = _block_areas(wcs, (r0, r1), (c0, c1), n)[inside]
             if np.isnan(values).any():
-                raise ValueError(
+                raise ParameterError(
                     f"{int(np.isnan(values).sum())} set pixels in rows {r0}..{r1 - 1} have corners outside the "
                     "WCS projection; their solid angle is undefined"
                 )

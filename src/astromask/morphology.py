@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _morph_kernels as kernels
+from .errors import ParameterError
 from .footprint import make_footprint
 from .mask import Mask, as_unsigned
 from .masked_image import MaskedImage
@@ -210,16 +211,16 @@ def _prepare(mask, planes):
         return mask.array, bits, lambda result: Mask(result, mask.schema, copy=False)
     array = np.asarray(mask)
     if array.ndim != 2:
-        raise ValueError(f"mask must be 2-D, got shape {array.shape}")
+        raise ParameterError(f"mask must be 2-D, got shape {array.shape}")
     if array.dtype == bool:
         if planes is not None:
-            raise ValueError("planes= applies to integer bit-plane masks, not boolean masks")
+            raise ParameterError("planes= applies to integer bit-plane masks, not boolean masks")
         return array.view(np.uint8), 0xFF, lambda result: result.view(bool)  # bytes stay 0/1
     unsigned = np.ascontiguousarray(as_unsigned(array))
     all_bits = int(np.iinfo(unsigned.dtype).max)
     bits = all_bits if planes is None else int(planes)
     if not 0 <= bits <= all_bits:
-        raise ValueError(f"planes must be a bit mask within {unsigned.dtype}, got {planes!r}")
+        raise ParameterError(f"planes must be a bit mask within {unsigned.dtype}, got {planes!r}")
     return unsigned, bits, lambda result: result.view(array.dtype) if array.dtype.kind == "i" else result
 
 
@@ -231,9 +232,9 @@ def _resolve(mask, radius, footprint, width, wcs) -> _Offsets:
 
 def _check(iterations: int, outside: str) -> None:
     if not isinstance(iterations, (int, np.integer)) or iterations < 1:
-        raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
+        raise ParameterError(f"iterations must be an integer >= 1, got {iterations!r}")
     if outside not in OUTSIDE:
-        raise ValueError(f"outside must be one of {OUTSIDE}, got {outside!r}")
+        raise ParameterError(f"outside must be one of {OUTSIDE}, got {outside!r}")
 
 
 def _apply(mask, planes, steps):
@@ -305,7 +306,7 @@ def shrink(mask, radius=None, *, footprint="disk", width=None, planes=None, iter
     return _apply(mask, planes, [lambda a: _erode(a, offsets, iterations, outside)])
 
 
-def open(mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None,  # noqa: A001
+def open(mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None,
          outside: str = "set"):
     """Opening: shrink then grow, removing features smaller than the footprint (see :func:`grow`)."""
     _check(iterations, outside)
@@ -357,7 +358,7 @@ def boundary(shape, width, *, wcs=None) -> np.ndarray:
     ny, nx = (int(n) for n in shape)
     if isinstance(width, (tuple, list)):
         if len(width) != 2:
-            raise ValueError(f"width must be one size or (x, y), got {width!r}")
+            raise ParameterError(f"width must be one size or (x, y), got {width!r}")
         wx = _in_pixels(width[0], wcs, "width")[0]
         wy = _in_pixels(width[1], wcs, "width")[1]
     else:

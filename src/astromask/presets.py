@@ -17,6 +17,7 @@ Docs tables and header cards are generated from these entries
 
 from __future__ import annotations
 
+from .errors import ParameterError
 from .schema import MaskPlane, MaskSchema
 
 __all__ = ["PRESETS", "get_schema", "preset_names", "preset_table"]
@@ -140,7 +141,7 @@ def get_schema(name: str) -> MaskSchema:
     try:
         return PRESETS[name.lower()]
     except (KeyError, AttributeError):
-        raise ValueError(f"unknown schema preset {name!r}; known presets: {', '.join(PRESETS)}") from None
+        raise ParameterError(f"unknown schema preset {name!r}; known presets: {', '.join(PRESETS)}") from None
 
 
 def preset_table(name: str) -> str:

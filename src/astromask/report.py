@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .errors import AstromaskError, OutputExistsError
+from .errors import AstromaskError, OutputExistsError, ParameterError
 from .progress import progress
 from .visual.assets import CONTROL_SCRIPT, ERROR_SCRIPT, STYLE
 from .visual.figure import format_fraction
@@ -148,7 +148,7 @@ def _given_parameters(parameters, n: int) -> list[Mapping[str, object]]:
         return [parameters] * n
     parameters = list(parameters)
     if len(parameters) != n:
-        raise ValueError(f"got {len(parameters)} parameter sets for {n} inputs; give one mapping or one per input")
+        raise ParameterError(f"got {len(parameters)} parameter sets for {n} inputs; give one mapping or one per input")
     return parameters
 
 
@@ -167,7 +167,7 @@ def report_html(
     """
     panels = list(panels)
     if not panels:
-        raise ValueError("a report needs at least one input")
+        raise ParameterError("a report needs at least one input")
     given = _given_parameters(parameters, len(panels))
     chosen = select_planes([p.mask for p in panels], planes)
     colours = plane_colours([n for names in chosen for n in names])
@@ -191,7 +191,7 @@ def _panels(inputs, masks, hdus) -> tuple[list[Panel], list[int]]:
     items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     masks = list(masks) if isinstance(masks, (list, tuple)) else [masks] * len(items)
     if len(masks) != len(items):
-        raise ValueError(f"got {len(masks)} masks for {len(items)} inputs; give one mask or one per input")
+        raise ParameterError(f"got {len(masks)} masks for {len(items)} inputs; give one mask or one per input")
     panels, origin = [], []
     for i, (item, mask) in enumerate(progress(list(zip(items, masks)))):
         if isinstance(item, (str, os.PathLike)):

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.nddata import bitmask
 
-from .errors import FlagExpressionError
+from .errors import FlagExpressionError, ParameterError, ParameterTypeError, UnknownPlaneError, UnknownPlaneWarning
 
-__all__ = ["MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning", "MAX_PLANES"]
+__all__ = ["MAX_PLANES", "MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning"]
 
 MAX_PLANES = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -35,17 +35,6 @@ UNKNOWN_POLICIES = ("error", "warn", "ignore")
 def _is_bit_number(value: object) -> bool:
     """Whether ``value`` is an integer and not a bool (``True`` is not bit 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-class UnknownPlaneError(KeyError, ValueError):
-    """A flag expression names a plane the schema does not have."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class UnknownPlaneWarning(UserWarning):
-    """A flag expression names a plane the schema does not have (downgraded)."""
 
 
 @dataclass(frozen=True)
@@ -66,14 +55,14 @@ class MaskPlane:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise ValueError(f"mask plane name must be an identifier-like string, got {self.name!r}")
+            raise ParameterError(f"mask plane name must be an identifier-like string, got {self.name!r}")
 
 
 def _dtype_for(nbits: int) -> np.dtype:
     for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
         if nbits <= 8 * np.dtype(dt).itemsize:
             return np.dtype(dt)
-    raise ValueError(f"a mask schema holds at most {MAX_PLANES} planes, got {nbits}")
+    raise ParameterError(f"a mask schema holds at most {MAX_PLANES} planes, got {nbits}")
 
 
 class _CaseInsensitiveMap(dict):
@@ -123,23 +112,23 @@ class MaskSchema:
         while normalized and normalized[-1] is None:
             normalized.pop()
         if len(normalized) > MAX_PLANES:
-            raise ValueError(f"a mask schema holds at most {MAX_PLANES} planes, got {len(normalized)}")
+            raise ParameterError(f"a mask schema holds at most {MAX_PLANES} planes, got {len(normalized)}")
         seen: set[str] = set()
         for p in normalized:
             if p is None:
                 continue
             key = p.name.upper()
             if key in seen:
-                raise ValueError(f"mask plane {p.name!r} appears twice in the schema")
+                raise ParameterError(f"mask plane {p.name!r} appears twice in the schema")
             seen.add(key)
         fitted = _dtype_for(max(len(normalized), 1))
         if dtype is None:
             dtype = fitted
         dtype = np.dtype(dtype)
         if dtype.kind != "u":
-            raise ValueError(f"mask schema dtype must be an unsigned integer type, got {dtype}")
+            raise ParameterError(f"mask schema dtype must be an unsigned integer type, got {dtype}")
         if 8 * dtype.itemsize < len(normalized):
-            raise ValueError(f"dtype {dtype} holds {8 * dtype.itemsize} bits, the schema needs {len(normalized)}")
+            raise ParameterError(f"dtype {dtype} holds {8 * dtype.itemsize} bits, the schema needs {len(normalized)}")
         self._planes = tuple(normalized)
         self._index = {p.name.upper(): i for i, p in enumerate(normalized) if p is not None}
         self.dtype = dtype
@@ -172,7 +161,7 @@ class MaskSchema:
         by_bit: dict[int, str] = {}
         for plane, bit in bits.items():
             if int(bit) in by_bit:
-                raise ValueError(f"planes {by_bit[int(bit)]!r} and {plane!r} share bit {int(bit)}")
+                raise ParameterError(f"planes {by_bit[int(bit)]!r} and {plane!r} share bit {int(bit)}")
             by_bit[int(bit)] = plane
         planes: list[MaskPlane | None] = [None] * (max(by_bit) + 1)
         for bit, plane in by_bit.items():
@@ -334,11 +323,11 @@ class MaskSchema:
         (3, 9, 0)
         """
         if unknown not in UNKNOWN_POLICIES:
-            raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+            raise ParameterError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
         if expr is None or (isinstance(expr, str) and expr.strip() == "*"):
             return self.all_bits
         if isinstance(expr, (bool, np.bool_)):
-            raise TypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
+            raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
         if isinstance(expr, (int, np.integer)):
             value = int(expr)
             if value < 0:
@@ -358,7 +347,7 @@ class MaskSchema:
                     raise FlagExpressionError(f"flag list item {item!r} is neither a plane name nor an integer "
                                               "(floats and booleans are not flags)")
             return value
-        raise TypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
+        raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
 
     def _known_names(self, names: Sequence[str], unknown: str) -> list[str]:
         missing = [n for n in names if n not in self]
@@ -385,7 +374,7 @@ class MaskSchema:
         items = [t.strip() for t in re.split(r"[,+|]", body)]
         bad = [t for t in items if t and not _TOKEN_RE.match(t)]
         if bad:
-            raise ValueError(
+            raise ParameterError(
                 f"invalid flag expression {expr!r}: {bad[0]!r} is not a plane name or integer "
                 "('~' may only precede the whole list, parentheses only wrap it)"
             )
@@ -405,12 +394,12 @@ class MaskSchema:
             try:
                 value = bitmask.interpret_bit_flags(text, flag_name_map=lookup)
             except ValueError as exc:
-                raise ValueError(f"invalid flag expression {expr!r}: {exc}") from None
+                raise ParameterError(f"invalid flag expression {expr!r}: {exc}") from None
         else:
             try:
                 value = bitmask.interpret_bit_flags(text)
             except ValueError as exc:
-                raise ValueError(f"invalid flag expression {expr!r}: {exc}") from None
+                raise ParameterError(f"invalid flag expression {expr!r}: {exc}") from None
         if value is None:
             return 0
         value = int(value)

@@ -22,6 +22,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 from scipy.special import xlogy
 
+from .errors import ParameterError, ParameterTypeError
 from .footprint import parse_size
 from .threshold import hysteresis
 
@@ -65,7 +66,7 @@ def li_ma_significance(n_on, n_off, alpha) -> np.ndarray:
     """
     n_on, n_off, alpha = (np.asarray(a, dtype=float) for a in (n_on, n_off, alpha))
     if np.any(n_on < 0) or np.any(n_off < 0) or np.any(alpha <= 0):
-        raise ValueError("li_ma_significance needs n_on >= 0, n_off >= 0 and alpha > 0")
+        raise ParameterError("li_ma_significance needs n_on >= 0, n_off >= 0 and alpha > 0")
     total = np.where(n_on + n_off > 0, n_on + n_off, 1.0)
     on = xlogy(n_on, (1 + alpha) / alpha * n_on / total)
     off = xlogy(n_off, (1 + alpha) * n_off / total)
@@ -98,7 +99,7 @@ def cash_significance(counts, background) -> np.ndarray:
     """
     n, b = np.asarray(counts, dtype=float), np.asarray(background, dtype=float)
     if np.any(n < 0) or np.any(b < 0):
-        raise ValueError("cash_significance needs counts >= 0 and background >= 0")
+        raise ParameterError("cash_significance needs counts >= 0 and background >= 0")
     with np.errstate(divide="ignore", invalid="ignore"):
         ts = 2 * (xlogy(n, n / b) - (n - b))
     ts = np.where((n == 0) & (b == 0), 0.0, ts)
@@ -133,13 +134,13 @@ def tophat_sum(image, radius: float) -> np.ndarray:
     """
     data = np.asarray(image)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     if not (isinstance(radius, (int, float, np.number)) and math.isfinite(radius) and radius >= 0):
-        raise ValueError(f"radius must be a finite non-negative number of pixels, got {radius!r}")
+        raise ParameterError(f"radius must be a finite non-negative number of pixels, got {radius!r}")
     integer = data.dtype.kind in "biu"
     data = data.astype(np.int64 if integer else np.float64)
     if not integer and not np.all(np.isfinite(data)):
-        raise ValueError("image has NaN or infinite values; mask them first")
+        raise ParameterError("image has NaN or infinite values; mask them first")
     reach = int(math.floor(radius * (1 + RADIUS_TOLERANCE)))
     ny, nx = data.shape
     padded = np.zeros((ny + 2 * reach, nx + 2 * reach + 1), dtype=data.dtype)
@@ -161,7 +162,7 @@ def _radius_pixels(radius, wcs: WCS | None) -> float:
     if not isinstance(size, u.Quantity):
         return float(size)
     if wcs is None or not wcs.has_celestial:
-        raise ValueError("an angular radius needs a celestial WCS (wcs=...)")
+        raise ParameterError("an angular radius needs a celestial WCS (wcs=...)")
     scale = float(np.mean(proj_plane_pixel_scales(wcs.celestial)))
     return size.to_value(u.deg) / scale
 
@@ -208,7 +209,7 @@ def significance_map(counts, background, radius, *, wcs: WCS | None = None, alph
         alpha = np.broadcast_to(np.asarray(alpha, dtype=float), counts.shape)
         valid &= np.isfinite(alpha)
         if np.any(alpha[valid] <= 0):
-            raise ValueError("alpha must be positive")
+            raise ParameterError("alpha must be positive")
     r = _radius_pixels(radius, wcs)
     n_on = tophat_sum(np.where(valid, counts, 0.0), r)
     b = tophat_sum(np.where(valid, background, 0.0), r)
@@ -233,9 +234,9 @@ def _map(array, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
     data = np.asarray(array)
     if data.ndim != 2 or (shape is not None and data.shape != shape):
         expected = "2-D" if shape is None else f"shape {shape}"
-        raise ValueError(f"{name} must be {expected}, got shape {data.shape}")
+        raise ParameterError(f"{name} must be {expected}, got shape {data.shape}")
     if data.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {data.dtype}")
+        raise ParameterTypeError(f"{name} must be numeric, got dtype {data.dtype}")
     return data.astype(bool) if data.dtype == bool else data.astype(np.float64)
 
 
@@ -284,13 +285,13 @@ def significance_mask(
     """
     data = _map(significance, "significance")
     if above is None and below is None:
-        raise ValueError("give a level: above and/or below")
+        raise ParameterError("give a level: above and/or below")
     if nan not in NAN_POLICIES:
-        raise ValueError(f"nan must be one of {NAN_POLICIES}, got {nan!r}")
+        raise ParameterError(f"nan must be one of {NAN_POLICIES}, got {nan!r}")
     masked = np.zeros(data.shape, dtype=bool)
     if low is not None:
         if above is None:
-            raise ValueError("hysteresis (low) needs the high level 'above'")
+            raise ParameterError("hysteresis (low) needs the high level 'above'")
         masked |= hysteresis(data, low, above, connectivity=connectivity)
     elif above is not None:
         masked |= data > above

@@ -39,6 +39,8 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import celestial_frame_to_wcs, proj_plane_pixel_scales, wcs_to_celestial_frame
 from numba import njit
 
+from .errors import NotFoundError, ParameterError, ParameterTypeError
+
 __all__ = ["SkyGeometry", "catalog_mask", "make_geometry", "read_catalog", "sky_circles_mask"]
 
 # Relative allowance on the radius: pixel centres on the circle in exact arithmetic count as inside.
@@ -129,16 +131,16 @@ def make_geometry(
     center = _skydir(skydir, celestial)
     bx, by = _angle_pair(binsz, "binsz")
     if bx <= 0 or by <= 0:
-        raise ValueError(f"binsz must be positive, got {binsz!r}")
+        raise ParameterError(f"binsz must be positive, got {binsz!r}")
     if npix is not None:
         if width is not None:
-            raise ValueError("give width or npix, not both")
+            raise ParameterError("give width or npix, not both")
         nx, ny = _npix_pair(npix)
     else:
         wx, wy = _angle_pair((360.0, 180.0) if width is None else width, "width")
         nx, ny = int(np.rint(wx / bx)), int(np.rint(wy / by))
     if nx < 1 or ny < 1:
-        raise ValueError(f"the map has no pixels: width / binsz rounds to {nx} x {ny}")
+        raise ParameterError(f"the map has no pixels: width / binsz rounds to {nx} x {ny}")
     try:
         wcs = celestial_frame_to_wcs(celestial, projection=proj.upper())
         wcs.wcs.crpix = ((nx + 1) / 2.0, (ny + 1) / 2.0)
@@ -146,7 +148,7 @@ def make_geometry(
         wcs.wcs.cdelt = (-bx, by)
         wcs.wcs.set()
     except ValueError as exc:
-        raise ValueError(f"proj {proj!r} is not a WCS projection code: {str(exc).splitlines()[-1]}") from None
+        raise ParameterError(f"proj {proj!r} is not a WCS projection code: {str(exc).splitlines()[-1]}") from None
     wcs.pixel_shape = (nx, ny)
     return SkyGeometry((ny, nx), wcs)
 
@@ -156,7 +158,7 @@ def _frame(name):
     try:
         return SkyCoord(0 * u.deg, 0 * u.deg, frame=name).frame.replicate_without_data()
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"unknown frame {name!r}: {exc}") from None
+        raise ParameterError(f"unknown frame {name!r}: {exc}") from None
 
 
 def _skydir(skydir, frame) -> SkyCoord:
@@ -168,7 +170,7 @@ def _skydir(skydir, frame) -> SkyCoord:
         lon, lat = skydir
         return SkyCoord(Angle(lon, unit="deg"), Angle(lat, unit="deg"), frame=frame)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ValueError(f"skydir must be a SkyCoord, a (lon, lat) pair or a string, got {skydir!r}: {exc}") from None
+        raise ParameterError(f"skydir must be a SkyCoord, a (lon, lat) pair or a string, got {skydir!r}: {exc}") from None
 
 
 def _angle(value, name: str, *, default_unit: str | None = "deg") -> float:
@@ -176,9 +178,9 @@ def _angle(value, name: str, *, default_unit: str | None = "deg") -> float:
     try:
         angle = Angle(value, unit=default_unit) if default_unit else Angle(value)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ValueError(f"{name} must be an angle such as '0.3deg', got {value!r}: {exc}") from None
+        raise ParameterError(f"{name} must be an angle such as '0.3deg', got {value!r}: {exc}") from None
     if not angle.isscalar or not np.isfinite(angle.deg):
-        raise ValueError(f"{name} must be one finite angle, got {value!r}")
+        raise ParameterError(f"{name} must be one finite angle, got {value!r}")
     return float(angle.deg)
 
 
@@ -186,7 +188,7 @@ def _angle_pair(value, name: str) -> tuple[float, float]:
     """(lon, lat) in degrees from one angle or a pair."""
     if isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.shape == (2,)):
         if len(value) != 2:
-            raise ValueError(f"{name} must be one angle or a (lon, lat) pair, got {value!r}")
+            raise ParameterError(f"{name} must be one angle or a (lon, lat) pair, got {value!r}")
         return _angle(value[0], name), _angle(value[1], name)
     angle = _angle(value, name)
     return angle, angle
@@ -195,7 +197,7 @@ def _angle_pair(value, name: str) -> tuple[float, float]:
 def _npix_pair(npix) -> tuple[int, int]:
     values = tuple(npix) if isinstance(npix, (tuple, list)) else (npix, npix)
     if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
-        raise ValueError(f"npix must be an integer or an (nx, ny) pair of integers, got {npix!r}")
+        raise ParameterError(f"npix must be an integer or an (nx, ny) pair of integers, got {npix!r}")
     return int(values[0]), int(values[1])
 
 
@@ -262,7 +264,7 @@ def read_catalog(
         try:
             table = Table.read(name, format=format)
         except Exception as exc:  # astropy raises many kinds for unreadable tables
-            raise ValueError(f"{name}: cannot read the catalog as a table: {exc}") from None
+            raise ParameterError(f"{name}: cannot read the catalog as a table: {exc}") from None
     lon_name, lat_name, default_frame = _position_columns(table, lon_column, lat_column, name)
     positions = SkyCoord(
         _column_values(table, lon_name, name),
@@ -280,12 +282,12 @@ def _find_column(table: Table, column: str, source: str) -> str:
     matches = [c for c in table.colnames if c.lower() == column.lower()]
     if len(matches) == 1:
         return matches[0]
-    raise KeyError(f"{source}: no column {column!r} (columns: {', '.join(table.colnames)})")
+    raise NotFoundError(f"{source}: no column {column!r} (columns: {', '.join(table.colnames)})")
 
 
 def _position_columns(table: Table, lon: str | None, lat: str | None, source: str) -> tuple[str, str, str]:
     if (lon is None) != (lat is None):
-        raise ValueError("give both lon_column and lat_column, or neither")
+        raise ParameterError("give both lon_column and lat_column, or neither")
     if lon is not None:
         lon_name = _find_column(table, lon, source)
         frame = "galactic" if lon_name.lower().startswith("glon") else "icrs"
@@ -294,7 +296,7 @@ def _position_columns(table: Table, lon: str | None, lat: str | None, source: st
     for lon_key, lat_key, frame in POSITION_COLUMNS:
         if lon_key in lower and lat_key in lower:
             return lower[lon_key], lower[lat_key], frame
-    raise KeyError(
+    raise NotFoundError(
         f"{source}: no position columns found (looked for RA/DEC, RAJ2000/DEJ2000, GLON/GLAT; "
         f"columns: {', '.join(table.colnames)}); name them with lon_column/lat_column"
     )
@@ -307,7 +309,7 @@ def _column_values(table: Table, column: str, source: str) -> np.ndarray:
         missing = missing | ~np.isfinite(np.ma.getdata(values))
     if missing.any():
         rows = np.flatnonzero(missing)
-        raise ValueError(
+        raise ParameterError(
             f"{source}: {rows.size} sources have no value in column {column!r} "
             f"(rows {', '.join(map(str, rows[:5]))}{', ...' if rows.size > 5 else ''})"
         )
@@ -316,17 +318,17 @@ def _column_values(table: Table, column: str, source: str) -> np.ndarray:
 
 def _radii(table: Table, radius, column: str | None, unit: str, source: str) -> Angle:
     if (radius is None) == (column is None):
-        raise ValueError("give a radius or a radius column (exactly one)")
+        raise ParameterError("give a radius or a radius column (exactly one)")
     if column is None:
         return Angle(np.full(len(table), _angle(radius, "radius", default_unit=None)), u.deg)
     name = _find_column(table, column, source)
     try:
         radii = Angle(_column_values(table, name, source), unit=table[name].unit or unit)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ValueError(f"{source}: column {name!r} does not hold angles: {exc}") from None
+        raise ParameterError(f"{source}: column {name!r} does not hold angles: {exc}") from None
     bad = np.flatnonzero(radii.deg < 0)
     if bad.size:
-        raise ValueError(f"{source}: negative radius in column {name!r} (rows {', '.join(map(str, bad[:5]))})")
+        raise ParameterError(f"{source}: negative radius in column {name!r} (rows {', '.join(map(str, bad[:5]))})")
     return radii
 
 
@@ -399,7 +401,7 @@ def sky_circles_mask(shape: tuple[int, int], wcs: WCS, centers: SkyCoord, radius
     """
     shape = (int(shape[0]), int(shape[1]))
     if not isinstance(centers, SkyCoord):
-        raise TypeError(f"centers must be a SkyCoord, got {type(centers).__name__}")
+        raise ParameterTypeError(f"centers must be a SkyCoord, got {type(centers).__name__}")
     centers = centers.reshape(-1)
     radii = _radius_array(radius, len(centers))
     mask = np.zeros(shape, dtype=bool)
@@ -425,12 +427,12 @@ def _radius_array(radius, n: int) -> np.ndarray:
     try:
         angle = Angle(radius)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ValueError(f"radius must be an angle (e.g. '0.3deg') or an array of angles: {exc}") from None
+        raise ParameterError(f"radius must be an angle (e.g. '0.3deg') or an array of angles: {exc}") from None
     rad = np.broadcast_to(angle.rad, (n,)).astype(float) if angle.isscalar else np.asarray(angle.rad, float)
     if rad.shape != (n,):
-        raise ValueError(f"radius must be one angle or one per centre ({n}), got {rad.size}")
+        raise ParameterError(f"radius must be one angle or one per centre ({n}), got {rad.size}")
     if not np.all(np.isfinite(rad)) or np.any(rad < 0):
-        raise ValueError("radii must be finite and non-negative")
+        raise ParameterError("radii must be finite and non-negative")
     return np.minimum(rad, math.pi)
 
 

@@ -20,6 +20,8 @@ import numpy as np
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage as ndi
 
+from .errors import ParameterError, ParameterTypeError
+
 __all__ = [
     "Cut",
     "hysteresis",
@@ -71,7 +73,7 @@ class Cut:
             lo = lo if math.isinf(lo) else math.trunc(lo)
             hi = hi if math.isinf(hi) else math.trunc(hi)
         if lo > hi:
-            raise ValueError(f"cut {self} gives lo {lo} > hi {hi}: nothing would be kept")
+            raise ParameterError(f"cut {self} gives lo {lo} > hi {hi}: nothing would be kept")
         return lo, hi
 
     def __str__(self) -> str:
@@ -115,13 +117,13 @@ def parse_cut(text: str | float | Cut, *, name: str = "cut") -> Cut:
         return text
     if isinstance(text, (int, float, np.integer, np.floating)) and not isinstance(text, bool):
         if not math.isfinite(text):
-            raise ValueError(f"{name} must be finite, got {text!r}")
+            raise ParameterError(f"{name} must be finite, got {text!r}")
         return Cut(float(text))
     if not isinstance(text, str):
-        raise TypeError(f"{name} must be a string or a number, got {type(text).__name__}")
+        raise ParameterTypeError(f"{name} must be a string or a number, got {type(text).__name__}")
     parts = text.split(":")
     if len(parts) > 2 or not any(p.strip() for p in parts):
-        raise ValueError(f"{name} must be {_CUT_FORMS}, got {text!r}")
+        raise ParameterError(f"{name} must be {_CUT_FORMS}, got {text!r}")
     bounds = [_parse_bound(p, text, name) for p in parts]
     lo, lo_percent = bounds[0]
     hi, hi_percent = bounds[1] if len(bounds) == 2 else (None, False)
@@ -133,7 +135,7 @@ def _parse_bound(part: str, text: str, name: str) -> tuple[float | None, bool]:
         return None, False
     match = _NUMBER.match(part)
     if match is None:
-        raise ValueError(f"{name} must be {_CUT_FORMS}, got {text!r}")
+        raise ParameterError(f"{name} must be {_CUT_FORMS}, got {text!r}")
     return float(match.group(1)), match.group(2) == "%"
 
 
@@ -209,7 +211,7 @@ def thresh(
     array([[ 0.,  0.,  1., nan]])
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"value must be a number, got {value!r}")
+        raise ParameterTypeError(f"value must be a number, got {value!r}")
     image = _numeric_2d(image, "image")
     compared = _compared(image, against)
     replace = ~threshold_mask(compared, cut)
@@ -265,11 +267,11 @@ def sigma_clip_mask(
     [[1, 3], [2, 2]]
     """
     if not (isinstance(nsigma, (int, float, np.number)) and nsigma > 0):
-        raise ValueError(f"nsigma must be a positive number, got {nsigma!r}")
+        raise ParameterError(f"nsigma must be a positive number, got {nsigma!r}")
     data = _numeric_2d(image, "image").astype(np.float64)
     finite = np.isfinite(data)
     if not finite.any():
-        raise ValueError("image has no finite pixel to estimate the background from")
+        raise ParameterError("image has no finite pixel to estimate the background from")
     if box is not None:
         data = data - _local_background(data, finite, box)
     _, median, std = sigma_clipped_stats(data[finite], sigma=nsigma, maxiters=maxiters)
@@ -284,7 +286,7 @@ def sigma_clip_mask(
 
 def _local_background(data: np.ndarray, finite: np.ndarray, box: int) -> np.ndarray:
     if isinstance(box, bool) or not isinstance(box, (int, np.integer)) or box < 3:
-        raise ValueError(f"box must be an integer >= 3 (pixels), got {box!r}")
+        raise ParameterError(f"box must be an integer >= 3 (pixels), got {box!r}")
     filled = np.where(finite, data, np.median(data[finite]))
     return ndi.median_filter(filled, size=int(box), mode="nearest")
 
@@ -320,7 +322,7 @@ def hysteresis(image: np.ndarray, low: float, high: float, *, connectivity: int 
     data = _numeric_2d(image, "image")
     for label, threshold in (("low", low), ("high", high)):
         if not isinstance(threshold, (int, float, np.number)) or math.isnan(threshold):
-            raise ValueError(f"{label} must be a number, got {threshold!r}")
+            raise ParameterError(f"{label} must be a number, got {threshold!r}")
     low = min(low, high)
     labels, count = ndi.label(data > low, structure=_structure(connectivity))
     keep = np.zeros(count + 1, dtype=bool)
@@ -332,7 +334,7 @@ def hysteresis(image: np.ndarray, low: float, high: float, *, connectivity: int 
 def _structure(connectivity: int) -> np.ndarray:
     """The 3x3 structuring element of 4- or 8-connectivity."""
     if connectivity not in (4, 8) or isinstance(connectivity, bool):
-        raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
+        raise ParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
     return ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
 
 
@@ -343,23 +345,23 @@ def _compared(image: np.ndarray, against: np.ndarray | None) -> np.ndarray:
         return image
     against = _numeric_2d(against, "against")
     if against.shape != image.shape:
-        raise ValueError(f"against has shape {against.shape}, image has shape {image.shape}")
+        raise ParameterError(f"against has shape {against.shape}, image has shape {image.shape}")
     return against
 
 
 def _numeric_2d(array: np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(array)
     if array.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an integer or float image, got dtype {array.dtype}")
+        raise ParameterTypeError(f"{name} must be an integer or float image, got dtype {array.dtype}")
     if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {array.shape}")
+        raise ParameterError(f"{name} must be 2-D, got shape {array.shape}")
     return array
 
 
 def _finite_max(compared: np.ndarray) -> float:
     finite = compared[np.isfinite(compared)] if compared.dtype.kind == "f" else compared
     if finite.size == 0:
-        raise ValueError("a percent cut needs at least one finite pixel in the compared image")
+        raise ParameterError("a percent cut needs at least one finite pixel in the compared image")
     return float(finite.max())
 
 

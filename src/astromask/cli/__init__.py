@@ -1,61 +1,111 @@
 """The ``astromask`` command.
 
-Exit status: 0 success, 1 data error (bad file, missing HDU, unknown plane,
-existing output), 2 usage error. Errors are one line on stderr naming the
-file, HDU or option; no tracebacks (``--debug`` shows them).
+Exit status: 0 success, 1 a data error (bad file, missing HDU, unknown plane,
+existing output: an :class:`~astromask.errors.AstromaskError` or an
+``OSError``), 2 a usage error, 3 a bug in astromask (any other exception),
+130 interrupted (Ctrl-C). Errors are one line on stderr naming the file, HDU
+or option; no tracebacks (``--debug`` shows them).
+
+Each command lives in its own module, imported only when that command runs, so
+that ``astromask --version`` and ``astromask -h`` stay fast: the table below
+holds what ``-h`` lists, and ``tests/test_cli.py`` checks it against the modules.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from types import ModuleType
 
 from .. import __version__
 from ..errors import AstromaskError
-from ..schema import UnknownPlaneError
-from . import (
-    area, blob, bounds, calc, catalog, combine, convert, detect, geom, info, invert, maximask, morph, region, report, show,
-    significance, stack, thresh,
-)
-from . import filter as filter_
 
-__all__ = ["main", "build_parser"]
+__all__ = ["COMMANDS", "HELP", "build_parser", "main"]
 
-COMMANDS = {
-    "info": info,
-    "convert": convert,
-    **{name: morph for name in ("grow", "shrink", "open", "close", "boundary")},
-    "combine": combine,
-    "invert": invert,
-    "calc": calc,
-    "thresh": thresh,
-    "blob": blob,
-    "bounds": bounds,
-    "area": area,
-    "region": region,
-    "filter": filter_,
-    "merge": filter_,
-    "catalog": catalog,
-    "geom": geom,
-    "significance": significance,
-    "detect": detect,
-    "maximask": maximask,
-    "maxitrack": maximask,
-    "stack": stack,
-    "show": show,
-    "report": report,
+# command -> the module that adds its parser and runs it
+COMMANDS: dict[str, str | ModuleType] = {
+    "info": "astromask.cli.info",
+    "convert": "astromask.cli.convert",
+    **dict.fromkeys(("grow", "shrink", "open", "close", "boundary"), "astromask.cli.morph"),
+    "combine": "astromask.cli.combine",
+    "invert": "astromask.cli.invert",
+    "calc": "astromask.cli.calc",
+    "thresh": "astromask.cli.thresh",
+    "blob": "astromask.cli.blob",
+    "bounds": "astromask.cli.bounds",
+    "area": "astromask.cli.area",
+    "region": "astromask.cli.region",
+    "filter": "astromask.cli.filter",
+    "merge": "astromask.cli.filter",
+    "catalog": "astromask.cli.catalog",
+    "geom": "astromask.cli.geom",
+    "significance": "astromask.cli.significance",
+    "detect": "astromask.cli.detect",
+    "maximask": "astromask.cli.maximask",
+    "maxitrack": "astromask.cli.maximask",
+    "stack": "astromask.cli.stack",
+    "show": "astromask.cli.show",
+    "report": "astromask.cli.report",
 }
 
-# Errors that mean "the data or the request is wrong", reported as one line with exit 1.
-DATA_ERRORS = (AstromaskError, UnknownPlaneError, ValueError, KeyError, OSError, TypeError)
+# command -> its line in `astromask -h` (the same text as its module's parser help)
+HELP = {
+    "info": "describe files: HDUs, shapes, dtypes, mask planes and counts",
+    "convert": "convert between mask file formats",
+    "grow": "grow (dilate) mask planes by a footprint",
+    "shrink": "shrink (erode) mask planes by a footprint",
+    "open": "open (shrink, then grow) mask planes: removes features smaller than the footprint",
+    "close": "close (grow, then shrink) mask planes: fills gaps smaller than the footprint",
+    "boundary": "mask the margin of an image within a width of its edges",
+    "combine": "union, intersection, xor, difference of masks; sum, mul, min, max of images",
+    "invert": "flip mask planes, or invert a 0/1 image",
+    "calc": "pixel arithmetic on images (dmimgcalc 'imgout=...')",
+    "thresh": "replace pixels outside a cut (dmimgthresh), or write a sigma-clip or hysteresis mask",
+    "blob": "label connected groups of pixels above a threshold (dmimgblob)",
+    "bounds": "bounding box of the set (non-zero) pixels",
+    "area": "number of set pixels, or their area on the sky",
+    "region": "make a 0/1 mask (or filter an image) from a CIAO, FITS, ds9 or CRTF region",
+    "filter": "filter an event list or image with CIAO mask, region and range filters (dmcopy)",
+    "merge": "concatenate event lists with the same columns; union of their masks (dmmerge)",
+    "catalog": "mask the pixels within a radius of the sources of a catalog",
+    "geom": "write an empty map with a sky WCS (gammapy WcsGeom.create)",
+    "significance": "mask pixels by their correlated significance (Cash or Li & Ma)",
+    "detect": "find saturation, cosmic rays, bad pixels and columns, trails, no-data regions",
+    "maximask": "find contaminants (cosmic rays, bad columns, trails, saturation, ...) with MaxiMask",
+    "maxitrack": "probability that exposures suffer from tracking errors (MaxiTrack)",
+    "stack": "mask a stack of exposures as KBMOD does (flags, threshold, global mask, growth)",
+    "show": "draw images with their mask planes overlaid (PNG, PDF, SVG)",
+    "report": "write a static HTML page of images with switchable mask planes",
+}
+
+_GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet", "--debug"}
+EXIT_DATA, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit status 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of command ``name``, imported now."""
+    module = COMMANDS[name]
+    return importlib.import_module(module) if isinstance(module, str) else module
+
+
+def _module_name(name: str) -> str:
+    module = COMMANDS[name]
+    return module if isinstance(module, str) else module.__name__
+
+
+def __getattr__(name: str) -> ModuleType:  # `astromask.cli.stack` works before the command ran
+    if name in {m.rsplit(".", 1)[-1] for m in COMMANDS.values() if isinstance(m, str)}:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:
@@ -71,7 +121,20 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
     log.setLevel(logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    """The command named in ``argv``: the first word after the global options."""
+    for word in argv:
+        if word in _GLOBAL_FLAGS:
+            continue
+        return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None, *, full: bool = False) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module (or every module with ``full``) adds its real options.
+
+    The other commands are listed with their help line and are not imported.
+    """
     parser = _Parser(
         prog="astromask",
         description="Astronomical pixel masks: inspect, convert, make, refine and apply them.",
@@ -81,31 +144,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in dict.fromkeys(COMMANDS.values()):  # a module may add several commands
-        module.add_parser(sub)
+    added: set[str] = set()
+    for name in COMMANDS:
+        if name in added:
+            continue
+        if full or (command is not None and _module_name(name) == _module_name(command)):
+            before = set(sub.choices)
+            command_module(name).add_parser(sub)  # a module may add several commands
+            added |= set(sub.choices) - before
+        else:
+            sub.add_parser(name, help=HELP[name], add_help=False)
+            added.add(name)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    command = _chosen(argv)
+    parser = build_parser(command)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # -h, --version and usage errors (status 2)
         return int(exc.code or 0)
     if args.command is None:
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_USAGE
     _configure_logging(args.verbose, args.quiet)
+    prefix = f"astromask {args.command}"
     try:
-        return int(COMMANDS[args.command].run(args) or 0)
+        return int(command_module(args.command).run(args) or 0)
     except BrokenPipeError:  # `astromask info f | head`
         return 0
-    except DATA_ERRORS as exc:
+    except KeyboardInterrupt:
         if args.debug:
             raise
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"astromask {args.command}: error: {message}", file=sys.stderr)
-        return 1
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (AstromaskError, OSError) as exc:  # the user's mistake: one line
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DATA
+    except Exception as exc:  # anything else is our bug: say so, keep the traceback behind --debug
+        if args.debug:
+            raise
+        print(f"{prefix}: internal error (a bug in astromask; please report it): "
+              f"{type(exc).__name__}: {_one_line(exc)}; run with --debug for the traceback", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

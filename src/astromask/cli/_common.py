@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
-
 from astropy.wcs import WCS
 
 from .. import algebra
-from ..errors import AstromaskError, FormatError, OutputExistsError
+from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
 from ..io import FORMATS, WRITE_FORMATS, cards, get_format, identify, read, write
 from ..io.fitsfile import (
     find_hdu,
@@ -90,7 +89,7 @@ def load(name: str, *, format: str | None = None) -> Loaded:
         with open_fits(path) as hdul:
             format = identify(hdul, path)
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}")
+        raise ParameterError(f"unknown format {format!r}")
     return Loaded(name, format, read(name, format=format))
 
 

@@ -12,6 +12,7 @@ import json
 
 from astropy.wcs import WCS
 
+from ..errors import ParameterError
 from ..io.fitsfile import find_hdu, image_hdu_indices, image_shape, open_fits, parse_fits_name, read_wcs
 from ..measure import area
 from ._common import read_operand
@@ -54,7 +55,7 @@ def _wcs_of(name: str, shape: tuple[int, int] | None = None) -> WCS | None:
 def run(args) -> int:
     operand = read_operand(args.input)
     if args.flags is not None and operand.is_values:
-        raise ValueError(f"{args.input}: --flags needs a mask file; this is a plain image (values)")
+        raise ParameterError(f"{args.input}: --flags needs a mask file; this is a plain image (values)")
     target = operand.target
     pixels = area(target, flags=args.flags)
     result = {"file": args.input, "pixels": int(pixels.value), "area": float(pixels.value), "unit": "pix"}
@@ -64,9 +65,9 @@ def run(args) -> int:
             wcs = _wcs_of(args.input, target.shape)
         if wcs is None:
             where = args.wcs or args.input
-            raise ValueError(f"{where}: no sky WCS found; --unit {args.unit} needs one (give --wcs FILE)")
+            raise ParameterError(f"{where}: no sky WCS found; --unit {args.unit} needs one (give --wcs FILE)")
         if args.wcs and wcs.pixel_shape is not None and tuple(wcs.pixel_shape[::-1]) != tuple(target.shape):
-            raise ValueError(
+            raise ParameterError(
                 f"{args.wcs}: the WCS is for shape {tuple(wcs.pixel_shape[::-1])}, {args.input} has {target.shape}"
             )
         sky = area(target, wcs, unit=args.unit, flags=args.flags, oversample=args.oversample)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import ParameterError
 from ..measure import bounds, logical_bounds
 from ._common import read_operand
 
@@ -30,7 +31,7 @@ def describe(name: str, flags: object = None) -> dict:
     """The bounds of file ``name`` as a JSON-ready dict (``box`` is ``None`` when nothing is set)."""
     operand = read_operand(name)
     if flags is not None and operand.is_values:
-        raise ValueError(f"{name}: --flags needs a mask file; this is a plain image (values)")
+        raise ParameterError(f"{name}: --flags needs a mask file; this is a plain image (values)")
     box = bounds(operand.target, flags=flags)
     info = {"file": name, "box": None, "shape": None, "logical": None, "region": None}
     if box is None:

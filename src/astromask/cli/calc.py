@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..calc import cast_like, parse
+from ..errors import ParameterError
 from ..progress import progress
 from ._common import add_output_options, check_output, load_array, save_array
 
@@ -51,13 +52,13 @@ def run(args) -> int:
         expression = parse(args.expression)
     needed = expression.image_count()
     if needed > len(args.inputs):
-        raise ValueError(f"the expression uses img{needed} but {len(args.inputs)} input file(s) were given")
+        raise ParameterError(f"the expression uses img{needed} but {len(args.inputs)} input file(s) were given")
     check_output(args.output, args.inputs, args.overwrite)
     images, header = [], None
     for name in progress(args.inputs):
         array, hdr = load_array(name)
         if images and array.shape != images[0].shape:
-            raise ValueError(f"{name}: shape {array.shape} differs from {args.inputs[0]}'s {images[0].shape}")
+            raise ParameterError(f"{name}: shape {array.shape} differs from {args.inputs[0]}'s {images[0].shape}")
         images.append(array)
         header = hdr if header is None else header
     with _plain_errors():
@@ -74,7 +75,7 @@ def _plain_errors():
     try:
         yield
     except ValueError as exc:
-        raise ValueError(str(exc).removeprefix("calc: ")) from None
+        raise ParameterError(str(exc).removeprefix("calc: ")) from None
 
 
 def _as_type(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -83,10 +84,10 @@ def _as_type(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return result.astype(dtype)
     values = np.trunc(result.astype(np.float64, copy=False))
     if not np.isfinite(values).all():
-        raise ValueError(f"the result has NaN or infinite values; --type {dtype} cannot hold them")
+        raise ParameterError(f"the result has NaN or infinite values; --type {dtype} cannot hold them")
     info = np.iinfo(dtype)
     if values.min() < info.min or values.max() > info.max:
-        raise ValueError(
+        raise ParameterError(
             f"the result spans {values.min():g}..{values.max():g}, outside --type {dtype} ({info.min}..{info.max})"
         )
     return values.astype(dtype)

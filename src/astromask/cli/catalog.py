@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..sky import catalog_mask
 from ._common import add_output_options, check_output, load_array, save_array
@@ -46,7 +47,7 @@ def run(args) -> int:
     image, header = load_array(args.image)
     wcs = read_wcs(header)
     if wcs is None:
-        raise ValueError(f"{args.image}: the image has no sky WCS to place catalog positions on")
+        raise ParameterError(f"{args.image}: the image has no sky WCS to place catalog positions on")
     mask = catalog_mask(
         image.shape,
         wcs,

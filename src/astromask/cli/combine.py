@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import algebra
 from ..calc import cast_like
+from ..errors import ParameterError
 from ..progress import progress
 from ._common import (
     add_output_options,
@@ -66,25 +67,25 @@ def run(args) -> int:
     if args.op in algebra.STACK_OPS:
         return _run_stack(args)
     if args.nan is not None:
-        raise ValueError(f"--nan applies to sum, mul, min and max, not to --op {args.op}")
+        raise ParameterError(f"--nan applies to sum, mul, min and max, not to --op {args.op}")
     if args.op == "difference" and len(args.inputs) < 2:
-        raise ValueError("--op difference needs at least two inputs (the first minus the others)")
+        raise ParameterError("--op difference needs at least two inputs (the first minus the others)")
     operands = (read_operand(name) for name in progress(args.inputs))  # read one at a time
     first = next(operands)
     function = getattr(algebra, args.op)
     result = first.operand
     for operand in operands:
         if operand.is_values != first.is_values:
-            raise ValueError(
+            raise ParameterError(
                 f"{operand.name}: holds {operand.kind} but {first.name} holds {first.kind}; "
                 "combine files of one kind"
             )
         if operand.target.shape != result.shape:
-            raise ValueError(f"{operand.name}: shape {operand.target.shape} differs from {first.name}'s {result.shape}")
+            raise ParameterError(f"{operand.name}: shape {operand.target.shape} differs from {first.name}'s {result.shape}")
         result = function(result, operand.operand)
     if first.is_values:
         if args.to not in (None, "fits"):
-            raise ValueError(f"plain images are combined into a plain FITS image, not --to {args.to}")
+            raise ParameterError(f"plain images are combined into a plain FITS image, not --to {args.to}")
         save_array(result.astype(np.uint8), first.header, args.output, overwrite=args.overwrite)
         fmt = "fits"
     else:
@@ -96,7 +97,7 @@ def run(args) -> int:
 
 def _run_stack(args) -> int:
     if args.to not in (None, "fits"):
-        raise ValueError(f"--op {args.op} writes a plain FITS image, not --to {args.to}")
+        raise ParameterError(f"--op {args.op} writes a plain FITS image, not --to {args.to}")
     first: list = []  # (header, shape, name) of the first input
     dtypes = []
 
@@ -106,7 +107,7 @@ def _run_stack(args) -> int:
             if not first:
                 first.extend([header, array.shape, name])
             elif array.shape != first[1]:
-                raise ValueError(f"{name}: shape {array.shape} differs from {first[2]}'s {first[1]}")
+                raise ParameterError(f"{name}: shape {array.shape} differs from {first[2]}'s {first[1]}")
             dtypes.append(array.dtype)
             yield array
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..detect import picture
 from ..detect.edge import DEFAULT_WIDTH
 from ..detect.pipeline import CLASSICAL, DEFAULT_GROW, detect, parse_detectors, parse_grow
-from ..errors import AstromaskError, FormatError
+from ..errors import AstromaskError, FormatError, ParameterError
 from ..footprint import parse_size
 from ..io import WRITE_FORMATS
 from ..io.fitsfile import parse_fits_name
@@ -76,9 +76,9 @@ def run(args) -> int:
     edge = parse_size(args.edge, "--edge")
     several = len(args.images) > 1
     if several and (args.weight or args.png):
-        raise ValueError("--weight and --png apply to a single IMAGE")
+        raise ParameterError("--weight and --png apply to a single IMAGE")
     if args.png and args.no_png:
-        raise ValueError("give --png FILE or --no-png, not both")
+        raise ParameterError("give --png FILE or --no-png, not both")
     outputs = _outputs(args.images, args.output, several)
     loaded = [_load_image(name) for name in args.images]
     weight = _weight(args.weight, loaded[0].obj.shape) if args.weight else None
@@ -146,5 +146,5 @@ def _arrays(names: list[str] | None, option: str) -> np.ndarray | None:
     arrays = [load_array(name)[0] for name in names]
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise ValueError(f"{option} files differ in shape: {sorted(shapes)}")
+        raise ParameterError(f"{option} files differ in shape: {sorted(shapes)}")
     return np.stack(arrays)

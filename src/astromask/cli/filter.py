@@ -9,6 +9,7 @@ and stores the union of their masks.
 
 from __future__ import annotations
 
+from ..errors import ParameterError
 from ..filter import filter_file, merge
 from ..filter.tables import DEFAULT_CHUNK_ROWS
 from ._common import add_output_options, check_output
@@ -48,7 +49,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     if args.command == "merge":
         if len(args.files) < 3:
-            raise ValueError(f"merge needs two or more inputs and OUT, got {len(args.files)} file name(s)")
+            raise ParameterError(f"merge needs two or more inputs and OUT, got {len(args.files)} file name(s)")
         *inputs, output = args.files
         check_output(output, inputs, args.overwrite)
         merge(inputs, output, overwrite=args.overwrite, chunk_rows=args.chunk_rows)

@@ -10,6 +10,7 @@ import logging
 
 from astropy.coordinates import SkyCoord
 
+from ..errors import ParameterError
 from ..io.fitsfile import wcs_cards
 from ..sky import make_geometry
 from ._common import add_output_options, check_output, save_array
@@ -39,7 +40,7 @@ def add_parser(sub) -> None:
 
 def _one_or_pair(values: list, option: str):
     if len(values) > 2:
-        raise ValueError(f"{option} takes one value or two (lon, lat), got {len(values)}")
+        raise ParameterError(f"{option} takes one value or two (lon, lat), got {len(values)}")
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -48,7 +49,7 @@ def run(args) -> int:
     try:
         skydir = SkyCoord(args.skydir, unit="deg", frame=args.skydir_frame or args.frame)
     except ValueError as exc:
-        raise ValueError(f"--skydir {args.skydir!r} is not a sky position: {exc}") from None
+        raise ParameterError(f"--skydir {args.skydir!r} is not a sky position: {exc}") from None
     geom = make_geometry(
         skydir,
         binsz=_one_or_pair(args.binsz, "--binsz"),

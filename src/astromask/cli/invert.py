@@ -15,9 +15,9 @@ import logging
 import numpy as np
 
 from .. import algebra
+from ..errors import ParameterError
 from ..masked_image import MaskedImage
-from ._common import add_output_options, check_output, save, save_array
-from ._common import read_operand
+from ._common import add_output_options, check_output, read_operand, save, save_array
 
 log = logging.getLogger("astromask")
 
@@ -44,9 +44,9 @@ def run(args) -> int:
     operand = read_operand(args.input)
     if operand.is_values:
         if args.planes is not None:
-            raise ValueError(f"{args.input}: --planes needs a mask file; this is a plain image (values)")
+            raise ParameterError(f"{args.input}: --planes needs a mask file; this is a plain image (values)")
         if args.to not in (None, "fits"):
-            raise ValueError(f"a plain image is inverted into a plain FITS image, not --to {args.to}")
+            raise ParameterError(f"a plain image is inverted into a plain FITS image, not --to {args.to}")
         result = algebra.invert(operand.operand).astype(np.uint8)
         save_array(result, operand.header, args.output, overwrite=args.overwrite)
         fmt = "fits"

@@ -7,6 +7,7 @@ import argparse
 import logging
 import random
 
+from ..errors import ParameterError
 from ..progress import progress
 
 log = logging.getLogger("astromask")
@@ -113,7 +114,7 @@ def _files(im_path: str) -> list[str]:
 
     files = input_files(im_path)
     if not files:
-        raise ValueError(f"{im_path}: no FITS file to process")
+        raise ParameterError(f"{im_path}: no FITS file to process")
     log.info("files to process: %s", ", ".join(files))
     return files
 

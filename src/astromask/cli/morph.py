@@ -14,6 +14,7 @@ import logging
 import numpy as np
 
 from .. import morphology
+from ..errors import ParameterError
 from ..footprint import FOOTPRINTS
 from ..io.fitsfile import read_wcs
 from ..mask import Mask
@@ -32,7 +33,7 @@ OPERATIONS = {
 def _size_list(text: str) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in text.split(","))
     if not 1 <= len(parts) <= 2 or not all(parts):
-        raise ValueError(f"expected SIZE or SIZE_X,SIZE_Y, got {text!r}")
+        raise ParameterError(f"expected SIZE or SIZE_X,SIZE_Y, got {text!r}")
     return parts
 
 
@@ -86,7 +87,7 @@ def run(args) -> int:
     operand = read_operand(args.input)
     if operand.is_values:
         if args.planes:
-            raise ValueError(f"--planes: {args.input} is a plain image with no planes")
+            raise ParameterError(f"--planes: {args.input} is a plain image with no planes")
         result = operation(operand.operand, wcs=operand.wcs, **options)
         save_array(result.astype(operand.values.dtype), operand.header, args.output, overwrite=args.overwrite)
         log.info("wrote %s: %d pixels set", args.output, int(result.sum()))

@@ -17,6 +17,7 @@ import re
 import numpy as np
 from astropy.io import fits
 
+from ..errors import ParameterError
 from ..regions import load_region
 from ._common import add_output_options, check_output, load_array, save_array
 
@@ -62,7 +63,7 @@ def run(args) -> int:
         header.remove("BUNIT", ignore_missing=True)
     if not args.full:
         if not selected.any():
-            raise ValueError(f"{args.region}: the region selects no pixel of {args.image} (use --full to "
+            raise ParameterError(f"{args.region}: the region selects no pixel of {args.image} (use --full to "
                              "write the full-size image anyway)")
         out, header = _crop(out, selected, header)
     header.add_history(f"astromask region{' --exclude' if args.exclude else ''}: {args.region}"[:72])
@@ -73,7 +74,7 @@ def run(args) -> int:
 
 def _filtered(data: np.ndarray, selected: np.ndarray, null: float) -> np.ndarray:
     if data.dtype.kind in "iu" and not float(null).is_integer():
-        raise ValueError(f"--null {null} is not an integer, but the image is {data.dtype}")
+        raise ParameterError(f"--null {null} is not an integer, but the image is {data.dtype}")
     out = data.copy()
     out[~selected] = null
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from ..errors import ParameterError
 from ..progress import progress
 from ..visual import STRETCHES, read_panels, show_figure
 from ._common import check_output
@@ -45,7 +46,7 @@ def mask_files(args) -> list:
     """The --mask file for each IMAGE (``None`` where none was given)."""
     masks = args.mask or [None]
     if len(masks) not in (1, len(args.images)):
-        raise ValueError(f"got {len(masks)} --mask files for {len(args.images)} images; give one or one per IMAGE")
+        raise ParameterError(f"got {len(masks)} --mask files for {len(args.images)} images; give one or one per IMAGE")
     return masks * len(args.images) if len(masks) == 1 else masks
 
 
@@ -82,9 +83,9 @@ def run(args) -> int:
     check_output(args.output, args.images + (args.mask or []), args.overwrite)
     fmt = os.path.splitext(args.output)[1].lstrip(".").lower()
     if fmt not in ("png", "pdf", "svg"):
-        raise ValueError(f"{args.output}: the picture's name must end in .png, .pdf or .svg")
+        raise ParameterError(f"{args.output}: the picture's name must end in .png, .pdf or .svg")
     if args.dpi <= 0:
-        raise ValueError(f"--dpi must be positive, got {args.dpi}")
+        raise ParameterError(f"--dpi must be positive, got {args.dpi}")
     panels = read_inputs(args)
     fig = show_figure(panels, planes=args.planes, stretch=args.stretch, alpha=args.alpha,
                       ncols=args.ncols, dpi=args.dpi)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..significance import NAN_POLICIES, significance_map, significance_mask
 from ._common import add_output_options, check_output, load_array, save_array
@@ -51,12 +52,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     if args.above is None and args.below is None:
-        raise ValueError("give --above and/or --below")
+        raise ParameterError("give --above and/or --below")
     check_output(args.output, [args.counts, args.background], args.overwrite)
     counts, header = load_array(args.counts)
     background, _ = load_array(args.background)
     if background.shape != counts.shape:
-        raise ValueError(f"{args.background}: shape {background.shape} differs from {args.counts} shape {counts.shape}")
+        raise ParameterError(f"{args.background}: shape {background.shape} differs from {args.counts} shape {counts.shape}")
     significance = significance_map(counts, background, args.radius, wcs=read_wcs(header), alpha=args.alpha)
     mask = significance_mask(
         significance, above=args.above, below=args.below, low=args.hysteresis, nan=args.nan,

@@ -18,6 +18,7 @@ import argparse
 import logging
 import math
 
+from ..errors import ParameterError
 from ..threshold import hysteresis, parse_cut, sigma_clip_mask, thresh
 from ._common import add_output_options, check_output, load_array, save_array
 
@@ -81,7 +82,7 @@ def _check_mode_options(args) -> str:
     for other, options in _MODE_OPTIONS.items():
         for option in options:
             if other != mode and getattr(args, option) is not None:
-                raise ValueError(f"--{option} applies to --{other}, not to --{mode}")
+                raise ParameterError(f"--{option} applies to --{other}, not to --{mode}")
     return mode
 
 
@@ -96,7 +97,7 @@ def run(args) -> int:
         if args.exp:
             against, _ = load_array(args.exp)
             if against.shape != image.shape:
-                raise ValueError(f"{args.exp}: shape {against.shape} differs from {args.input} shape {image.shape}")
+                raise ParameterError(f"{args.exp}: shape {against.shape} differs from {args.input} shape {image.shape}")
         result = thresh(image, cut, value=0 if args.value is None else args.value, against=against)
     else:
         if mode == "sigma":

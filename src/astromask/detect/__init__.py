@@ -32,13 +32,13 @@ from .saturation import detect_saturation, image_saturation_level, saturation_le
 from .trails import Trail, Trails, detect_trails, line_band
 
 __all__ = [
+    "CLASSICAL",
+    "DEFAULT_GROW",
+    "DETECTION_SCHEMA",
     "Background",
     "BadColumn",
     "BadColumns",
-    "CLASSICAL",
     "CosmicRays",
-    "DEFAULT_GROW",
-    "DETECTION_SCHEMA",
     "Detection",
     "Step",
     "Trail",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import ParameterError
+
 __all__ = ["Background", "estimate_background"]
 
 _CLIPPED_STD = 0.9866  # standard deviation of a unit Gaussian cut at +-3 sigma
@@ -70,16 +72,16 @@ def estimate_background(image: np.ndarray, *, box: int = 64, mask: np.ndarray | 
     """
     data = np.asarray(image)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     if isinstance(box, bool) or not isinstance(box, (int, np.integer)) or box < 8:
-        raise ValueError(f"background box must be an integer >= 8 pixels, got {box!r}")
+        raise ParameterError(f"background box must be an integer >= 8 pixels, got {box!r}")
     data = data.astype(np.float32, copy=True)
     bad = ~np.isfinite(data)
     if mask is not None:
         bad |= np.asarray(mask, dtype=bool)
     data[bad] = np.nan
     if bad.all():
-        raise ValueError("image has no finite, unmasked pixel to estimate the sky from")
+        raise ParameterError("image has no finite, unmasked pixel to estimate the sky from")
     level, noise = _cell_statistics(data, box)
     level, noise = _fill(level), _fill(noise)
     level = ndi.median_filter(level, size=3, mode="nearest")

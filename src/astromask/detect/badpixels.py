@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import ParameterError
 from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian, nanquantile
 
@@ -229,7 +230,7 @@ def detect_bad_columns(
     [(40, 100, 256)]
     """
     if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < 8:
-        raise ValueError(f"segment must be an integer >= 8 rows, got {segment!r}")
+        raise ParameterError(f"segment must be an integer >= 8 rows, got {segment!r}")
     stack = _stack(frames, "frames")
     backgrounds = _backgrounds(stack, mask, backgrounds)
     z = np.mean([bg.significance(frame) for frame, bg in zip(stack, backgrounds)], axis=0)
@@ -252,7 +253,7 @@ def _stack(frames, name: str) -> np.ndarray:
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[0] == 0:
-        raise ValueError(f"{name} must be a 2-D image or a stack of 2-D images, got shape {array.shape}")
+        raise ParameterError(f"{name} must be a 2-D image or a stack of 2-D images, got shape {array.shape}")
     return array
 
 
@@ -261,7 +262,7 @@ def _backgrounds(stack, mask, backgrounds) -> list[Background]:
         return [estimate_background(frame, mask=mask) for frame in stack]
     backgrounds = list(backgrounds)
     if len(backgrounds) != len(stack):
-        raise ValueError(f"got {len(backgrounds)} backgrounds for {len(stack)} exposures")
+        raise ParameterError(f"got {len(backgrounds)} backgrounds for {len(stack)} exposures")
     return backgrounds
 
 

@@ -45,10 +45,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..schema import MaskPlane
 from .background import Background, estimate_background
 
-__all__ = ["PLANE", "NOISE_MODELS", "CosmicRays", "detect_cosmics", "gain_and_readnoise"]
+__all__ = ["NOISE_MODELS", "PLANE", "CosmicRays", "detect_cosmics", "gain_and_readnoise"]
 
 PLANE = MaskPlane("CR", "Cosmic ray hit (L.A.Cosmic).")
 NOISE_MODELS = ("auto", "model", "measured", "variance")
@@ -150,10 +151,10 @@ def detect_cosmics(
     import astroscrappy
 
     if noise not in NOISE_MODELS:
-        raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
+        raise ParameterError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
     data = np.asarray(image, dtype=np.float32)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     header_gain, header_readnoise = gain_and_readnoise(header)
     gain = header_gain if gain is None else _positive(gain, "gain")
     readnoise = header_readnoise if readnoise is None else _non_negative(readnoise, "readnoise")
@@ -187,15 +188,15 @@ def _noise_model(data, noise, gain, readnoise, variance, background) -> tuple[st
     """(model name, ``invar`` for astroscrappy in image units squared, None for astroscrappy's own)."""
     if noise == "variance" or (noise == "auto" and variance is not None):
         if variance is None:
-            raise ValueError("noise='variance' needs a variance (or weight) array")
+            raise ParameterError("noise='variance' needs a variance (or weight) array")
         var = np.asarray(variance, dtype=np.float32)
         if var.shape != data.shape:
-            raise ValueError(f"variance shape {var.shape} differs from image shape {data.shape}")
+            raise ParameterError(f"variance shape {var.shape} differs from image shape {data.shape}")
         huge = np.float32(1e30)
         return "variance", np.where(np.isfinite(var) & (var > 0), var, huge).astype(np.float32)
     if noise == "model" or (noise == "auto" and _model_fits(gain, readnoise, background)):
         if gain is None or readnoise is None:
-            raise ValueError("noise='model' needs the gain and read noise (arguments or GAIN/RDNOISE cards)")
+            raise ParameterError("noise='model' needs the gain and read noise (arguments or GAIN/RDNOISE cards)")
         return "model", None
     return "measured", _measured_variance(data, gain, background)
 
@@ -243,7 +244,7 @@ def _number(value) -> float | None:
 def _positive(value, name: str) -> float:
     number = _number(value)
     if number is None:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParameterError(f"{name} must be a positive number, got {value!r}")
     return number
 
 
@@ -253,5 +254,5 @@ def _non_negative(value, name: str) -> float:
     except (TypeError, ValueError):
         number = -1.0
     if not np.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        raise ParameterError(f"{name} must be a non-negative number, got {value!r}")
     return number

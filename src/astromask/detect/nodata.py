@@ -24,6 +24,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ..errors import ParameterError
 from ..schema import MaskPlane
 
 __all__ = ["PLANE", "detect_nodata", "fill_regions"]
@@ -67,14 +68,14 @@ def detect_nodata(
     """
     data = np.asarray(image)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     out = ~np.isfinite(data) if data.dtype.kind in "fc" else np.zeros(data.shape, dtype=bool)
     for name, array in (("weight", weight), ("variance", variance)):
         if array is None:
             continue
         array = np.asarray(array)
         if array.shape != data.shape:
-            raise ValueError(f"{name} shape {array.shape} differs from image shape {data.shape}")
+            raise ParameterError(f"{name} shape {array.shape} differs from image shape {data.shape}")
         with np.errstate(invalid="ignore"):
             out |= ~np.isfinite(array) | ((array <= 0) if name == "weight" else False)
     if min_fill:
@@ -111,7 +112,7 @@ def fill_regions(image: np.ndarray, *, min_size: int = 50, exclude: np.ndarray |
            [0, 1, 1, 0]])
     """
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 2:
-        raise ValueError(f"min_size of a fill region must be an integer >= 2 pixels, got {min_size!r}")
+        raise ParameterError(f"min_size of a fill region must be an integer >= 2 pixels, got {min_size!r}")
     data = np.asarray(image)
     right = data[:, 1:] == data[:, :-1]
     down = data[1:, :] == data[:-1, :]

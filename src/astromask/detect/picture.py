@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ..errors import AstromaskError
+from .._optional import require
 from ..masked_image import MaskedImage
 
 __all__ = ["PLANE_COLOURS", "save_png"]
@@ -47,14 +47,13 @@ def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title:
         Longest side of the picture, in image pixels: larger images are shown
         binned (a plane is painted where any pixel of a bin has it).
     """
-    try:  # a bare Figure on the Agg canvas: pyplot and its backend (a notebook's, say) are left alone
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.colors import ListedColormap
-        from matplotlib.figure import Figure
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise AstromaskError(f"{path}: writing a PNG needs matplotlib: pip install 'astromask[plot]'") from None
+    require("matplotlib", needed_for=f"{path}: writing a PNG")
+    # a bare Figure on the Agg canvas: pyplot and its backend (a notebook's, say) are left alone
     from astropy.visualization import AsinhStretch, ImageNormalize, ZScaleInterval
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     step = max(1, int(np.ceil(max(image.shape) / max_pixels)))
     pixels = _binned_mean(np.asarray(image.image, dtype=np.float32), step)

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import AstromaskError
+from ..errors import AstromaskError, ParameterError
 from ..mask import Mask
 from ..masked_image import MaskedImage
 from ..morphology import grow as grow_mask
@@ -154,7 +154,7 @@ def parse_detectors(text: str | Sequence[str] | None) -> tuple[str, ...]:
     names = [t.strip().upper() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
     unknown = [n for n in names if n not in CLASSICAL]
     if unknown or not names:
-        raise ValueError(f"unknown detector {', '.join(unknown) or '(none given)'}; known: {', '.join(CLASSICAL)}")
+        raise ParameterError(f"unknown detector {', '.join(unknown) or '(none given)'}; known: {', '.join(CLASSICAL)}")
     return tuple(n for n in CLASSICAL if n in names)
 
 
@@ -173,7 +173,7 @@ def parse_grow(text: str | Mapping[str, float] | None) -> dict[str, float]:
         for part in (p.strip() for p in text.split(",") if p.strip()):
             name, sep, radius = part.partition("=")
             if not sep or not name.strip() or not radius.strip():
-                raise ValueError(f"grow wants PLANE=RADIUS items separated by commas, got {part!r}")
+                raise ParameterError(f"grow wants PLANE=RADIUS items separated by commas, got {part!r}")
             items.append((name, radius))
     out: dict[str, float] = {}
     for name, radius in items:
@@ -183,7 +183,7 @@ def parse_grow(text: str | Mapping[str, float] | None) -> dict[str, float]:
             value = str(radius).strip()  # an angle, checked by morphology.grow
         else:
             if not np.isfinite(value) or value < 0:
-                raise ValueError(f"grow radius of {name.strip().upper()} must be >= 0, got {radius!r}")
+                raise ParameterError(f"grow radius of {name.strip().upper()} must be >= 0, got {radius!r}")
         out[name.strip().upper()] = value
     return out
 
@@ -312,7 +312,7 @@ class _Run:
         self.edge_width, self.cosmic_options, self.cnn = edge_width, cosmic_options, cnn
         self.weight = None if weight is None else np.asarray(weight)
         if self.weight is not None and self.weight.shape != self.data.shape:
-            raise ValueError(f"weight shape {self.weight.shape} differs from image shape {self.data.shape}")
+            raise ParameterError(f"weight shape {self.weight.shape} differs from image shape {self.data.shape}")
         self.variance = _meaningful(mi.variance)
         if self.variance is None and self.weight is not None:
             with np.errstate(divide="ignore"):
@@ -400,7 +400,7 @@ class _Run:
         stack = [self.data] + [np.asarray(f) for f in (self.frames or [])]
         for i, frame in enumerate(stack[1:], start=1):
             if frame.shape != self.data.shape:
-                raise ValueError(f"frame {i} has shape {frame.shape}, the image {self.data.shape}")
+                raise ParameterError(f"frame {i} has shape {frame.shape}, the image {self.data.shape}")
         return stack
 
     def _bad_pixels(self, name, planes):
@@ -408,7 +408,7 @@ class _Run:
         darks, flats = self.darks, self.flats
         for label, calibration in (("darks", darks), ("flats", flats)):
             if calibration is not None and np.shape(calibration)[-2:] != self.data.shape:
-                raise ValueError(f"{label} have shape {np.shape(calibration)[-2:]}, the image {self.data.shape}")
+                raise ParameterError(f"{label} have shape {np.shape(calibration)[-2:]}, the image {self.data.shape}")
         mask = self.excluded(planes)
         if self._frame_backgrounds is None:  # the other exposures' skies, once (no-data and saturation left out)
             self._frame_backgrounds = [estimate_background(f, mask=mask) for f in stack[1:]]
@@ -484,7 +484,7 @@ def _named_like(mask: Mask, schema: MaskSchema) -> Mask:
 def _grown(mask: Mask, radii: dict[str, float]) -> Mask:
     unknown = [name for name in radii if name not in mask.schema]
     if unknown:
-        raise ValueError(f"cannot grow unknown plane {', '.join(unknown)}; planes: {', '.join(mask.schema.names)}")
+        raise ParameterError(f"cannot grow unknown plane {', '.join(unknown)}; planes: {', '.join(mask.schema.names)}")
     by_radius: dict = {}
     for name, radius in radii.items():
         if radius and mask.get(name).any():

@@ -31,6 +31,7 @@ import re
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import ParameterError
 from ..morphology import grow as grow_mask
 from ..schema import MaskPlane
 from .background import Background, estimate_background
@@ -149,7 +150,7 @@ def detect_saturation(
     """
     data = np.asarray(image)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     if level is None:
         level = saturation_level(header, data.shape)
     if level is None:
@@ -198,7 +199,7 @@ def _section(text: str, shape: tuple[int, int]) -> tuple[slice, slice]:
     """Array slices of a 1-based inclusive FITS section ``[x1:x2,y1:y2]``."""
     match = _SECTION.match(text)
     if not match:
-        raise ValueError(f"cannot read the section {text!r}; expected '[x1:x2,y1:y2]'")
+        raise ParameterError(f"cannot read the section {text!r}; expected '[x1:x2,y1:y2]'")
     x1, x2, y1, y2 = (int(g) for g in match.groups())
     xs = slice(min(x1, x2) - 1, min(max(x1, x2), shape[1]))
     ys = slice(min(y1, y2) - 1, min(max(y1, y2), shape[0]))

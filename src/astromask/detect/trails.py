@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import ParameterError
 from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian
 
@@ -154,7 +155,7 @@ def detect_trails(
     *,
     mask: np.ndarray | None = None,
     background: Background | None = None,
-    bin: int = 4,  # noqa: A002 - the usual name of the binning factor
+    bin: int = 4,
     min_length: float = 150.0,
     nsigma: float = 12.0,
     compact: int = 25,
@@ -197,9 +198,9 @@ def detect_trails(
     """
     data = np.asarray(image)
     if data.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {data.shape}")
+        raise ParameterError(f"image must be 2-D, got shape {data.shape}")
     if isinstance(bin, bool) or not isinstance(bin, (int, np.integer)) or bin < 1:
-        raise ValueError(f"bin must be a positive integer, got {bin!r}")
+        raise ParameterError(f"bin must be a positive integer, got {bin!r}")
     excluded = ~np.isfinite(data) if data.dtype.kind == "f" else np.zeros(data.shape, dtype=bool)
     if mask is not None:
         excluded |= np.asarray(mask, dtype=bool)
@@ -251,7 +252,7 @@ def _stars(z: np.ndarray, compact: int) -> np.ndarray:
     return ndi.binary_dilation(stars, iterations=2) if stars.any() else stars
 
 
-def _binned(values: np.ndarray, bin: int, *, normalise: bool = False) -> np.ndarray:  # noqa: A002
+def _binned(values: np.ndarray, bin: int, *, normalise: bool = False) -> np.ndarray:
     """Mean over ``bin`` × ``bin`` blocks (partial blocks at the ends averaged over what they hold).
 
     ``normalise``: the sum over the block divided by the square root of its pixel
@@ -329,7 +330,7 @@ def _accumulate(candidates: np.ndarray, thetas: np.ndarray) -> tuple[np.ndarray,
     return counts, rhos
 
 
-def _next_line(candidates, valid, thetas, lengths, bin: int, min_length: float, nsigma: float):  # noqa: A002
+def _next_line(candidates, valid, thetas, lengths, bin: int, min_length: float, nsigma: float):
     """``(rho, theta in degrees, (t0, t1), score)`` of the best covered line in block units, or None."""
     p = float(candidates.sum() / max(valid.sum(), 1))
     if not 0.0 < p < 0.5:
@@ -430,7 +431,7 @@ def _binned_line(shape, rho, theta, t_range, width) -> np.ndarray:
     return (np.abs(xc * c + yc * s - rho) <= width / 2.0 + 0.5) & (t >= t_range[0] - 1) & (t <= t_range[1] + 1)
 
 
-def _to_pixels(rho, theta, t_range, bin):  # noqa: A002
+def _to_pixels(rho, theta, t_range, bin):
     """A line and range in block units (block j spans [j, j+1)) in pixel units (pixel i centred on i)."""
     c, s = np.cos(np.radians(theta)), np.sin(np.radians(theta))
     # pixel x = block x * bin - 0.5, so rho and t scale by bin and shift by half a pixel along each axis
@@ -440,7 +441,7 @@ def _to_pixels(rho, theta, t_range, bin):  # noqa: A002
 # -- refinement -----------------------------------------------------------------------------------
 
 
-def _refine(z, known, rho, theta, t_range, bin, min_width, score) -> Trail:  # noqa: A002
+def _refine(z, known, rho, theta, t_range, bin, min_width, score) -> Trail:
     """Full-resolution line, width and endpoints around a coarse line (pixel units)."""
     for half in (2.0 * bin, float(bin)):
         rho, theta = _fit_line(z, rho, theta, t_range, half)
@@ -531,7 +532,7 @@ def _run_around(present: np.ndarray, middle: int, gap: int) -> tuple[int, int] |
     return int(starts[best]), int(ends[best])
 
 
-def _width(z, rho, theta, t_range, min_width, bin) -> float:  # noqa: A002
+def _width(z, rho, theta, t_range, min_width, bin) -> float:
     """Full width where the median perpendicular profile stays above ``max(0.5, 3 x noise)`` sigma."""
     reach = 4.0 * bin
     _, _, d, values = _band_pixels(z, rho, theta, t_range, reach)

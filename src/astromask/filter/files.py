@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.io import fits
 
-from ..errors import AstromaskError, FormatError, OutputExistsError
+from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels, write_atomic
 from .hdus import block_label, find_block, is_table_hdu
 from .images import apply_to_image, crop_to_image
@@ -84,7 +84,7 @@ def filter_file(spec: str, output: str, *, overwrite: bool = False,
     vf = parse_virtual_file(spec)
     check_output(vf.path, output, overwrite)
     if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        raise ParameterError(f"chunk_rows must be positive, got {chunk_rows}")
     with open_fits(vf.path) as hdul:
         index = find_block(hdul, vf.block, vf.path)
         hdu = hdul[index]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
+from ..errors import ParameterError
 from ..regions import PixelFrame
 from .hdus import crop_header
 from .masks import MaskImage
@@ -76,7 +77,7 @@ def _null_value(data: np.ndarray, header: fits.Header, null: float | None):
         blank = header.get("BLANK")
         return blank if blank is not None and data.dtype.kind in "iu" else 0
     if data.dtype.kind in "iu" and not (math.isfinite(null) and float(null).is_integer()):
-        raise ValueError(f"null={null:g} is not an integer, but the image is {data.dtype}")
+        raise ParameterError(f"null={null:g} is not an integer, but the image is {data.dtype}")
     return null
 
 
@@ -90,7 +91,7 @@ def apply_to_image(data: np.ndarray, header: fits.Header, plan: Plan) -> ImageRe
     if not plan.full:
         rows = np.flatnonzero(selected.any(axis=1))
         if rows.size == 0:
-            raise ValueError("the filter selects no pixel of the image (add [opt full] to keep the full image)")
+            raise ParameterError("the filter selects no pixel of the image (add [opt full] to keep the full image)")
         cols = np.flatnonzero(selected.any(axis=0))
         box = (int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1)
     i0, i1, j0, j1 = box
@@ -121,7 +122,7 @@ def filter_image(data: np.ndarray, header: fits.Header | None, filters: str) -> 
     text = filters if filters.lstrip().startswith("[") else f"[{filters}]"
     vf = parse_virtual_file("image" + text)
     if vf.block is not None:
-        raise ValueError("filter_image takes filters and [opt ...] only, not a block")
+        raise ParameterError("filter_image takes filters and [opt ...] only, not a block")
     target = ImageTarget(header, data.shape, "image")
     plan = build_plan(vf.groups, target, text=vf.text, full=vf.full, null=vf.null)
     return apply_to_image(np.asarray(data), header, plan)

@@ -19,7 +19,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterTypeError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels
 from ..measure import logical_bounds
 from ..regions import Literal, PixelFrame, Region
@@ -56,7 +56,7 @@ def included(data: np.ndarray, *, blank: int | None = None) -> np.ndarray:
         if blank is not None and data.dtype.kind != "b":
             keep &= data != blank
     else:
-        raise TypeError(f"a mask must be numeric, got dtype {data.dtype}")
+        raise ParameterTypeError(f"a mask must be numeric, got dtype {data.dtype}")
     return keep.astype(np.uint8)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..io.fitsfile import open_fits, write_atomic
 from ..progress import progress
 from ..regions import parse
@@ -121,7 +121,7 @@ def union_masks(a: MaskImage, b: MaskImage) -> MaskImage:
     if difference is None and not np.allclose(offset, np.round(offset), atol=1e-6):
         difference = f"LTV offset {tuple(offset)} is not a whole number of pixels"
     if difference is not None:
-        raise ValueError(f"masks {a.name} and {b.name} are on different pixel grids ({difference}); "
+        raise ParameterError(f"masks {a.name} and {b.name} are on different pixel grids ({difference}); "
                          "cannot form their union")
     dx, dy = (int(round(v)) for v in offset)
     (nya, nxa), (nyb, nxb) = a.shape, b.shape
@@ -222,7 +222,7 @@ def merge(inputs: list[str], output: str, *, overwrite: bool = False,
         Rows copied at a time.
     """
     if len(inputs) < 2:
-        raise ValueError(f"merge needs at least two inputs, got {len(inputs)}")
+        raise ParameterError(f"merge needs at least two inputs, got {len(inputs)}")
     for name in inputs:
         check_output(parse_virtual_file(name).path, output, overwrite)
     hduls = [open_fits(parse_virtual_file(name).path) for name in inputs]

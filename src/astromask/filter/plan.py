@@ -23,6 +23,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..errors import NotFoundError, ParameterError, ParameterTypeError
 from ..regions import Literal, PixelFrame, Region, parse
 from ..regions.shapes import Rectangle
 from .masks import MaskImage, read_mask, wcs_difference
@@ -105,14 +106,14 @@ class TableTarget:
 
     def column(self, name: str) -> Column:
         if name not in self.names:
-            raise KeyError(f"no column {name!r} in {self.label} (columns: {', '.join(self.names)})")
+            raise NotFoundError(f"no column {name!r} in {self.label} (columns: {', '.join(self.names)})")
         n = self.names[name]
         h = self.header
         form = str(h[f"TFORM{n}"]).strip().upper()
         m = re.match(r"^(\d*)([A-Z])", form)
         repeat, letter = int(m.group(1) or 1), m.group(2)
         if letter not in _NUMERIC_FORMS or repeat != 1:
-            raise KeyError(f"column {name!r} of {self.label} (TFORM {form}) cannot be filtered: "
+            raise NotFoundError(f"column {name!r} of {self.label} (TFORM {form}) cannot be filtered: "
                            "only scalar numeric columns can")
         scale, zero = float(h.get(f"TSCAL{n}", 1.0)), float(h.get(f"TZERO{n}", 0.0))
         integer = letter in _INTEGER_FORMS and scale == 1.0 and zero.is_integer()
@@ -162,13 +163,13 @@ class ImageTarget:
 
     def vector(self, name: str) -> tuple[str, str] | None:
         if name in self.other_vectors:
-            raise KeyError(f"{self.label}: {name} ({','.join(self.other_vectors[name])}) is not an image axis; "
+            raise NotFoundError(f"{self.label}: {name} ({','.join(self.other_vectors[name])}) is not an image axis; "
                            f"filter on {', '.join(self.vectors)} (the physical axes)")
         return self.vectors.get(name)
 
     def column(self, name: str) -> Column:
         if name not in self.axes:
-            raise KeyError(f"no axis {name!r} in {self.label} (image axes: {', '.join(self.axes)}, vector "
+            raise NotFoundError(f"no axis {name!r} in {self.label} (image axes: {', '.join(self.axes)}, vector "
                            f"{', '.join(self.vectors)})")
         return Column(name, self.axes[name], False, None, "E", "")
 
@@ -341,7 +342,7 @@ def _dnf(node) -> list[list]:
             if len(out) > MAX_COMPONENTS:
                 break
     if len(out) > MAX_COMPONENTS:
-        raise ValueError(f"filter too complex: more than {MAX_COMPONENTS} subspace components")
+        raise ParameterError(f"filter too complex: more than {MAX_COMPONENTS} subspace components")
     return out
 
 
@@ -367,7 +368,7 @@ class _Resolver:
                 return self.bounds(node)
             if isinstance(node, RegionFilter):
                 return self.region(node.columns, node.text)
-            raise TypeError(f"unknown filter node {node!r}")
+            raise ParameterTypeError(f"unknown filter node {node!r}")
         except (KeyError, ValueError, OSError) as exc:
             if isinstance(exc, FilterSyntaxError):
                 raise
@@ -384,7 +385,7 @@ class _Resolver:
         else:
             names = self.target.vector(columns.names[0])
             if names is None:
-                raise KeyError(f"{columns.names[0]} is not a vector column of {self.target.label}; "
+                raise NotFoundError(f"{columns.names[0]} is not a vector column of {self.target.label}; "
                                "masks and regions need two columns: give (col1,col2)")
             label = columns.names[0]
         return (self.target.column(names[0]), self.target.column(names[1])), label
@@ -392,7 +393,7 @@ class _Resolver:
     def range(self, node: RangeFilter) -> RangeTest:
         name = node.columns.names[0]
         if self.target.vector(name) is not None:
-            raise KeyError(f"{name} is a vector ({','.join(self.target.vector(name))}): give ranges per column, "
+            raise NotFoundError(f"{name} is a vector ({','.join(self.target.vector(name))}): give ranges per column, "
                            f"e.g. {self.target.vector(name)[0]}=lo:hi")
         return RangeTest(self.target.column(name), node.ranges)
 
@@ -430,12 +431,12 @@ class _Resolver:
             mask = self.load_mask(node.file)
             region = mask.bounds_region()
             if region is None:
-                raise ValueError(f"bounds(mask({node.file})): the mask includes no pixel")
+                raise ParameterError(f"bounds(mask({node.file})): the mask includes no pixel")
             return RegionTest(columns, label, region)
         region = parse(node.region).to_physical(self.target.frame(*columns))
         extent = region.extent()
         if extent is None or not all(math.isfinite(v) for v in extent):
-            raise ValueError(f"bounds({node.region}): the region is empty or unbounded")
+            raise ParameterError(f"bounds({node.region}): the region is empty or unbounded")
         rectangle = Rectangle(extent[0], extent[2], extent[1], extent[3])
         return RegionTest(columns, label, Region([[Literal(True, rectangle)]]))
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
+from ..errors import ParameterError
 from ..io.fitsfile import image_shape, is_image_hdu
 from ..regions import parse
 from .masks import MaskImage
@@ -108,7 +109,7 @@ def write_subspace(header: fits.Header, components: list[list[Descriptor]]) -> f
         prefix = "" if k == 1 else str(k)
         for n, d in enumerate(component, start=1):
             if len(f"{prefix}DSTYP{n}") > 8:
-                raise ValueError(f"subspace too large for FITS keywords: component {k} descriptor {n} "
+                raise ParameterError(f"subspace too large for FITS keywords: component {k} descriptor {n} "
                                  f"would need the keyword {prefix}DSTYP{n}")
             header[f"{prefix}DSTYP{n}"] = (d.name, "data subspace descriptor name")
             header[f"{prefix}DSVAL{n}"] = (d.value, "data subspace value")
@@ -175,7 +176,7 @@ def record_filter(header: fits.Header, plan: Plan, taken: set[str]) -> tuple[fit
                     descriptors.append(Descriptor(test.label, "TABLE", ref, form=test.columns[0].form))
             components.append(descriptors)
     if len(components) > MAX_COMPONENTS:
-        raise ValueError(f"subspace too complex: more than {MAX_COMPONENTS} components")
+        raise ParameterError(f"subspace too complex: more than {MAX_COMPONENTS} components")
     return write_subspace(header, components), stored
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import ParseError
 from ..regions.ciao import shape_kind
 
 __all__ = [
@@ -65,14 +66,11 @@ _MASK_WITH_REGION_LOGIC = (
 )
 
 
-class FilterSyntaxError(ValueError):
+class FilterSyntaxError(ParseError):
     """A malformed or refused filter; ``column`` is 1-based in ``text``."""
 
     def __init__(self, problem: str, text: str, column: int) -> None:
-        super().__init__(f"filter: {problem} at column {column} in {text!r}")
-        self.problem = problem
-        self.text = text
-        self.column = column
+        super().__init__(problem, text, column, where="filter")
 
 
 @dataclass(frozen=True)

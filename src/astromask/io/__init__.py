@@ -38,12 +38,12 @@ from types import ModuleType
 
 from astropy.io import fits
 
-from ..errors import FormatError, OutputExistsError
+from ..errors import FormatError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from .fitsfile import HduSpec, open_fits, parse_fits_name, write_atomic
 
-__all__ = ["FORMATS", "identify", "read", "read_mask", "read_masked_image", "write", "get_format"]
+__all__ = ["FORMATS", "get_format", "identify", "read", "read_mask", "read_masked_image", "write"]
 
 # identification order: the most specific first, plain FITS last
 FORMATS: dict[str, str] = {
@@ -65,7 +65,7 @@ def get_format(name: str) -> ModuleType:
     try:
         module = _MODULES[name.lower()]
     except (KeyError, AttributeError):
-        raise ValueError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
+        raise ParameterError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
     return importlib.import_module(f"{__name__}.{module}")
 
 
@@ -172,7 +172,7 @@ def write(
         each format module).
     """
     if format.lower() not in WRITE_FORMATS:
-        raise ValueError(f"format must be one of {WRITE_FORMATS}, got {format!r}")
+        raise ParameterError(f"format must be one of {WRITE_FORMATS}, got {format!r}")
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise OutputExistsError(path)

@@ -7,17 +7,18 @@ pieces between headers and :class:`~astromask.MaskedImage` attributes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..errors import ParameterError
 from .fitsfile import clean_header
 
-__all__ = ["read_unit", "unit_string", "metadata_header", "box_wcs", "variance_from_uncertainty"]
+__all__ = ["box_wcs", "metadata_header", "read_unit", "unit_string", "variance_from_uncertainty"]
 
 
 def read_unit(header: fits.Header) -> u.UnitBase | None:
@@ -92,4 +93,4 @@ def variance_from_uncertainty(array: np.ndarray, kind: str) -> np.ndarray:
         out = np.full(array.shape, np.inf, dtype=dtype)
         np.divide(1.0, array, out=out, where=positive)
         return out
-    raise ValueError(f"uncertainty kind must be one of ('std', 'var', 'ivar'), got {kind!r}")
+    raise ParameterError(f"uncertainty kind must be one of ('std', 'var', 'ivar'), got {kind!r}")

@@ -55,11 +55,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
@@ -81,7 +80,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["identify", "read", "describe", "mask_at", "write", "PLANES", "schema_from_header"]
+__all__ = ["PLANES", "describe", "identify", "mask_at", "read", "schema_from_header", "write"]
 
 #: The three plane kinds of an afw MaskedImage, in afw's HDU order.
 PLANES = ("IMAGE", "MASK", "VARIANCE")
@@ -333,13 +332,13 @@ def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
 def _int32_mask(mask: Mask) -> np.ndarray:
     """The mask as afw's ``int32`` (bit 31 becomes ``-2147483648``)."""
     if mask.schema.nbits > _AFW_MASK_BITS:
-        raise ValueError(
+        raise ParameterError(
             f"afw masks hold 32 bits, but schema {mask.schema.name or ''!s} uses {mask.schema.nbits} "
             f"(planes {', '.join(mask.schema.names[-3:])} ...); remap it to a schema of at most 32 planes"
         )
     array = mask.array
     if array.dtype.itemsize > 4 and array.size and int(np.bitwise_or.reduce(array, axis=None)) >> _AFW_MASK_BITS:
-        raise ValueError("mask values use bits above 31; afw masks are 32-bit")
+        raise ParameterError("mask values use bits above 31; afw masks are 32-bit")
     return array.astype(np.uint32).view(np.int32)
 
 
@@ -389,9 +388,9 @@ def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dic
     (['PRIMARY', 'IMAGE', 'MASK', 'VARIANCE'], -5, dtype('int32'))
     """
     if isinstance(obj, Mask):
-        raise ValueError("the afw format stores masked images; write a lone Mask with format='fits' or 'decam'")
+        raise ParameterError("the afw format stores masked images; write a lone Mask with format='fits' or 'decam'")
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"can only write a MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"can only write a MaskedImage, got {type(obj).__name__}")
     image_header = _plane_header("IMAGE", obj.xy0)
     image_header.extend(wcs_cards(obj.wcs))
     variance_header = _plane_header("VARIANCE", obj.xy0)

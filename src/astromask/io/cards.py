@@ -13,16 +13,17 @@ import re
 import numpy as np
 from astropy.io import fits
 
+from ..errors import ParameterError
 from ..schema import MaskPlane, MaskSchema
 
 __all__ = [
-    "msk_cards",
-    "schema_from_msk_cards",
+    "generic_schema",
+    "has_mp_cards",
     "has_msk_cards",
     "mp_cards",
+    "msk_cards",
     "schema_from_mp_cards",
-    "has_mp_cards",
-    "generic_schema",
+    "schema_from_msk_cards",
 ]
 
 _MSKN = re.compile(r"^MSKN(\d{4})$")
@@ -67,14 +68,14 @@ def schema_from_msk_cards(
         if value is not None:
             value = int(value)
             if value <= 0 or value & (value - 1):
-                raise ValueError(f"MSKM{n:04d}={value} for plane {plane!r} is not a single bit")
+                raise ParameterError(f"MSKM{n:04d}={value} for plane {plane!r} is not a single bit")
             bit = value.bit_length() - 1
         else:
             bit = n - 1 if one_based else n
         bits[plane] = bit
         descriptions[plane] = str(header.get(f"MSKD{n:04d}", "")).strip()
     if not bits:
-        raise ValueError("header has no MSKN cards describing a mask schema")
+        raise ParameterError("header has no MSKN cards describing a mask schema")
     return MaskSchema.from_bits(bits, descriptions, dtype=dtype, name=name)
 
 
@@ -98,7 +99,7 @@ def schema_from_mp_cards(header: fits.Header, *, descriptions=None, name: str | 
         if key.upper().startswith("MP_"):
             bits[key[3:]] = int(header[key])
     if not bits:
-        raise ValueError("header has no MP_* cards describing mask planes")
+        raise ParameterError("header has no MP_* cards describing mask planes")
     return MaskSchema.from_bits(bits, descriptions or {}, name=name)
 
 

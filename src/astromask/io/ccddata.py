@@ -41,17 +41,16 @@ import re
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from ..schema import MaskPlane, MaskSchema
 from . import cards
-from .plain import filter_mask_ref, mask_from_hdu, mask_hdu
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string, variance_from_uncertainty
 from .fitsfile import (
-    describe_hdus,
     bbox_slices,
     clean_header,
+    describe_hdus,
     find_hdu,
     image_hdu_indices,
     image_shape,
@@ -64,8 +63,9 @@ from .fitsfile import (
     read_xy0,
     wcs_cards,
 )
+from .plain import filter_mask_ref, mask_from_hdu, mask_hdu
 
-__all__ = ["identify", "read", "describe", "mask_at", "write", "BOOL_PLANE", "UNCERTAINTY_TYPES"]
+__all__ = ["BOOL_PLANE", "UNCERTAINTY_TYPES", "describe", "identify", "mask_at", "read", "write"]
 
 MASK_NAME = "MASK"
 UNCERT_NAME = "UNCERT"
@@ -345,9 +345,9 @@ def write(
     if isinstance(obj, Mask):
         raise FormatError("a CCDData file holds an image; write a lone Mask as 'fits' or 'jwst'", path=path)
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"can only write a MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"can only write a MaskedImage, got {type(obj).__name__}")
     if uncertainty not in UNCERTAINTY_TYPES:
-        raise ValueError(f"uncertainty must be one of {tuple(UNCERTAINTY_TYPES)}, got {uncertainty!r}")
+        raise ParameterError(f"uncertainty must be one of {tuple(UNCERTAINTY_TYPES)}, got {uncertainty!r}")
     hdus = [_primary(obj)]
     masked = obj.mask.select().astype(np.uint8)
     hdus.append(make_image_hdu(masked, name=MASK_NAME, compression=mask_compression(masked, compression)))

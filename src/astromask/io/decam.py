@@ -92,7 +92,7 @@ import warnings
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
@@ -117,19 +117,19 @@ from .fitsfile import (
 )
 
 __all__ = [
-    "identify",
-    "read",
-    "describe",
-    "mask_at",
-    "write",
+    "CCD_KEYWORDS",
     "CODES",
     "CODE_PRECEDENCE",
-    "CCD_KEYWORDS",
-    "file_role",
-    "sibling_path",
-    "dq_encoding",
     "decode_dq",
+    "describe",
+    "dq_encoding",
     "encode_dq",
+    "file_role",
+    "identify",
+    "mask_at",
+    "read",
+    "sibling_path",
+    "write",
 ]
 
 #: CP >= V3.5 integer DQ codes and the ``decam_cp`` plane each becomes.
@@ -189,7 +189,7 @@ def sibling_path(path: str, role: str) -> str:
     ('out.oow.fits.fz', 'out.fits')
     """
     if role not in ROLES:
-        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        raise ParameterError(f"role must be one of {ROLES}, got {role!r}")
     directory, base = os.path.split(path)
     found = list(_ROLE_NAME.finditer(base))
     if found:
@@ -323,7 +323,7 @@ def decode_dq(dq: np.ndarray, encoding: str, *, rule: str = "", path: str = "", 
         used = int(np.bitwise_or.reduce(array, axis=None)) if array.size else 0
         schema = _schema("bits", rule, np.uint16 if used < 1 << 16 else np.uint32 if used < 1 << 32 else np.uint64)
         return Mask(array, schema)
-    raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
 
 
 def _encoding_of(schema: MaskSchema) -> str | None:
@@ -370,10 +370,10 @@ def encode_dq(mask: Mask, encoding: str) -> np.ndarray:
     mask = _to_decam_cp(mask)
     if encoding == "bits":
         if mask.array.size and int(np.bitwise_or.reduce(mask.array, axis=None)) >> 32:
-            raise ValueError("DQ mask values use bits above 31; CP masks are 32-bit")
+            raise ParameterError("DQ mask values use bits above 31; CP masks are 32-bit")
         return mask.array.astype(np.uint32).view(np.int32)
     if encoding != "codes":
-        raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
     n_interp = int(np.count_nonzero(mask.get("INTERP")))
     if n_interp:
         warnings.warn(
@@ -440,7 +440,7 @@ def _read_dq(hdul, path, index, slices, encoding, fallback_primary=None) -> Mask
         encoding, rule = dq_encoding(primary, values)
     else:
         if encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+            raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         rule = "encoding= given"
     return decode_dq(values, encoding, rule=rule, path=path, hdu=index)
 
@@ -625,7 +625,7 @@ def _weight(obj: MaskedImage) -> np.ndarray:
 
 def _files(path: str, role: str) -> dict[str, str]:
     if _role_from_name(path) not in (None, role):
-        raise ValueError(f"{path}: a {role} is written to an image (_ooi_) name or a plain name")
+        raise ParameterError(f"{path}: a {role} is written to an image (_ooi_) name or a plain name")
     return {r: (path if r == role else sibling_path(path, r)) for r in ROLES}
 
 
@@ -667,7 +667,7 @@ def write(
         dq = encode_dq(obj, encoding)
         return {target: _hdul(primary, ccd, "dq", encoding, dq, (0, 0), None, None, extname or "CCD1", compression)}
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
     if encoding is None:
         encoding = _encoding_of(obj.mask.schema)
         if encoding is None and isinstance(obj.metadata, (fits.Header, dict)):

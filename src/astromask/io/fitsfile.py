@@ -3,6 +3,8 @@ pixel origin, compression choices, sections and atomic writes."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import mmap
 import os
 import re
@@ -17,29 +19,29 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..errors import FormatError, OutputExistsError
+from ..errors import FormatError, OutputExistsError, ParameterError
 from ..masked_image import Box
 
 __all__ = [
     "FitsName",
-    "parse_fits_name",
-    "open_fits",
+    "bbox_slices",
+    "clean_header",
+    "describe_hdus",
     "find_hdu",
     "hdu_label",
     "image_hdu_indices",
-    "describe_hdus",
-    "is_image_hdu",
     "image_shape",
-    "read_pixels",
-    "clean_header",
-    "read_wcs",
-    "wcs_cards",
-    "read_xy0",
-    "origin_cards",
+    "is_image_hdu",
     "make_image_hdu",
     "mask_compression",
+    "open_fits",
+    "origin_cards",
+    "parse_fits_name",
+    "read_pixels",
+    "read_wcs",
+    "read_xy0",
+    "wcs_cards",
     "write_atomic",
-    "bbox_slices",
 ]
 
 # HDU selector: an index, an EXTNAME, or (EXTNAME, EXTVER)
@@ -108,12 +110,89 @@ def open_fits(path: str) -> fits.HDUList:
         raise FormatError("no such file", path=path)
     if os.path.isdir(path):
         raise FormatError("is a directory, not a FITS file", path=path)
-    try:
-        hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
-        hdul[0]  # force the primary header to parse
-    except (OSError, ValueError, TypeError, IndexError) as exc:
-        raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+    with warnings.catch_warnings():  # astropy warns of a cut file or header; check_complete raises instead
+        warnings.filterwarnings("ignore", message="File may have been truncated")
+        warnings.filterwarnings("ignore", message="Error validating header for HDU")
+        try:
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
+        except (OSError, ValueError, TypeError, IndexError) as exc:
+            raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+        try:
+            try:
+                len(hdul)  # parse every header now: a cut or garbled one is an error here, not later
+            except (OSError, ValueError, TypeError, IndexError) as exc:
+                raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+            check_complete(hdul, path)
+        except BaseException:
+            hdul.close()
+            raise
     return hdul
+
+
+_FITS_BLOCK = 2880  # bytes: headers and data are padded to whole blocks
+_OPENERS = {"gzip": gzip.open, "bzip2": bz2.open}
+
+
+def _decompressed_size(path: str, compression: str) -> int:
+    """Bytes in the decompressed stream of a gzip or bzip2 file; a cut or corrupt stream is an error."""
+    opener = _OPENERS.get(compression)
+    if opener is None:  # zip, lzma: astropy reads them whole; nothing to learn here
+        return 1 << 62
+    total = 0
+    try:
+        with opener(path, "rb") as stream:
+            while block := stream.read(1 << 22):
+                total += len(block)
+    except (EOFError, OSError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
+        raise FormatError(f"the {compression} stream is cut or corrupt ({exc})", path=path) from None
+    return total
+
+
+def _stored_size(hdu) -> int | None:
+    """Bytes of data the header of ``hdu`` declares (no padding), or None if it cannot say."""
+    if isinstance(hdu, fits.CompImageHDU):  # the binary table that holds the tiles
+        table = getattr(hdu, "_bintable", None)
+        return None if table is None else int(table.size)
+    return int(hdu.size)
+
+
+def check_complete(hdul: fits.HDUList, path: str) -> None:
+    """Refuse a file whose HDUs declare more data than it holds (a cut download, ``head -c``).
+
+    Only the headers are read. The FITS padding after the last HDU's data may be missing
+    (some writers omit it); a byte of data missing is an error naming the HDU and the sizes.
+    A gzip or bzip2 file is decompressed once, in blocks, to learn its size and check its stream
+    (astropy reads a cut stream as a shorter file without a word).
+    """
+    first = hdul.fileinfo(0)
+    if not first:
+        return
+    compression = getattr(first["file"], "compression", None)
+    available = _decompressed_size(path, compression) if compression else int(first["file"].size)
+    for index in range(len(hdul)):
+        info = hdul.fileinfo(index)
+        if not info:
+            continue
+        size = _stored_size(hdul[index])
+        if size is None:  # at least the padded span less one block's padding must be there
+            size = max(0, int(info["datSpan"]) - _FITS_BLOCK + 1)
+        end = int(info["datLoc"]) + size
+        if end > available:
+            raise FormatError(
+                f"truncated: HDU {hdu_label(hdul, index)} declares {size} bytes of data ending at byte {end}, "
+                f"but the file has {available} bytes", path=path)
+    info = hdul.fileinfo(len(hdul) - 1)
+    if info:  # astropy drops an extension whose header is cut or garbled: say so instead
+        tail = int(info["datLoc"]) + int(info["datSpan"])
+        if tail < available:
+            handle = info["file"]
+            where = handle.tell()
+            handle.seek(tail)
+            start = handle.read(8)
+            handle.seek(where)
+            if start == b"XTENSION":
+                raise FormatError(f"HDU {len(hdul)} starting at byte {tail} has a cut or unreadable header "
+                                  f"(the file has {len(hdul)} readable HDUs before it)", path=path)
 
 
 def hdu_label(hdul: fits.HDUList, index: int) -> str:
@@ -362,7 +441,7 @@ def mask_compression(array: np.ndarray, requested: str | None = "GZIP_2") -> str
         return None
     requested = requested.upper()
     if requested not in COMPRESSIONS:
-        raise ValueError(f"compression must be one of {COMPRESSIONS}, got {requested!r}")
+        raise ParameterError(f"compression must be one of {COMPRESSIONS}, got {requested!r}")
     if requested == "PLIO_1":
         ok = array.dtype in (np.uint8, np.int16, np.int32, np.int8) and (
             array.size == 0 or (int(array.min()) >= 0 and int(array.max()) < 2**24)

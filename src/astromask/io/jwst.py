@@ -47,7 +47,7 @@ import re
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
@@ -55,9 +55,9 @@ from ..schema import MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
-    describe_hdus,
     bbox_slices,
     clean_header,
+    describe_hdus,
     find_hdu,
     image_shape,
     is_image_hdu,
@@ -70,7 +70,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["identify", "read", "describe", "mask_at", "write", "schema_from_dq_def", "dq_def_hdu"]
+__all__ = ["describe", "dq_def_hdu", "identify", "mask_at", "read", "schema_from_dq_def", "write"]
 
 DQ_BITS = 32
 NAME_WIDTH = 40
@@ -108,7 +108,7 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     """One ``{'index', 'kind'}`` row per HDU."""
-    kinds = {"DQ": "mask", "ERR": "variance", "WHT": "weight", **{v: "variance" for v in VARIANCE_TERMS}}
+    kinds = {"DQ": "mask", "ERR": "variance", "WHT": "weight", **dict.fromkeys(VARIANCE_TERMS, "variance")}
     return describe_hdus(hdul, lambda i: kinds.get(_extname(hdul[i]) if i > 0 else "", "image"))
 
 
@@ -359,7 +359,7 @@ def write(
         hdus = [fits.PrimaryHDU(), _dq_hdu(obj, fits.Header(), compression, path), dq_def_hdu(obj.schema, path=path)]
         return {path: fits.HDUList(hdus)}
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
     sci_header, err_header = _image_headers(obj)
     with np.errstate(invalid="ignore"):  # a negative variance has no standard deviation: NaN
         err = np.sqrt(np.asarray(obj.variance, dtype=np.float32))

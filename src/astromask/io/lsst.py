@@ -68,7 +68,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..schema import MaskPlane, MaskSchema
@@ -89,7 +89,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["identify", "read", "describe", "mask_at", "write", "FORMAT_VERSION", "PLANES_PER_HDU"]
+__all__ = ["FORMAT_VERSION", "PLANES_PER_HDU", "describe", "identify", "mask_at", "read", "write"]
 
 FORMAT_VERSION = 1
 PLANES_PER_HDU = 31  # bits of an int32 that lsst.images uses (the sign bit is left clear)
@@ -590,7 +590,7 @@ def _check_seed(seed, what: str) -> int | None:
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -1 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"{what} must be -1, 0 or 1..{MAX_SEED}, got {seed!r}")
+        raise ParameterError(f"{what} must be -1, 0 or 1..{MAX_SEED}, got {seed!r}")
     return int(seed)
 
 
@@ -601,7 +601,7 @@ def _compression(
     if isinstance(option, dict):
         unknown = set(option) - {"algorithm", "quantize_level", "seed"}
         if unknown:
-            raise ValueError(f"{what} takes keys 'algorithm', 'quantize_level', 'seed'; got {sorted(unknown)}")
+            raise ParameterError(f"{what} takes keys 'algorithm', 'quantize_level', 'seed'; got {sorted(unknown)}")
         algorithm = option.get("algorithm")
         level = option.get("quantize_level", _UNSET)
         seed = _check_seed(option.get("seed", seed), f"{what}['seed']")
@@ -610,10 +610,10 @@ def _compression(
     if isinstance(algorithm, str):
         algorithm = None if algorithm.upper() == "NONE" else algorithm.upper()
     if algorithm not in COMPRESSIONS:
-        raise ValueError(f"{what} must be one of {COMPRESSIONS}, got {algorithm!r}")
+        raise ParameterError(f"{what} must be one of {COMPRESSIONS}, got {algorithm!r}")
     if plane == "mask":
         if level is not _UNSET and level not in (0, 0.0, None):
-            raise ValueError(f"masks are always written losslessly; {what} cannot quantize (got {level!r})")
+            raise ParameterError(f"masks are always written losslessly; {what} cannot quantize (got {level!r})")
         return _Compression(algorithm)
     if level is _UNSET:
         level = quantize_level if algorithm == "RICE_1" else 0.0
@@ -621,7 +621,7 @@ def _compression(
     if not floating or algorithm is None:
         return _Compression(algorithm)
     if algorithm == "RICE_1" and level == 0.0:
-        raise ValueError(
+        raise ParameterError(
             f"{what}: RICE_1 of floating-point pixels needs quantize_level != 0; use GZIP_2 for lossless"
         )
     return _Compression(algorithm, level, seed)
@@ -632,7 +632,7 @@ class _Seeds:
 
     def __init__(self, start: int | None) -> None:
         if start is not None and not 1 <= start <= MAX_SEED:
-            raise ValueError(f"compression_seed must be in 1..{MAX_SEED}, got {start!r}")
+            raise ParameterError(f"compression_seed must be in 1..{MAX_SEED}, got {start!r}")
         self._next = start
 
     def take(self, seed: int | None, plane: str) -> int:
@@ -641,7 +641,7 @@ class _Seeds:
         if self._next is None:
             if seed == 0:
                 return 0  # astropy: seed from the system clock
-            raise ValueError(
+            raise ParameterError(
                 f"lossy compression of the {plane} plane needs a dither seed: "
                 f"pass compression_seed=1..{MAX_SEED} (or dither_seed)"
             )
@@ -678,7 +678,7 @@ def _unit_strings(unit) -> tuple[str, str]:
 def _datatype(array: np.ndarray, plane: str) -> str:
     name = np.dtype(array.dtype).name
     if name not in _DATATYPES:
-        raise ValueError(f"lsst.images cannot store {plane} pixels of type {array.dtype}; use one of {_DATATYPES}")
+        raise ParameterError(f"lsst.images cannot store {plane} pixels of type {array.dtype}; use one of {_DATATYPES}")
     return name
 
 
@@ -928,9 +928,9 @@ def write(
     >>> astromask.write(mi, "out.fits", image_compression="RICE_1", compression_seed=7)  # doctest: +SKIP
     """
     if isinstance(obj, Mask):
-        raise ValueError("the lsst format stores masked images; write a bare Mask with format='fits'")
+        raise ParameterError("the lsst format stores masked images; write a bare Mask with format='fits'")
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"expected a MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"expected a MaskedImage, got {type(obj).__name__}")
     default = "GZIP_2" if compression is _UNSET else compression
     seed = _check_seed(dither_seed, "dither_seed")
     options = {}

@@ -36,7 +36,7 @@ from ..presets import get_schema
 from ..schema import MaskSchema
 from .fitsfile import bbox_slices, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
 
-__all__ = ["identify", "read", "describe", "mask_at", "class_indices", "BACKGROUND"]
+__all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read"]
 
 MM_KEY = "MM_UTC"
 #: MaxiMask's background class: it has a cube plane but no bit.

@@ -29,7 +29,7 @@ import re
 
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
@@ -37,9 +37,9 @@ from ..schema import MaskPlane, MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .fitsfile import (
-    describe_hdus,
     bbox_slices,
     clean_header,
+    describe_hdus,
     find_hdu,
     image_hdu_indices,
     image_shape,
@@ -53,7 +53,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["identify", "read", "describe", "mask_at", "write", "mask_from_hdu"]
+__all__ = ["describe", "identify", "mask_at", "mask_from_hdu", "read", "write"]
 
 _MASK_NAME = re.compile(r"(MASK|^DQ$|BPM|FLAG|BADPIX|QUAL)", re.IGNORECASE)
 _MASK_FILE = re.compile(r"(mask|_ood[_.]|bpm|badpix)", re.IGNORECASE)
@@ -218,7 +218,7 @@ def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP
     if isinstance(obj, Mask):
         return {path: fits.HDUList([fits.PrimaryHDU(), mask_hdu(obj, compression=compression)])}
     if not isinstance(obj, MaskedImage):
-        raise TypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
+        raise ParameterTypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
     primary = fits.PrimaryHDU(header=metadata_header(obj.metadata))
     geometry = origin_cards(obj.xy0, ltv=True) if obj.xy0 != (0, 0) else fits.Header()
     image_header = geometry.copy()

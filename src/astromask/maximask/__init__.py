@@ -23,15 +23,15 @@ Examples
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 
 import numpy as np
 
-from ..errors import AstromaskError
+from .. import _optional
+from ..errors import AstromaskError, MissingDependencyError, WeightsNotFoundError
 from . import numerics
 from .config import CLASS_NAMES, ClassConfig, read_config
-from .weights import WeightsNotFoundError, fetch, find_net_dir, weights_available
+from .weights import fetch, find_net_dir, weights_available
 
 __all__ = [
     "CLASS_NAMES",
@@ -55,13 +55,9 @@ __all__ = [
 numerics.pin()
 
 
-class MissingDependencyError(AstromaskError, ImportError):
-    """PyTorch, needed to run the networks, is not installed."""
-
-
 def torch_available() -> bool:
     """Whether PyTorch can be imported."""
-    return importlib.util.find_spec("torch") is not None
+    return _optional.has("torch")
 
 
 def require_torch() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 
 __all__ = ["TensorEntry", "crc32c", "masked_crc32c", "read_checkpoint", "read_index"]
 
@@ -126,7 +126,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         if pos >= len(buf):
-            raise ValueError("truncated varint")
+            raise ParameterError("truncated varint")
         byte = buf[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
@@ -151,7 +151,7 @@ def _fields(buf: bytes):
         elif wire == 5:
             value, pos = int.from_bytes(buf[pos : pos + 4], "little"), pos + 4
         else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
+            raise ParameterError(f"unsupported protobuf wire type {wire}")
         yield number, value
 
 
@@ -175,7 +175,7 @@ def _entry(name: str, buf: bytes) -> TensorEntry:
         elif number in keys:
             values[keys[number]] = value
         elif number == 7:
-            raise ValueError(f"tensor {name!r} is stored in slices, which this reader does not support")
+            raise ParameterError(f"tensor {name!r} is stored in slices, which this reader does not support")
     return TensorEntry(name, **values)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = [
     "CLASSES",
     "CLASS_NAMES",
@@ -90,23 +92,23 @@ class ClassConfig:
     def __post_init__(self) -> None:
         flags = np.asarray(self.flags, dtype=bool)
         if flags.shape != (N_CLASSES,):
-            raise ValueError(f"flags must hold {N_CLASSES} values, got shape {flags.shape}")
+            raise ParameterError(f"flags must hold {N_CLASSES} values, got shape {flags.shape}")
         if not flags.any():
-            raise ValueError("no class selected (all flags are 0)")
+            raise ParameterError("no class selected (all flags are 0)")
         object.__setattr__(self, "flags", flags)
         for name in ("priors", "thresholds"):
             value = getattr(self, name)
             if value is not None:
                 value = np.asarray(value, dtype=np.float32)
                 if value.shape != (N_CLASSES,):
-                    raise ValueError(f"{name} must hold {N_CLASSES} values, got shape {value.shape}")
+                    raise ParameterError(f"{name} must hold {N_CLASSES} values, got shape {value.shape}")
                 object.__setattr__(self, name, value)
         if self.priors is not None:
             bad = [CLASS_NAMES[k] for k in self.selected if not 0 < self.priors[k] < 1]
             if bad:
-                raise ValueError(f"priors must be strictly between 0 and 1; not so for {', '.join(bad)}")
+                raise ParameterError(f"priors must be strictly between 0 and 1; not so for {', '.join(bad)}")
         if self.single_mask and self.thresholds is None:
-            raise ValueError("a single mask needs thresholds (cannot join probabilities)")
+            raise ParameterError("a single mask needs thresholds (cannot join probabilities)")
 
     @classmethod
     def default(cls, *, classes=None, prior_modif: bool = True, proba_thresh: bool = True,
@@ -118,7 +120,7 @@ class ClassConfig:
             names = [classes] if isinstance(classes, str) else list(classes)
             unknown = [c for c in names if c not in CLASS_NAMES]
             if unknown:
-                raise ValueError(f"unknown MaxiMask class {unknown[0]!r}; classes are {', '.join(CLASS_NAMES)}")
+                raise ParameterError(f"unknown MaxiMask class {unknown[0]!r}; classes are {', '.join(CLASS_NAMES)}")
             flags = np.isin(CLASS_NAMES, names)
         return cls(
             flags,
@@ -170,17 +172,17 @@ def read_config_file(path: str | os.PathLike, kind: type = float) -> np.ndarray:
     with open(path) as f:
         lines = f.readlines()
     if len(lines) != N_CLASSES:
-        raise ValueError(f"{path}: must have one line per class ({N_CLASSES} lines), has {len(lines)}")
+        raise ParameterError(f"{path}: must have one line per class ({N_CLASSES} lines), has {len(lines)}")
     values = []
     for number, line in enumerate(lines, start=1):
         fields = line.split()
         if len(fields) < 2:
-            raise ValueError(f"{path}: line {number} is not 'NAME value': {line.strip()!r}")
+            raise ParameterError(f"{path}: line {number} is not 'NAME value': {line.strip()!r}")
         try:
             values.append(float(fields[1]) if kind is float else int(fields[1]))
         except ValueError:
             expected = "a number" if kind is float else "an integer flag"
-            raise ValueError(f"{path}: line {number}: {fields[1]!r} is not {expected}") from None
+            raise ParameterError(f"{path}: line {number}: {fields[1]!r} is not {expected}") from None
     return np.array(values, dtype=np.float32 if kind is float else bool)
 
 
@@ -199,7 +201,7 @@ def read_config(config_dir: str | os.PathLike | None = None, *, prior_modif: boo
     paths = {key: os.path.join(config_dir, name) for key, name in _FILES.items()}
     flags = read_config_file(paths["flags"], bool)
     if not flags.any():
-        raise ValueError(f"{paths['flags']}: no output class requested (all flags are 0)")
+        raise ParameterError(f"{paths['flags']}: no output class requested (all flags are 0)")
     priors = read_config_file(paths["priors"]) if prior_modif else None
     thresholds = read_config_file(paths["thresh"]) if proba_thresh else None
     return ClassConfig(flags, priors, thresholds, single_mask)

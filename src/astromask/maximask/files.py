@@ -25,7 +25,7 @@ import time
 import numpy as np
 from astropy.io import fits
 
-from ..errors import AstromaskError, OutputExistsError
+from ..errors import AstromaskError, OutputExistsError, ParameterError
 from ..io.fitsfile import (
     find_hdu,
     open_fits,
@@ -72,7 +72,7 @@ def input_files(im_path: str) -> list[str]:
             return [n for n in names if n and (os.path.isfile(n) or "[" in n) and _candidate(n)]
         if ext == ".fits" or (ext in (".fz", ".gz") and ".fits" in im_path):
             return [im_path]
-        raise ValueError(f"{im_path}: not a FITS file (.fits, .fits.fz, .fits.gz), a directory or a .list file")
+        raise ParameterError(f"{im_path}: not a FITS file (.fits, .fits.fz, .fits.gz), a directory or a .list file")
     if "[" in im_path and _candidate(im_path):
         return [im_path]
     raise FileNotFoundError(f"{im_path}: no such file or directory")
@@ -258,7 +258,7 @@ def maxitrack_file(mt: MaxiTrack, name: str, *, prior: float, frac: float = 1.0,
         When no HDU can be processed.
     """
     if not 0 < frac <= 1:
-        raise ValueError(f"frac must be in (0, 1], got {frac}")
+        raise ParameterError(f"frac must be in (0, 1], got {frac}")
     _, _, hdul, _, tasks = _open_processable(name)
     with hdul:
         if frac != 1:

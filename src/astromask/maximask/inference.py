@@ -27,6 +27,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from ..errors import ParameterError, ParameterTypeError
 from ..progress import progress
 from .config import ClassConfig
 from .normalise import normalise
@@ -93,11 +94,11 @@ def check_image(image: np.ndarray) -> np.ndarray:
     """Validate an image or cube for MaxiMask/MaxiTrack: real numbers, 2-D or 3-D, both sides > 400."""
     image = np.asarray(image)
     if image.ndim not in (2, 3):
-        raise ValueError(f"image must be 2-D (H, W) or a cube (C, H, W), got shape {image.shape}")
+        raise ParameterError(f"image must be 2-D (H, W) or a cube (C, H, W), got shape {image.shape}")
     if image.dtype.kind not in "iuf":
-        raise TypeError(f"image must hold real numbers, got dtype {image.dtype}")
+        raise ParameterTypeError(f"image must hold real numbers, got dtype {image.dtype}")
     if min(image.shape[-2:]) <= MIN_SIZE:
-        raise ValueError(f"image must be larger than {MIN_SIZE}x{MIN_SIZE} pixels, got {image.shape[-2:]}")
+        raise ParameterError(f"image must be larger than {MIN_SIZE}x{MIN_SIZE} pixels, got {image.shape[-2:]}")
     return image
 
 
@@ -135,10 +136,10 @@ def prepare_net(net, device: str | None, batch_size: int | None, default_batch: 
 
     device = torch.device(device or default_device())
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but PyTorch sees no CUDA GPU")
+        raise ParameterError("device 'cuda' requested but PyTorch sees no CUDA GPU")
     batch_size = default_batch.get(device.type, 1) if batch_size is None else batch_size
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
     numerics.ensure(device.type)
     return net.eval().to(device).to(memory_format=torch.channels_last), device, batch_size
 
@@ -264,9 +265,9 @@ class MaxiMask:
         """
         config = config or ClassConfig.default()
         if config.thresholds is None:
-            raise ValueError("a mask needs thresholds (proba_thresh); probabilities are not a mask")
+            raise ParameterError("a mask needs thresholds (proba_thresh); probabilities are not a mask")
         if np.ndim(image) != 2:
-            raise ValueError(f"a Mask is 2-D; got an image of shape {np.shape(image)} (use predict for cubes)")
+            raise ParameterError(f"a Mask is 2-D; got an image of shape {np.shape(image)} (use predict for cubes)")
         joined = ClassConfig(config.flags, config.priors, config.thresholds, single_mask=True)
         return mask_from_single(self.predict(image, joined), config.names)
 

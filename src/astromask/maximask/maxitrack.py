@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..progress import progress
 from .inference import PATCH, check_image, exact_numerics, prepare_net
 from .normalise import normalise
@@ -47,7 +48,7 @@ def block_coords(height: int, width: int) -> list[tuple[int, int]]:
 def prior_adjust(scores: np.ndarray, prior: float) -> np.ndarray:
     """Move float32 scores from balanced training classes to the prior ``prior`` (float32, the original's op order)."""
     if not 0 < prior < 1:
-        raise ValueError(f"prior must be strictly between 0 and 1, got {prior}")
+        raise ParameterError(f"prior must be strictly between 0 and 1, got {prior}")
     factor = np.float32((1 - prior) / prior)
     scores = np.asarray(scores, dtype=np.float32)
     return scores / (scores + factor * (np.float32(1) - scores))

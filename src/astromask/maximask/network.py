@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import NotFoundError, ParameterError
+
 __all__ = ["N_CLASSES", "PATCH", "MaxiMaskNet", "MaxiTrackNet"]
 
 #: Number of MaxiMask classes (13 contaminants and the background).
@@ -68,10 +70,10 @@ MAXITRACK_DENSE = [
 def _value(weights: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
     key = f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
     if key not in weights:
-        raise KeyError(f"checkpoint has no variable {name!r}; is it the right network's checkpoint?")
+        raise NotFoundError(f"checkpoint has no variable {name!r}; is it the right network's checkpoint?")
     value = weights[key]
     if value.shape != shape:
-        raise ValueError(f"checkpoint variable {name!r} has shape {value.shape}, expected {shape}")
+        raise ParameterError(f"checkpoint variable {name!r} has shape {value.shape}, expected {shape}")
     return value
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from ..errors import AstromaskError
 
-__all__ = ["PATHS", "PINNED_ENVIRONMENT", "NumericsWarning", "NumericState", "ensure", "pin", "state", "use"]
+__all__ = ["PATHS", "PINNED_ENVIRONMENT", "NumericState", "NumericsWarning", "ensure", "pin", "state", "use"]
 
 PATHS = ("pinned", "fast")
 

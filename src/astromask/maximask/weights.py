@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..errors import AstromaskError
+from ..errors import AstromaskError, ParameterError, WeightsNotFoundError
 
 __all__ = [
     "REQUIREMENT",
@@ -47,10 +47,6 @@ REQUIREMENT = f"maximask=={VERSION}"
 PACKAGE = "maximask_and_maxitrack"
 NETWORKS = ("maximask", "maxitrack")
 _CHECKPOINT = Path("variables") / "variables"
-
-
-class WeightsNotFoundError(AstromaskError, FileNotFoundError):
-    """The trained weights are not where they were looked for."""
 
 
 def cache_dir() -> Path:
@@ -138,7 +134,7 @@ def find_net_dir(network: str = "maximask", net_dir: str | os.PathLike | None = 
         With a one-line message saying how to get the weights.
     """
     if network not in NETWORKS:
-        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+        raise ParameterError(f"network must be one of {NETWORKS}, got {network!r}")
     if net_dir is not None:
         path = Path(net_dir)
         if not _has_checkpoint(path):

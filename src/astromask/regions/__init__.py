@@ -21,6 +21,7 @@ import re
 import numpy as np
 from astropy.io import fits
 
+from ..errors import ParameterError, ParameterTypeError
 from .ciao import RegionSyntaxError
 from .ds9 import Ds9Region, read_ds9
 from .files import read_fits_region, read_region_file, region_file_kind
@@ -100,10 +101,10 @@ def region_mask(image, region, *, exclude: bool = False, shape: tuple[int, int] 
         header = image.header
         shape = shape or getattr(image, "shape", None)
     else:
-        raise TypeError(f"image must be a FITS header, an image HDU or a shape tuple, got {type(image).__name__}")
+        raise ParameterTypeError(f"image must be a FITS header, an image HDU or a shape tuple, got {type(image).__name__}")
     if shape is None:
         if header is None or "NAXIS1" not in header or "NAXIS2" not in header:
-            raise ValueError("give the image shape: the header has no NAXIS1/NAXIS2")
+            raise ParameterError("give the image shape: the header has no NAXIS1/NAXIS2")
         shape = (int(header["NAXIS2"]), int(header["NAXIS1"]))
     if isinstance(region, str):
         region = load_region(region)

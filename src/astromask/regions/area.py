@@ -30,6 +30,7 @@ import math
 import numpy as np
 from scipy.integrate import quad
 
+from ..errors import ParameterError
 from . import shapes as S
 from .region import Literal, Region, component_box
 
@@ -63,9 +64,9 @@ def region_area(region: Region, field=None, *, bin: float = 1.0, method: str = "
     2019.0
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
     if bin <= 0:
-        raise ValueError(f"bin must be > 0, got {bin}")
+        raise ParameterError(f"bin must be > 0, got {bin}")
     infinite = ((-math.inf, math.inf), (-math.inf, math.inf))
     field = infinite if field is None else tuple(tuple(map(float, f)) for f in field)
     (fx0, fx1), (fy0, fy1) = field
@@ -80,7 +81,7 @@ def region_area(region: Region, field=None, *, bin: float = 1.0, method: str = "
     boxes = [(component, component_box(component, field)) for component in region.components]
     boxes = [(c, b) for c, b in boxes if b is not None]
     if any(math.isinf(b[0]) or math.isinf(b[2]) for _, b in boxes):
-        raise ValueError(f"the area of {region} is infinite: give a field")
+        raise ParameterError(f"the area of {region} is infinite: give a field")
     negated_boxes = [lit.shape.bbox() for lit in literals if not lit.include]
     unclipped = [(c, component_box(c)) for c in region.components] if method == "ciao" else None
     total = 0.0
@@ -110,7 +111,7 @@ def _analytic(shape: S.Shape, method: str) -> float | None:
 def _single_shape_area(lit, field, field_area: float, method: str) -> float | None:
     if isinstance(lit.shape, S.Field):
         if math.isinf(field_area):
-            raise ValueError("the area of field() is infinite: give a field")
+            raise ParameterError("the area of field() is infinite: give a field")
         area = field_area
     elif not _inside(lit.shape.bbox(), field):
         return None
@@ -121,7 +122,7 @@ def _single_shape_area(lit, field, field_area: float, method: str) -> float | No
     if lit.include:
         return area
     if math.isinf(field_area):
-        raise ValueError(f"the area of !{lit.shape} is infinite: give a field")
+        raise ParameterError(f"the area of !{lit.shape} is infinite: give a field")
     return field_area - area
 
 

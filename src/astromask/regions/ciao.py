@@ -22,18 +22,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ParseError
+
 __all__ = ["Arg", "RegionSyntaxError", "ShapeSpec", "Token", "parse_terms", "shape_kind", "tokenize"]
 
 
-class RegionSyntaxError(ValueError):
+class RegionSyntaxError(ParseError):
     """A malformed region string; ``column`` is 1-based in ``text``."""
 
     def __init__(self, problem: str, text: str, column: int, *, where: str = "region") -> None:
-        super().__init__(f"{where}: {problem} at column {column} in {text!r}")
-        self.problem = problem
-        self.text = text
-        self.column = column
-        self.where = where
+        super().__init__(problem, text, column, where=where)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._optional import require
+from ..errors import ParameterError
 from .frame import PixelFrame
 
 __all__ = ["Ds9Region", "read_ds9"]
@@ -38,13 +40,7 @@ _CRTF_FRAMES = {"icrs": "ICRS", "fk5": "J2000", "fk4": "B1950", "galactic": "GAL
 
 
 def _regions_package():
-    try:
-        import regions
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "ds9/CRTF region files need the 'regions' package: pip install 'astromask[regions]'"
-        ) from exc
-    return regions
+    return require("regions", needed_for="ds9/CRTF region files")
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ class Ds9Region:
                 if low in _SYSTEMS:
                     system = low
                 elif low in _UNSUPPORTED_SYSTEMS:
-                    raise ValueError(f"{self.where}: ds9 coordinate system {part!r} is not supported")
+                    raise ParameterError(f"{self.where}: ds9 coordinate system {part!r} is not supported")
                 elif chunks and chunks[-1][0] == system:
                     chunks[-1][1].append(part)
                 else:
@@ -113,7 +109,7 @@ class Ds9Region:
             include = bool(region.meta.get("include", True))
             if isinstance(region, regions.SkyRegion):
                 if frame.wcs is None:
-                    raise ValueError(f"{self.where}: sky regions need an image with a sky WCS")
+                    raise ParameterError(f"{self.where}: sky regions need an image with a sky WCS")
                 region = region.to_pixel(frame.wcs)
             elif system == "physical":
                 region = _physical_to_image(region, frame, regions)
@@ -176,7 +172,7 @@ def _physical_to_image(region, frame: PixelFrame, regions):
     """Map a shape read in ds9 physical coordinates (0-based, as ``regions`` stores them) to image pixels."""
     (a, b), (c, d) = frame.ltm
     if b != 0 or c != 0 or a != d or a <= 0:
-        raise ValueError(f"ds9 physical regions need an LTM that scales both axes equally, got {frame.ltm}")
+        raise ParameterError(f"ds9 physical regions need an LTM that scales both axes equally, got {frame.ltm}")
     changes = {}
     for name in region._params:
         value = getattr(region, name)
@@ -193,6 +189,6 @@ def read_ds9(path: str, *, format: str | None = None) -> Ds9Region:
 
     format = format or region_file_kind(path)
     if format not in ("ds9", "crtf"):
-        raise ValueError(f"{path}: not a ds9 or CRTF region file (looks like {format})")
+        raise ParameterError(f"{path}: not a ds9 or CRTF region file (looks like {format})")
     with open(path, encoding="utf-8") as f:
         return Ds9Region(f.read(), format, path)

@@ -22,7 +22,7 @@ import os
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..io.fitsfile import find_hdu, parse_fits_name
 from .ciao import Arg, RegionSyntaxError, ShapeSpec, parse_terms, shape_kind
 from .region import Literal, Region, build_shape, combine
@@ -158,7 +158,7 @@ def _row_literal(row: dict, units: dict[str, str]) -> Literal:
     include = not text.startswith("!")
     kind = shape_kind(text.lstrip("!").strip())
     if kind is None or kind == "region":
-        raise ValueError(f"unknown shape {text!r}")
+        raise ParameterError(f"unknown shape {text!r}")
     x, y = row["X"], row["Y"]
     r = row.get("R", np.array([]))
     a = row.get("ROTANG", np.array([]))
@@ -185,7 +185,7 @@ _KIND_ROLES = {
 def _first(values: np.ndarray, count: int, what: str, kind: str) -> list[float]:
     values = values[:count]
     if len(values) < count or np.isnan(values).any():
-        raise ValueError(f"{kind} needs {count} {what} value(s)")
+        raise ParameterError(f"{kind} needs {count} {what} value(s)")
     return [float(v) for v in values]
 
 

@@ -16,6 +16,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..errors import ParameterError
+
 __all__ = ["PixelFrame"]
 
 
@@ -66,7 +68,7 @@ class PixelFrame:
         ltm = tuple(tuple(float(header.get(f"LTM{i}_{j}", 1.0 if i == j else 0.0)) for j in (1, 2)) for i in (1, 2))
         ltv = (float(header.get("LTV1", 0.0)), float(header.get("LTV2", 0.0)))
         if ltm[0][0] * ltm[1][1] - ltm[0][1] * ltm[1][0] == 0:
-            raise ValueError(f"header LTM matrix {ltm} is singular")
+            raise ParameterError(f"header LTM matrix {ltm} is singular")
         return cls(ltm, ltv, wcs)  # type: ignore[arg-type]
 
     @property
@@ -112,7 +114,7 @@ class PixelFrame:
 
     def _require_wcs(self) -> WCS:
         if self.wcs is None:
-            raise ValueError("region uses world coordinates (d, sexagesimal, \", ') but the image has no sky WCS")
+            raise ParameterError("region uses world coordinates (d, sexagesimal, \", ') but the image has no sky WCS")
         return self.wcs
 
     def world_to_physical(self, lon, lat):

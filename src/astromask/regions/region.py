@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from . import shapes as S
 from .ciao import Arg, ShapeSpec, parse_terms
 from .frame import PixelFrame
@@ -103,7 +104,7 @@ class Region:
 
     def __and__(self, other: Region) -> Region:
         if len(self.components) * len(other.components) > MAX_COMPONENTS:
-            raise ValueError(f"region too complex: more than {MAX_COMPONENTS} components after AND")
+            raise ParameterError(f"region too complex: more than {MAX_COMPONENTS} components after AND")
         return Region(a + b for a in self.components for b in other.components)
 
     def __invert__(self) -> Region:
@@ -157,7 +158,7 @@ class Region:
 
     def _physical(self) -> Region:
         if self.needs_frame:
-            raise ValueError(
+            raise ParameterError(
                 f"region {self} uses world coordinates or logical sizes: call to_physical(frame) "
                 "or mask(..., header=...) first"
             )
@@ -323,7 +324,7 @@ def combine(terms, column_error, start: Region | None = None) -> Region:
         else:
             current = current & ~region
     if len(done) + len(current.components) > MAX_COMPONENTS:
-        raise ValueError(f"region too complex: more than {MAX_COMPONENTS} components")
+        raise ParameterError(f"region too complex: more than {MAX_COMPONENTS} components")
     return Region(done + list(current.components))
 
 

@@ -23,6 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = [
     "Annulus",
     "Box",
@@ -181,7 +183,7 @@ class Shape:
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise ValueError(message)
+        raise ParameterError(message)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 
+from ..errors import ParameterError
 from ..footprint import FOOTPRINTS
 from ..schema import MAX_PLANES, MaskPlane
 
@@ -56,20 +57,20 @@ def _names(value, key: str) -> tuple[str, ...]:
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
-        raise ValueError(f"{key} must be a list of plane names or a comma-separated string, got {value!r}")
+        raise ParameterError(f"{key} must be a list of plane names or a comma-separated string, got {value!r}")
     for item in items:
         if not isinstance(item, str):
-            raise ValueError(f"{key} must hold plane names, got {item!r}")
+            raise ParameterError(f"{key} must hold plane names, got {item!r}")
         try:
             MaskPlane(item.strip())
         except ValueError:
-            raise ValueError(f"{key}: {item!r} is not a plane name") from None
+            raise ParameterError(f"{key}: {item!r} is not a plane name") from None
     return tuple(dict.fromkeys(item.strip().upper() for item in items))
 
 
 def _integer(value, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+        raise ParameterError(f"{key} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -79,14 +80,14 @@ def _bits_dict(value) -> Mapping[str, int] | None:
     if isinstance(value, str):
         if value.strip().lower() == "kbmod":
             return dict(KBMOD_MASK_BITS)
-        raise ValueError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
+        raise ParameterError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
     if not isinstance(value, Mapping):
-        raise ValueError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
+        raise ParameterError(f"mask_bits_dict must be a table {{plane = bit index}} or 'kbmod', got {value!r}")
     out = {}
     for name, bit in value.items():
         _names([name], "mask_bits_dict")
         if isinstance(bit, bool) or not isinstance(bit, int) or not 0 <= bit < MAX_PLANES:
-            raise ValueError(f"mask_bits_dict: bit index of {name!r} must be an integer in 0..{MAX_PLANES - 1}, "
+            raise ParameterError(f"mask_bits_dict: bit index of {name!r} must be an integer in 0..{MAX_PLANES - 1}, "
                              f"got {bit!r}")
         out[name.strip().upper()] = int(bit)
     return out
@@ -131,17 +132,17 @@ class StackConfig:
         set_(self, "mask_bits_dict", _bits_dict(self.mask_bits_dict))
         fraction = self.max_masked_pixels
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
-            raise ValueError(f"max_masked_pixels must be a fraction in 0..1, got {fraction!r}")
+            raise ParameterError(f"max_masked_pixels must be a fraction in 0..1, got {fraction!r}")
         set_(self, "max_masked_pixels", float(fraction))
         if self.footprint not in FOOTPRINTS:
-            raise ValueError(f"footprint must be one of {FOOTPRINTS}, got {self.footprint!r}")
+            raise ParameterError(f"footprint must be one of {FOOTPRINTS}, got {self.footprint!r}")
 
     @staticmethod
     def _threshold(value) -> float | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"mask_threshold must be a finite number or unset, got {value!r}")
+            raise ParameterError(f"mask_threshold must be a finite number or unset, got {value!r}")
         return float(value)
 
     @property
@@ -182,11 +183,11 @@ class StackConfig:
             if key not in known:
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"
-                raise ValueError(f"{source}: unknown key {key!r}{hint}")
+                raise ParameterError(f"{source}: unknown key {key!r}{hint}")
         try:
             return cls(**dict(values))
         except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+            raise ParameterError(f"{source}: {exc}") from None
 
 
 def load_config(path: str | os.PathLike, **overrides) -> StackConfig:
@@ -210,6 +211,6 @@ def load_config(path: str | os.PathLike, **overrides) -> StackConfig:
         with open(path, "rb") as stream:
             values = tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+        raise ParameterError(f"{path}: not valid TOML: {exc}") from None
     config = StackConfig.from_mapping(values, source=path)
     return config.replace(**overrides) if overrides else config

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..morphology import grow
 
 __all__ = ["PACKED_MAX_RADIUS", "grow_diamond", "grow_union"]
@@ -69,7 +70,7 @@ def grow_diamond(masked: np.ndarray, radius: int) -> np.ndarray:
            [0, 1, 0]])
     """
     if radius < 0:
-        raise ValueError(f"radius must be >= 0, got {radius}")
+        raise ParameterError(f"radius must be >= 0, got {radius}")
     masked = np.asarray(masked, dtype=bool)
     ny, nx = masked.shape
     rows = _pack(masked)  # rows grown sideways by k = radius - |dy| at step k

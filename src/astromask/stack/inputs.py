@@ -16,10 +16,10 @@ import os
 import re
 from collections.abc import Iterable
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..io.fitsfile import parse_fits_name
 
-__all__ = ["expand_inputs", "FITS_SUFFIXES"]
+__all__ = ["FITS_SUFFIXES", "expand_inputs"]
 
 #: File name endings taken from directories.
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
@@ -96,6 +96,6 @@ def expand_inputs(specs: Iterable[str | os.PathLike]) -> list[str]:
     """
     names = [n for spec in specs for n in _expand_one(os.fspath(spec), lists=True)]
     if not names:
-        raise ValueError("no input images given")
+        raise ParameterError("no input images given")
     return list(dict.fromkeys(names))
 

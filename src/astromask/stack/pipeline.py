@@ -46,7 +46,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
-from ..errors import AstromaskError, FormatError, OutputExistsError
+from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
 from ..io import WRITE_FORMATS, get_format, identify, write
 from ..io.fitsfile import make_image_hdu, open_fits, parse_fits_name, stored_float_order, write_atomic
 from ..io.plain import mask_hdu
@@ -60,9 +60,9 @@ from .masks import read_stack_mask
 from .scheduler import Runner, check_scheduler
 
 __all__ = [
+    "GLOBAL_FILE",
     "GLOBAL_PLANE",
     "STACK_PLANE",
-    "GLOBAL_FILE",
     "SUMMARY_FILE",
     "StackResult",
     "count_repeated",
@@ -242,7 +242,7 @@ def mask_image(image: MaskedImage, config: StackConfig, global_: np.ndarray | No
     """
     mask = image.mask
     if global_ is not None and global_.shape != image.shape:
-        raise ValueError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
+        raise ParameterError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
     flags, unknown = _image_flags(mask, config)
     masked = _select(mask.array, flags)  # a new array: the union is built in it
     n_flagged = int(np.count_nonzero(masked))
@@ -669,7 +669,7 @@ def run_stack(
     config = config or StackConfig()
     check_scheduler(scheduler)
     if to is not None and to not in WRITE_FORMATS:
-        raise ValueError(f"to must be one of {WRITE_FORMATS}, got {to!r}")
+        raise ParameterError(f"to must be one of {WRITE_FORMATS}, got {to!r}")
     names = expand_inputs(inputs)
     outdir = os.path.abspath(os.fspath(outdir))
     os.makedirs(outdir, exist_ok=True)

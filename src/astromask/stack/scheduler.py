@@ -24,7 +24,8 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 
-from ..errors import AstromaskError
+from .._optional import require
+from ..errors import AstromaskError, ParameterError
 from ..progress import progress
 
 __all__ = ["LOCAL_SCHEDULERS", "Runner", "check_scheduler"]
@@ -39,16 +40,12 @@ def check_scheduler(scheduler: str | None) -> str | None:
     """``scheduler`` if valid, else ``ValueError`` naming the accepted values."""
     if scheduler is None or scheduler in LOCAL_SCHEDULERS or _ADDRESS.match(scheduler):
         return scheduler
-    raise ValueError(f"scheduler must be one of {', '.join(LOCAL_SCHEDULERS)} or an address such as "
+    raise ParameterError(f"scheduler must be one of {', '.join(LOCAL_SCHEDULERS)} or an address such as "
                      f"tcp://host:port, got {scheduler!r}")
 
 
 def _import_dask():
-    try:
-        import dask
-    except ImportError:  # pragma: no cover - dask is installed with the 'dask' extra
-        raise AstromaskError("Dask schedulers need the 'dask' extra: pip install 'astromask[dask]'") from None
-    return dask
+    return require("dask", needed_for="Dask schedulers")
 
 
 class _Bar:
@@ -156,7 +153,7 @@ class Runner:
             Task name prefix (seen in Dask dashboards).
         """
         if not len(items):
-            raise ValueError("nothing to reduce")
+            raise ParameterError("nothing to reduce")
         if self.scheduler is None:
             result = None
             for item in progress(items):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from ..errors import AstromaskError
+from .._optional import require
+from ..errors import ParameterError
 from .layers import (
     Layers,
     block_note,
@@ -26,11 +27,7 @@ _SCREEN_MARGIN = 0.99  # of the axes' screen pixels counted as room for blocks (
 
 
 def _require_matplotlib():
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - matplotlib is installed with the 'plot' extra
-        raise AstromaskError("drawing masks needs the 'plot' extra: pip install 'astromask[plot]'") from None
-    return matplotlib
+    return require("matplotlib", needed_for="drawing masks")
 
 
 def format_fraction(fraction: float) -> str:
@@ -44,7 +41,7 @@ def format_fraction(fraction: float) -> str:
 
 def _grid(n: int, ncols: int | None) -> tuple[int, int]:
     if ncols is not None and ncols < 1:
-        raise ValueError(f"ncols must be at least 1, got {ncols}")
+        raise ParameterError(f"ncols must be at least 1, got {ncols}")
     ncols = min(n, ncols or math.ceil(math.sqrt(n)))
     return math.ceil(n / ncols), ncols
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..mask import Mask
 from ..schema import UnknownPlaneError
 from .panels import Panel
@@ -77,7 +78,7 @@ def normalizer(image: np.ndarray, stretch: str = "zscale"):
     )
 
     if stretch not in STRETCHES:
-        raise ValueError(f"stretch must be one of {STRETCHES}, got {stretch!r}")
+        raise ParameterError(f"stretch must be one of {STRETCHES}, got {stretch!r}")
     values = np.asarray(image, dtype=float)
     values = values[np.isfinite(values)]
     if stretch == "zscale":
@@ -119,7 +120,7 @@ def pool_factor(shape: tuple[int, int], max_size: int | None) -> int:
     if max_size is None:
         return 1
     if max_size < 1:
-        raise ValueError(f"max_size must be at least 1 pixel, got {max_size}")
+        raise ParameterError(f"max_size must be at least 1 pixel, got {max_size}")
     return max(1, math.ceil(max(shape) / max_size))
 
 
@@ -203,11 +204,11 @@ def _rgb(colour) -> tuple[float, float, float]:
     if isinstance(colour, str):
         text = colour.lstrip("#")
         if len(text) != 6:
-            raise ValueError(f"colour must be '#rrggbb' or an (r, g, b) tuple in [0, 1], got {colour!r}")
+            raise ParameterError(f"colour must be '#rrggbb' or an (r, g, b) tuple in [0, 1], got {colour!r}")
         return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))
     rgb = tuple(float(c) for c in colour)[:3]
     if len(rgb) != 3 or not all(0 <= c <= 1 for c in rgb):
-        raise ValueError(f"colour must be '#rrggbb' or an (r, g, b) tuple in [0, 1], got {colour!r}")
+        raise ParameterError(f"colour must be '#rrggbb' or an (r, g, b) tuple in [0, 1], got {colour!r}")
     return rgb
 
 
@@ -310,7 +311,7 @@ def make_layers(
     if factor is None:
         factor = pool_factor(panel.shape, max_size)
     elif max_size is not None or factor < 1:
-        raise ValueError(f"give max_size or a block factor >= 1, not both (got {max_size}, {factor})")
+        raise ParameterError(f"give max_size or a block factor >= 1, not both (got {max_size}, {factor})")
     grey = None
     if panel.image is not None:
         norm = normalizer(panel.image, stretch)
@@ -328,7 +329,7 @@ def overlay_rgba(layers: Layers, colours: Mapping[str, tuple], *, alpha: float =
     transparent.
     """
     if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        raise ParameterError(f"alpha must be in [0, 1], got {alpha}")
     rgba = np.zeros((*layers.display_shape, 4))
     for name in sorted(layers.planes, key=lambda n: -layers.counts[n]):
         rgba[layers.planes[name]] = (*colours[name], alpha)

@@ -17,7 +17,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..io import get_format, identify, read
 from ..io.fitsfile import find_hdu, open_fits, parse_fits_name
 from ..mask import Mask
@@ -61,13 +61,13 @@ class Panel:
 
     def __post_init__(self) -> None:
         if self.image is None and self.mask is None:
-            raise ValueError(f"panel {self.title!r} needs an image, a mask or both")
+            raise ParameterError(f"panel {self.title!r} needs an image, a mask or both")
         if self.image is not None:
             self.image = np.asarray(self.image)
             if self.image.ndim != 2:
-                raise ValueError(f"panel {self.title!r}: image must be 2-D, got shape {self.image.shape}")
+                raise ParameterError(f"panel {self.title!r}: image must be 2-D, got shape {self.image.shape}")
         if self.image is not None and self.mask is not None and self.mask.shape != self.image.shape:
-            raise ValueError(
+            raise ParameterError(
                 f"panel {self.title!r}: mask shape {self.mask.shape} differs from image shape {self.image.shape}"
             )
 
@@ -91,7 +91,7 @@ def _as_mask(mask) -> Mask | None:
         return mask.mask
     array = np.asarray(mask)
     if array.dtype != bool:
-        raise TypeError(f"mask must be a Mask, a MaskedImage or a boolean array, got {array.dtype} array")
+        raise ParameterTypeError(f"mask must be a Mask, a MaskedImage or a boolean array, got {array.dtype} array")
     return Mask.from_bool(array, "MASKED")
 
 
@@ -102,7 +102,7 @@ def _panel(data, mask, title: str) -> Panel:
         return Panel(title, data.image, _as_mask(mask) or data.mask, data.wcs)
     if isinstance(data, Mask):
         if mask is not None:
-            raise ValueError(f"panel {title!r}: data is already a mask; give an image to draw a mask over")
+            raise ParameterError(f"panel {title!r}: data is already a mask; give an image to draw a mask over")
         return Panel(title, None, data)
     return Panel(title, np.asarray(data, dtype=float), _as_mask(mask))
 
@@ -133,10 +133,10 @@ def as_panels(data, mask=None, *, titles: Sequence[str] | None = None) -> list[P
     items = list(data) if isinstance(data, (list, tuple)) else [data]
     masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(items)
     if len(masks) != len(items):
-        raise ValueError(f"got {len(masks)} masks for {len(items)} images; give one mask or one per image")
+        raise ParameterError(f"got {len(masks)} masks for {len(items)} images; give one mask or one per image")
     titles = list(titles) if titles is not None else [f"panel {i + 1}" for i in range(len(items))]
     if len(titles) != len(items):
-        raise ValueError(f"got {len(titles)} titles for {len(items)} images")
+        raise ParameterError(f"got {len(titles)} titles for {len(items)} images")
     return [_panel(d, m, t) for d, m, t in zip(items, masks, titles)]
 
 
@@ -181,7 +181,7 @@ def parse_hdus(text: str | None) -> list | None:
         return None
     tokens = [t.strip() for t in str(text).split(",") if t.strip()]
     if not tokens:
-        raise ValueError("--hdu needs 'all' or a comma list of HDU numbers or names")
+        raise ParameterError("--hdu needs 'all' or a comma list of HDU numbers or names")
     if [t.lower() for t in tokens] == ["all"]:
         return ["all"]
     return [int(t) if t.isdigit() else t for t in tokens]
@@ -258,13 +258,13 @@ def read_panels(
     if len(masks) == 1 and len(names) > 1:
         masks = masks * len(names)
     if len(masks) != len(names):
-        raise ValueError(f"got {len(masks)} mask files for {len(names)} images; give one or one per image")
+        raise ParameterError(f"got {len(masks)} mask files for {len(names)} images; give one or one per image")
     hdus = parse_hdus(hdus) if isinstance(hdus, str) else (list(hdus) if hdus is not None else None)
     panels = []
     for name, mask_name in zip(names, masks):
         name = os.fspath(name)
         if hdus is not None and parse_fits_name(name).hdu is not None:
-            raise ValueError(f"{name}: HDU given twice (in the name and with --hdu)")
+            raise ParameterError(f"{name}: HDU given twice (in the name and with --hdu)")
         if hdus is None:
             targets = [(None, None, os.path.basename(name))]
         else:

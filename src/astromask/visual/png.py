@@ -7,6 +7,8 @@ import zlib
 
 import numpy as np
 
+from ..errors import ParameterError, ParameterTypeError
+
 __all__ = ["encode_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,10 +41,10 @@ def encode_png(pixels: np.ndarray, *, level: int = 6) -> bytes:
     """
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
-        raise TypeError(f"PNG pixels must be uint8, got {pixels.dtype}")
+        raise ParameterTypeError(f"PNG pixels must be uint8, got {pixels.dtype}")
     channels = 1 if pixels.ndim == 2 else pixels.shape[-1] if pixels.ndim == 3 else 0
     if channels not in _COLOUR_TYPES or 0 in pixels.shape[:2]:
-        raise ValueError(f"PNG pixels must have shape (H, W), (H, W, 3) or (H, W, 4), got {pixels.shape}")
+        raise ParameterError(f"PNG pixels must have shape (H, W), (H, W, 3) or (H, W, 4), got {pixels.shape}")
     height, width = pixels.shape[:2]
     rows = np.ascontiguousarray(pixels).reshape(height, width * channels)
     raw = np.hstack([np.zeros((height, 1), np.uint8), rows]).tobytes()  # filter byte 0 before each row
