@@ -1,11 +1,12 @@
 # make demo: set up .venv and run the end-to-end demo on generated data.
 # make test: set up .venv and run the test suite.
+# make lint: ruff and mypy, as CI runs them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean browser
+.PHONY: demo test lint venv clean browser
 
 venv: $(STAMP)
 
@@ -22,6 +23,12 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# ruff (lint and format) over the code, tests and benchmarks; mypy strict on the core types (pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 
 # The report's browser test needs Debian's chromium; install it when absent (as root or with sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)

@@ -117,8 +117,10 @@ def main() -> int:
     big = make_geometry((0, 0), npix=8192, binsz=0.005, frame="galactic", proj="TAN")
     centers, radii = circles(big, 100_000)
     seconds, mask = best(lambda: sky_circles_mask(big.shape, big.wcs, centers.icrs, radii * u.deg), repeat=2)
-    print(f"10^5 ICRS sources, radii 5-30 px, on an 8192x8192 galactic TAN map: {seconds:.2f} s "
-          f"(masked fraction {mask.mean():.3f})")
+    print(
+        f"10^5 ICRS sources, radii 5-30 px, on an 8192x8192 galactic TAN map: {seconds:.2f} s "
+        f"(masked fraction {mask.mean():.3f})"
+    )
     return 0
 
 

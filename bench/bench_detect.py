@@ -54,8 +54,19 @@ def main(argv=None) -> int:
 
     image = star_field(SHAPE, seed=1)
     bg0 = estimate_background(image)
-    injected = inject(image, sigma=bg0.median_noise, sky=float(np.median(bg0.level)), level=LEVEL, cosmics=400,
-                      hot=200, dead=200, columns=4, trails=3, saturated=10, seed=1).image
+    injected = inject(
+        image,
+        sigma=bg0.median_noise,
+        sky=float(np.median(bg0.level)),
+        level=LEVEL,
+        cosmics=400,
+        hot=200,
+        dead=200,
+        columns=4,
+        trails=3,
+        saturated=10,
+        seed=1,
+    ).image
     injected[:, :30] = 0.0  # an unread strip: a constant fill region
     print(f"image {SHAPE[1]}x{SHAPE[0]} float32; {os.cpu_count()} CPUs; {platform.processor() or platform.machine()}")
 
@@ -79,8 +90,13 @@ def main(argv=None) -> int:
     for name, fn in rows:
         table.append((name, best(fn, args.repeat)[0]))
     # the yardstick and our CR step alternately, so that a busy spell of the machine hits both alike
-    pairs = [(best(lambda: astroscrappy.detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL), 1),
-              best(cosmic_rays, 1)[0]) for _ in range(args.repeat)]
+    pairs = [
+        (
+            best(lambda: astroscrappy.detect_cosmics(injected, gain=1.0, readnoise=5.0, satlevel=LEVEL), 1),
+            best(cosmic_rays, 1)[0],
+        )
+        for _ in range(args.repeat)
+    ]
     t_lacosmic = min(p[0][0] for p in pairs)
     reference = pairs[0][0][1]
     table.insert(-1, ("CR", min(p[1] for p in pairs)))
@@ -89,8 +105,10 @@ def main(argv=None) -> int:
 
     cr = cosmic_rays().mask
     agree = np.count_nonzero(cr & reference[0]) / max(np.count_nonzero(reference[0]), 1)
-    print(f"CR pixels: ours {np.count_nonzero(cr)}, astroscrappy alone {np.count_nonzero(reference[0])}, "
-          f"{agree:.1%} of astroscrappy's found (ours leaves saturated pixels out)")
+    print(
+        f"CR pixels: ours {np.count_nonzero(cr)}, astroscrappy alone {np.count_nonzero(reference[0])}, "
+        f"{agree:.1%} of astroscrappy's found (ours leaves saturated pixels out)"
+    )
     print(f"detect(): {result.summary()}")
     print()
     print("| step | time (s) | / astroscrappy |")

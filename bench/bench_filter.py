@@ -72,7 +72,8 @@ def bench_kernel(values: np.ndarray, n: int) -> dict:
 def write_events(path: str, n: int) -> None:
     """A FITS event list of n rows (X, Y float64), written chunk by chunk."""
     header = fits.BinTableHDU.from_columns(
-        [fits.Column("X", "D", unit="pixel"), fits.Column("Y", "D", unit="pixel")]).header
+        [fits.Column("X", "D", unit="pixel"), fits.Column("Y", "D", unit="pixel")]
+    ).header
     header["NAXIS2"] = n
     for k in (1, 2):
         header[f"TLMIN{k}"], header[f"TLMAX{k}"] = 0.5, SIZE + 0.5
@@ -92,7 +93,7 @@ def peer_file(path: str, values: np.ndarray, n: int, out: str | None = None) -> 
     with fits.open(path) as hdul:
         offset = hdul.fileinfo(1)["datLoc"]
     dtype = [("X", ">f8"), ("Y", ">f8")]
-    with open(path, "rb") as f, (open(out, "wb") if out else open(os.devnull, "wb")) as sink:
+    with open(path, "rb") as f, open(out, "wb") if out else open(os.devnull, "wb") as sink:
         f.seek(offset)
         for start in range(0, n, DEFAULT_CHUNK_ROWS):
             records = np.fromfile(f, dtype=dtype, count=min(DEFAULT_CHUNK_ROWS, n - start))
@@ -127,8 +128,15 @@ def bench_file(values: np.ndarray, n: int, directory: str) -> dict:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert summary.rows == (n, kept), (summary.rows, kept)
-        return {"write": t_write, "peer": t_peer, "peer_write": t_peer_write, "astromask": t_ours, "peak": peak,
-                "file": os.path.getsize(evt), "kept": kept}
+        return {
+            "write": t_write,
+            "peer": t_peer,
+            "peer_write": t_peer_write,
+            "astromask": t_ours,
+            "peak": peak,
+            "file": os.path.getsize(evt),
+            "kept": kept,
+        }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -144,19 +152,25 @@ def main() -> None:
     print(f"{args.events:.0e} events, {SIZE}x{SIZE} mask, in-memory chunks of {CHUNK:.0e}")
     print(f"  numpy gather mask[iy, ix] (indices given)   {k['gather']:7.2f} s")
     print(f"  numpy indices + gather                      {k['index+gather']:7.2f} s")
-    print(f"  astromask MaskImage.contains                {k['astromask']:7.2f} s   "
-          f"ratio to gather {k['astromask'] / k['gather']:.2f}x, to indices+gather "
-          f"{k['astromask'] / k['index+gather']:.2f}x")
+    print(
+        f"  astromask MaskImage.contains                {k['astromask']:7.2f} s   "
+        f"ratio to gather {k['astromask'] / k['gather']:.2f}x, to indices+gather "
+        f"{k['astromask'] / k['index+gather']:.2f}x"
+    )
     if args.skip_file:
         return
     f = bench_file(values, args.events, args.dir)
-    print(f"streamed file of {f['file'] / 1e9:.2f} GB (written in {f['write']:.1f} s), chunks of "
-          f"{DEFAULT_CHUNK_ROWS:.0e} rows, {f['kept']} rows kept")
+    print(
+        f"streamed file of {f['file'] / 1e9:.2f} GB (written in {f['write']:.1f} s), chunks of "
+        f"{DEFAULT_CHUNK_ROWS:.0e} rows, {f['kept']} rows kept"
+    )
     print(f"  numpy: read chunks + gather (no output)     {f['peer']:7.2f} s")
     print(f"  numpy: read + gather + write kept rows      {f['peer_write']:7.2f} s")
-    print(f"  astromask filter_file (writes the output)   {f['astromask']:7.2f} s   "
-          f"ratio {f['astromask'] / f['peer']:.2f}x to gather, {f['astromask'] / f['peer_write']:.2f}x to "
-          f"gather + write; peak traced memory {f['peak'] / 1e6:.0f} MB")
+    print(
+        f"  astromask filter_file (writes the output)   {f['astromask']:7.2f} s   "
+        f"ratio {f['astromask'] / f['peer']:.2f}x to gather, {f['astromask'] / f['peer_write']:.2f}x to "
+        f"gather + write; peak traced memory {f['peak'] / 1e6:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def main() -> int:
 
         def astropy_full():
             with fits.open(path) as h:
-                return np.array(h[ext].data[box.y0:box.y1, box.x0:box.x1])
+                return np.array(h[ext].data[box.y0 : box.y1, box.x0 : box.x1])
 
         def ours():
             return astromask.read(f"{path}[{ext}]", format="fits", bbox=box)
@@ -64,13 +64,20 @@ def main() -> int:
     def peer_counts():  # astropy.nddata.bitmask, one call per plane
         from astropy.nddata import bitmask
 
-        return {p.name: int(bitmask.bitfield_to_boolean_mask(values, ignore_flags=~(1 << i),
-                                                             good_mask_value=False).sum())
-                for i, p in m.schema.items()}
+        return {
+            p.name: int(bitmask.bitfield_to_boolean_mask(values, ignore_flags=~(1 << i), good_mask_value=False).sum())
+            for i, p in m.schema.items()
+        }
 
     assert peer_counts() == m.counts()
-    rows.append(("per-plane counts, 16 planes of 4096x4096", "astropy bitfield_to_boolean_mask per plane",
-                 best(peer_counts, 2), best(m.counts, 2)))
+    rows.append(
+        (
+            "per-plane counts, 16 planes of 4096x4096",
+            "astropy bitfield_to_boolean_mask per plane",
+            best(peer_counts, 2),
+            best(m.counts, 2),
+        )
+    )
 
     print(f"{'task':<52} {'peer':<45} {'peer s':>8} {'ours s':>8} {'ratio':>7}")
     for task, peer, tp, to in rows:

@@ -6,7 +6,8 @@ image (seeded). Without the original installed, its figures are the ones measure
 labelled as such.
 
 Run: .venv/bin/python bench/bench_maximask.py [--batch-sizes 1,4,8] [--threads 2] [--device cpu|cuda]
-     [--numerics pinned,fast] [--agreement]  (--agreement: also max |p - p_original| and differing mask values on synth_crop_a)
+     [--numerics pinned,fast] [--agreement]
+     (--agreement: also max |p - p_original| and differing mask values on synth_crop_a)
      [--original DIR [--original-batch-sizes 1,8]]
 
 --original DIR runs both command lines side by side on the same FITS file of the generated image:
@@ -37,8 +38,11 @@ import numpy as np
 SHAPE = (2046, 4094)
 # ../shared/reference/maximask.md, section 10: maximask 1.4.1 CLI, TensorFlow 2.15.1, 2 threads,
 # x86-64 with AVX-512, 4094x2046 (200 patches)
-ORIGINAL = {"maximask batch 8": (75.7, 4.9 * 1024), "maximask batch 1": (70.0, 1.16 * 1024),
-            "maxitrack": (6.6, 1.29 * 1024)}
+ORIGINAL = {
+    "maximask batch 8": (75.7, 4.9 * 1024),
+    "maximask batch 1": (70.0, 1.16 * 1024),
+    "maxitrack": (6.6, 1.29 * 1024),
+}
 # same reference: network only, per patch at batch 1, TF 0.281 s and PyTorch NCHW 0.268 s
 REFERENCE_NCHW_PER_PATCH = 0.268
 
@@ -86,9 +90,15 @@ def child(args) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     result = net.score(image) if args.tool == "maxitrack" else net.predict(image)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"load_s": load, "wall_s": wall, "cpu_s": cpu, "peak_mb": _peak_mb(),
-            "patches": len(inference.patch_coords(*image.shape)), "result": float(np.mean(result)),
-            "numerics": numerics.state().describe()}
+    return {
+        "load_s": load,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_mb": _peak_mb(),
+        "patches": len(inference.patch_coords(*image.shape)),
+        "result": float(np.mean(result)),
+        "numerics": numerics.state().describe(),
+    }
 
 
 def per_patch(threads: int, repeat: int = 5) -> tuple[float, float]:
@@ -132,13 +142,27 @@ def agreement(device: str) -> str:
     proba = inference.MaxiMask(device=device).probabilities(image)
     thresholds = config.DEFAULT_THRESHOLDS[:, None, None]
     differ = int(((proba > thresholds) != masks).sum())
-    return f"synth_crop_a on {device}: max |p - p_original| = {np.abs(proba - reference).max():.2g}, " \
-           f"{differ} of {masks.size} mask values differ"
+    return (
+        f"synth_crop_a on {device}: max |p - p_original| = {np.abs(proba - reference).max():.2g}, "
+        f"{differ} of {masks.size} mask values differ"
+    )
 
 
 def run_child(tool: str, batch_size: int, threads: int, device: str, path: str = "pinned") -> dict:
-    command = [sys.executable, __file__, "--child", tool, "--batch-sizes", str(batch_size),
-               "--threads", str(threads), "--device", device, "--numerics", path]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        tool,
+        "--batch-sizes",
+        str(batch_size),
+        "--threads",
+        str(threads),
+        "--device",
+        device,
+        "--numerics",
+        path,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -146,8 +170,13 @@ def run_child(tool: str, batch_size: int, threads: int, device: str, path: str =
 
 def run_command(command: list[str], cwd: str, threads: int) -> dict:
     """Wall and CPU seconds and peak RSS (MB) of one command, from its own rusage (os.wait4)."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
-               TF_NUM_INTRAOP_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        TF_NUM_INTEROP_THREADS="1",
+        TF_NUM_INTRAOP_THREADS=str(threads),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     started = time.perf_counter()
     with open(os.path.join(cwd, "log.txt"), "ab") as log:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
@@ -182,12 +211,21 @@ def side_by_side(original_dir: str, ours: list[int], theirs: list[int], threads:
 
     image_name = "ccd.fits"
     bin_dir = os.path.dirname(sys.executable)
-    runs = [(f"original maximask batch {b}", [os.path.join(original_dir, "maximask"), image_name,
-                                              "--batch_size", str(b)]) for b in theirs]
-    runs += [(f"astromask maximask batch {b}", [os.path.join(bin_dir, "astromask"), "maximask", image_name,
-                                                "--batch_size", str(b), "--overwrite"]) for b in ours]
-    runs += [("original maxitrack batch 16", [os.path.join(original_dir, "maxitrack"), image_name]),
-             ("astromask maxitrack batch 16", [os.path.join(bin_dir, "astromask"), "maxitrack", image_name])]
+    runs = [
+        (f"original maximask batch {b}", [os.path.join(original_dir, "maximask"), image_name, "--batch_size", str(b)])
+        for b in theirs
+    ]
+    runs += [
+        (
+            f"astromask maximask batch {b}",
+            [os.path.join(bin_dir, "astromask"), "maximask", image_name, "--batch_size", str(b), "--overwrite"],
+        )
+        for b in ours
+    ]
+    runs += [
+        ("original maxitrack batch 16", [os.path.join(original_dir, "maxitrack"), image_name]),
+        ("astromask maxitrack batch 16", [os.path.join(bin_dir, "astromask"), "maxitrack", image_name]),
+    ]
     image = make_image()
     rows, masks = [], {}
     for name, command in runs:
@@ -202,20 +240,29 @@ def side_by_side(original_dir: str, ours: list[int], theirs: list[int], threads:
         track_file = os.path.join(cwd, "maxitrack.out")
         if os.path.exists(track_file):
             result["score"] = Path(track_file).read_text().split()[-1]
-        print(f"{name:30s} {result['wall_s']:8.1f} s wall {result['cpu_s']:8.1f} s CPU "
-              f"{result['peak_mb']:7.0f} MB {result.get('score', '')}", flush=True)
+        print(
+            f"{name:30s} {result['wall_s']:8.1f} s wall {result['cpu_s']:8.1f} s CPU "
+            f"{result['peak_mb']:7.0f} MB {result.get('score', '')}",
+            flush=True,
+        )
     names = list(masks)
     for other in names[1:]:
         differ = masks[names[0]] != masks[other]
-        print(f"masks of {names[0]} and {other}: {int(differ.sum())} of {differ.size} values differ "
-              f"(per class {differ.reshape(differ.shape[0], -1).sum(axis=1).tolist()})")
+        print(
+            f"masks of {names[0]} and {other}: {int(differ.sum())} of {differ.size} values differ "
+            f"(per class {differ.reshape(differ.shape[0], -1).sum(axis=1).tolist()})"
+        )
     scores = {name.split()[0]: float(r["score"]) for name, r in rows if "score" in r}
     if len(scores) == 2:
         emulated = with_partial_batch_bug(image, 16)
-        print(f"maxitrack: original {scores['original']:.4f}, astromask {scores['astromask']:.4f}; astromask's "
-              f"block scores with the original's partial-batch bug applied: {emulated:.4f}")
-    best = {tool: min(r["wall_s"] for n, r in rows if n.startswith(f"original {tool}")) for tool in ("maximask",
-                                                                                                   "maxitrack")}
+        print(
+            f"maxitrack: original {scores['original']:.4f}, astromask {scores['astromask']:.4f}; astromask's "
+            f"block scores with the original's partial-batch bug applied: {emulated:.4f}"
+        )
+    best = {
+        tool: min(r["wall_s"] for n, r in rows if n.startswith(f"original {tool}"))
+        for tool in ("maximask", "maxitrack")
+    }
     for name, r in rows:
         if name.startswith("astromask"):
             tool = name.split()[1]
@@ -227,14 +274,21 @@ def main() -> int:
     parser.add_argument("--batch-sizes", default="1,4,8", help="MaxiMask batch sizes (comma-separated)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--agreement", action="store_true",
-                        help="also compare with the original's outputs on synth_crop_a (../shared/data)")
-    parser.add_argument("--original", metavar="DIR",
-                        help="directory holding the original maximask and maxitrack commands: run both side by side")
+    parser.add_argument(
+        "--agreement",
+        action="store_true",
+        help="also compare with the original's outputs on synth_crop_a (../shared/data)",
+    )
+    parser.add_argument(
+        "--original",
+        metavar="DIR",
+        help="directory holding the original maximask and maxitrack commands: run both side by side",
+    )
     parser.add_argument("--original-batch-sizes", default="1,8", help="the original's batch sizes (default 1,8)")
     parser.add_argument("--workdir", default="/tmp/astromask-bench-maximask", help="files of --original runs")
-    parser.add_argument("--numerics", default="pinned,fast",
-                        help="numeric paths to time (comma-separated; default pinned,fast)")
+    parser.add_argument(
+        "--numerics", default="pinned,fast", help="numeric paths to time (comma-separated; default pinned,fast)"
+    )
     parser.add_argument("--child", choices=["maximask", "maxitrack", "patch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -242,26 +296,38 @@ def main() -> int:
         print(json.dumps(child(args)))
         return 0
     if args.original:
-        print(f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} cores; whole command lines, each in a fresh process")
-        side_by_side(args.original, [int(b) for b in args.batch_sizes.split(",")],
-                     [int(b) for b in args.original_batch_sizes.split(",")], args.threads, args.workdir)
+        print(
+            f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} cores; whole command lines, each in a fresh process"
+        )
+        side_by_side(
+            args.original,
+            [int(b) for b in args.batch_sizes.split(",")],
+            [int(b) for b in args.original_batch_sizes.split(",")],
+            args.threads,
+            args.workdir,
+        )
         return 0
 
     load = os.getloadavg()[0]
-    print(f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, device {args.device}, "
-          f"load average {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{SHAPE[1]}x{SHAPE[0]} float32, {args.threads} threads, device {args.device}, "
+        f"load average {load:.1f} on {os.cpu_count()} cores"
+    )
     paths = args.numerics.split(",")
     rows = []
     for path in paths:
         for batch in (int(b) for b in args.batch_sizes.split(",")):
-            rows.append((f"maximask batch {batch} {path}", run_child("maximask", batch, args.threads, args.device,
-                                                                      path)))
+            rows.append(
+                (f"maximask batch {batch} {path}", run_child("maximask", batch, args.threads, args.device, path))
+            )
         rows.append((f"maxitrack {path}", run_child("maxitrack", 16, args.threads, args.device, path)))
     print(f"{'run':28s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s} {'load s':>7s}  kernels")
     for name, r in rows:
-        print(f"{name:28s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_mb']:8.0f} {r['load_s']:7.1f}  "
-              f"{r['numerics'].split(': ', 1)[1]}")
+        print(
+            f"{name:28s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_mb']:8.0f} {r['load_s']:7.1f}  "
+            f"{r['numerics'].split(': ', 1)[1]}"
+        )
     if args.device == "cpu" and len(paths) > 1:
         patches = {path: run_child("patch", 1, args.threads, args.device, path) for path in paths}
         print("\none 400x400 patch, network alone, batch 1 (best of 5):")
@@ -270,19 +336,25 @@ def main() -> int:
         frames = {path: next(r for n, r in rows if n.startswith("maximask") and n.endswith(path)) for path in paths}
         base = paths[0]
         for path in paths[1:]:
-            print(f"{base} / {path}: {patches[base]['wall_s'] / patches[path]['wall_s']:.2f}x per patch, "
-                  f"{frames[base]['wall_s'] / frames[path]['wall_s']:.2f}x per {SHAPE[1]}x{SHAPE[0]} frame "
-                  f"(>1: {base} is slower)")
+            print(
+                f"{base} / {path}: {patches[base]['wall_s'] / patches[path]['wall_s']:.2f}x per patch, "
+                f"{frames[base]['wall_s'] / frames[path]['wall_s']:.2f}x per {SHAPE[1]}x{SHAPE[0]} frame "
+                f"(>1: {base} is slower)"
+            )
     if args.agreement:
         print(agreement(args.device))
     if args.device == "cpu":
         # CPU seconds are much less sensitive than wall time to other jobs on a shared machine
         wall, cpu = per_patch(args.threads)  # in this process: the pinned path
         factor = cpu / REFERENCE_NCHW_PER_PATCH
-        print(f"\nnetwork alone, NCHW, one patch (best of 5): {wall:.3f} s wall, {cpu:.3f} s CPU; the reference "
-              f"machine: {REFERENCE_NCHW_PER_PATCH} s wall")
-        print("estimate of our wall time on the reference machine, CPU s x (reference NCHW wall / our NCHW CPU), "
-              "against the original's best there:")
+        print(
+            f"\nnetwork alone, NCHW, one patch (best of 5): {wall:.3f} s wall, {cpu:.3f} s CPU; the reference "
+            f"machine: {REFERENCE_NCHW_PER_PATCH} s wall"
+        )
+        print(
+            "estimate of our wall time on the reference machine, CPU s x (reference NCHW wall / our NCHW CPU), "
+            "against the original's best there:"
+        )
         best_original = min(t for name, (t, _) in ORIGINAL.items() if name.startswith("maximask"))
         for name, r in rows:
             estimate = r["cpu_s"] / factor

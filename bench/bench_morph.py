@@ -97,8 +97,10 @@ def main() -> int:
         have_cv2 = True
     except ImportError:
         have_cv2 = False
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"numpy {np.__version__}" + (f", OpenCV {cv2.__version__}" if have_cv2 else ""))
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"numpy {np.__version__}" + (f", OpenCV {cv2.__version__}" if have_cv2 else "")
+    )
     mask = make_mask()
     print(f"# mask {N}x{N} uint32, {NPLANES} planes, {int(np.count_nonzero(mask))} pixels set")
     grow(mask[:64, :64], 1)  # compile the kernels
@@ -106,11 +108,22 @@ def main() -> int:
     grow(mask[:64, :64], 8, footprint="diamond")
     planes = range(2) if args.quick else range(NPLANES)
     scale = NPLANES / len(planes)
-    print("| footprint | astromask (s) | scipy per plane (s) | speed-up | cv2.dilate calls (s) | cv2 whole job (s) "
-          "| vs cv2 calls | identical | peak extra memory |")
+    print(
+        "| footprint | astromask (s) | scipy per plane (s) | speed-up | cv2.dilate calls (s) | cv2 whole job (s) "
+        "| vs cv2 calls | identical | peak extra memory |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
-    cases = [("disk", 2), ("disk", 8), ("disk", 32), ("box", 2), ("box", 8), ("box", 32),
-             ("diamond", 2), ("diamond", 8), ("diamond", 32)]
+    cases = [
+        ("disk", 2),
+        ("disk", 8),
+        ("disk", 32),
+        ("box", 2),
+        ("box", 8),
+        ("box", 32),
+        ("diamond", 2),
+        ("diamond", 8),
+        ("diamond", 32),
+    ]
     for kind, r in cases:
         fp = make_footprint(kind, r)
         ours, result = best(lambda: grow(mask, r, footprint=kind), args.repeat)
@@ -127,8 +140,10 @@ def main() -> int:
         extra = peak_memory(lambda: grow(mask, r, footprint=kind)) / mask.nbytes
         label = f"{kind} r={r} ({fp.shape[0]}x{fp.shape[1]})"
         scipy_note = f"{t_scipy:.2f}" + (" (2 planes ×8)" if args.quick else "")
-        print(f"| {label} | {ours:.3f} | {scipy_note} | {t_scipy / ours:.0f}× | {cv_calls:.3f} | {cv_job:.3f} "
-              f"| {cv_calls / ours:.2f}× | {'yes' if identical else 'NO'} | {extra:.2f}× mask |")
+        print(
+            f"| {label} | {ours:.3f} | {scipy_note} | {t_scipy / ours:.0f}× | {cv_calls:.3f} | {cv_job:.3f} "
+            f"| {cv_calls / ours:.2f}× | {'yes' if identical else 'NO'} | {extra:.2f}× mask |"
+        )
     return 0
 
 

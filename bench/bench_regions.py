@@ -60,8 +60,10 @@ def case_circle():
 
 
 def case_combination():
-    text = ("ellipse(2048.3,2048.7,1800.5,1200.5,30)-circle(1500.3,1500.6,200.5)-circle(2600.2,2400.4,150.5)"
-            "+rotbox(500.5,3600.5,400.3,300.3,20)+polygon(3000.3,200.7,3900.6,300.2,3500.1,1000.4)")
+    text = (
+        "ellipse(2048.3,2048.7,1800.5,1200.5,30)-circle(1500.3,1500.6,200.5)-circle(2600.2,2400.4,150.5)"
+        "+rotbox(500.5,3600.5,400.3,300.3,20)+polygon(3000.3,200.7,3900.6,300.2,3500.1,1000.4)"
+    )
 
     def peer():
         ell = peer_image(regions.EllipsePixelRegion(pix(2048.3, 2048.7), 3601.0, 2401.0, angle=30 * u.deg))
@@ -114,9 +116,12 @@ CIAO_CASES = (
     ("polygon, 5 vertices (concave)", "polygon(500,500,3800,900,3000,3600,2048,2048,1200,3000)"),
     ("pie r = 200..1500, 30..150 deg", "pie(2048,2048,200,1500,30,150)"),
     ("annulus r = 800..1500", "annulus(2048,2048,800,1500)"),
-    ("5 shapes with - and &", "circle(2048,2048,1800)-box(2048,2048,800,600,20)"
-                              "&polygon(100,100,4000,200,3900,3900)-ellipse(1000,3000,300,150,45)"
-                              "-pie(3000,1000,0,400,10,80)"),
+    (
+        "5 shapes with - and &",
+        "circle(2048,2048,1800)-box(2048,2048,800,600,20)"
+        "&polygon(100,100,4000,200,3900,3900)-ellipse(1000,3000,300,150,45)"
+        "-pie(3000,1000,0,400,10,80)",
+    ),
 )
 
 
@@ -137,9 +142,15 @@ class CiaoLibrary:
         self.lib.regParse.restype = ctypes.c_void_p
         self.lib.regParse.argtypes = [ctypes.c_char_p]
         self.lib.regFree.argtypes = [ctypes.c_void_p]
-        self.lib.regRegionToMask.argtypes = [ctypes.c_void_p] + [ctypes.c_double] * 5 + [
-            ctypes.POINTER(ctypes.POINTER(ctypes.c_short)), ctypes.POINTER(ctypes.c_long),
-            ctypes.POINTER(ctypes.c_long)]
+        self.lib.regRegionToMask.argtypes = (
+            [ctypes.c_void_p]
+            + [ctypes.c_double] * 5
+            + [
+                ctypes.POINTER(ctypes.POINTER(ctypes.c_short)),
+                ctypes.POINTER(ctypes.c_long),
+                ctypes.POINTER(ctypes.c_long),
+            ]
+        )
         self.libc.free.argtypes = [ctypes.c_void_p]
         self.driver.ciao_mask.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
 
@@ -154,8 +165,9 @@ class CiaoLibrary:
         ny, nx = SHAPE
         buf = ctypes.POINTER(ctypes.c_short)()
         xlen, ylen = ctypes.c_long(), ctypes.c_long()
-        status = self.lib.regRegionToMask(region, 1.0, float(nx), 1.0, float(ny), 1.0,
-                                          ctypes.byref(buf), ctypes.byref(xlen), ctypes.byref(ylen))
+        status = self.lib.regRegionToMask(
+            region, 1.0, float(nx), 1.0, float(ny), 1.0, ctypes.byref(buf), ctypes.byref(xlen), ctypes.byref(ylen)
+        )
         if status != 0 or (ylen.value, xlen.value) != SHAPE:
             raise RuntimeError("regRegionToMask failed")
         try:
@@ -173,15 +185,19 @@ class CiaoLibrary:
 def compare_ciao() -> None:
     library = os.environ.get("CIAO_REGION_LIB")
     if not library:
-        print("\nCIAO library comparison skipped: set CIAO_REGION_LIB=/path/to/libregion.so "
-              "(and CIAO_REGION_DRIVER, default libciaomask.so beside it); build steps in docs/regions.md")
+        print(
+            "\nCIAO library comparison skipped: set CIAO_REGION_LIB=/path/to/libregion.so "
+            "(and CIAO_REGION_DRIVER, default libciaomask.so beside it); build steps in docs/regions.md"
+        )
         return
     driver = os.environ.get("CIAO_REGION_DRIVER", str(Path(library).with_name("libciaomask.so")))
     ciao = CiaoLibrary(library, driver)
     cases = [(label, text, 3) for label, text in CIAO_CASES]
     cases.append(("1000 circles r = 2..30, OR", many_circles_text(), 1))  # the library takes minutes
-    print(f"\n{'case (4096 x 4096)':32s} {'regRegionToMask':>15s} {'C row loop':>10s} "
-          f"{'astromask':>9s} {'ratio':>6s} {'identical':>9s} {'pixels':>9s}")
+    print(
+        f"\n{'case (4096 x 4096)':32s} {'regRegionToMask':>15s} {'C row loop':>10s} "
+        f"{'astromask':>9s} {'ratio':>6s} {'identical':>9s} {'pixels':>9s}"
+    )
     for label, text, repeat in cases:
         region, ours_region = ciao.parse(text), parse(text)
         try:
@@ -195,10 +211,14 @@ def compare_ciao() -> None:
         assert identical, f"{label}: {int((ours != loop_mask).sum())} pixels differ"
         ratio = min(t_lib, t_loop) / t_ours
         lib_time = f"{t_lib:15.3f}" if lib_mask is not None else f"{'not run':>15s}"
-        print(f"{label:32s} {lib_time} {t_loop:10.3f} {t_ours:9.3f} {ratio:5.1f}x "
-              f"{'yes' if identical else 'no':>9s} {int(ours.sum()):9d}")
-    print("times in s, best of 3 (library on 1000 circles: 1 run of the row loop), masks only (parsing not timed); "
-          "ratio = faster library time / astromask")
+        print(
+            f"{label:32s} {lib_time} {t_loop:10.3f} {t_ours:9.3f} {ratio:5.1f}x "
+            f"{'yes' if identical else 'no':>9s} {int(ours.sum()):9d}"
+        )
+    print(
+        "times in s, best of 3 (library on 1000 circles: 1 run of the row loop), masks only (parsing not timed); "
+        "ratio = faster library time / astromask"
+    )
 
 
 def main() -> int:

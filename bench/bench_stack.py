@@ -47,8 +47,9 @@ def generate(directory: str, n: int, shape: tuple[int, int]) -> list[str]:
     hot = rng.integers(0, shape[0] * shape[1], 500)  # static defects: global in every stack
     names = []
     for i in range(n):
-        mi = MaskedImage(np.roll(base, i * 7, axis=1), schema=get_schema("rubin"),
-                         variance=np.full(shape, 25.0, np.float32))
+        mi = MaskedImage(
+            np.roll(base, i * 7, axis=1), schema=get_schema("rubin"), variance=np.full(shape, 25.0, np.float32)
+        )
         mi.mask.set("EDGE", np.s_[:, :20])
         mi.mask.set("EDGE", np.s_[:, -20:])
         mi.mask.set("BAD", np.s_[:, 700 + i % 3 : 702 + i % 3])
@@ -103,6 +104,7 @@ def remove(directory: str) -> None:
 
 def stages(name: str, directory: str) -> dict[str, float]:
     """Best of three CPU seconds for each step on one exposure (warm page cache, writes to new files)."""
+
     def best(fn):
         times = []
         for _ in range(3):
@@ -121,8 +123,9 @@ def stages(name: str, directory: str) -> dict[str, float]:
         "read mask only (pass 1)": best(lambda: read_stack_mask(name)),
         "mask (all steps)": best(lambda: mask_image(next(fresh), CONFIG, copy=False)),
         "of which grow": best(lambda: grow_union(flagged, CONFIG.mask_grow, CONFIG.footprint)),
-        "write": best(lambda: astromask.write(masked, os.path.join(directory, f"stage{next(count)}.fits"),
-                                              format="afw")),
+        "write": best(
+            lambda: astromask.write(masked, os.path.join(directory, f"stage{next(count)}.fits"), format="afw")
+        ),
     }
     for k in range(3):
         os.remove(os.path.join(directory, f"stage{k}.fits"))
@@ -140,10 +143,12 @@ def run_local(names: list[str], outdir: str, cache: str) -> Timing:
 def run_on_cluster(names: list[str], outdir: str, workers: int, cache: str) -> Timing:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster:  # ":0": no fixed port for its HTTP server
-        run_stack(names[:1], outdir + "-warm", CONFIG.replace(repeated_flag_keys=[]),
-                  scheduler=cluster.scheduler_address)  # workers import and load kernels
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:  # ":0": no fixed port for its HTTP server
+        run_stack(
+            names[:1], outdir + "-warm", CONFIG.replace(repeated_flag_keys=[]), scheduler=cluster.scheduler_address
+        )  # workers import and load kernels
         remove(outdir + "-warm")
         prepare(names, cache)
         with Timing() as timing:
@@ -157,8 +162,11 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--shape", type=int, nargs=2, default=(4096, 2048), metavar=("NY", "NX"))
     parser.add_argument("--dir", default="/tmp/astromask-bench-stack")
-    parser.add_argument("--outdir", help="where the outputs go (default: inside --dir); a tmpfs such as "
-                        "/dev/shm/stack-out leaves the disk's write-back out of the timings")
+    parser.add_argument(
+        "--outdir",
+        help="where the outputs go (default: inside --dir); a tmpfs such as "
+        "/dev/shm/stack-out leaves the disk's write-back out of the timings",
+    )
     parser.add_argument("--memory-images", type=int, default=8, help="images in the traced-memory run")
     parser.add_argument("--no-cluster", action="store_true", help="skip the LocalCluster runs")
     args = parser.parse_args()
@@ -171,8 +179,10 @@ def main() -> int:
     try:
         with Timing() as t:
             names = generate(os.path.join(args.dir, "in"), args.images, shape)
-        print(f"generated {len(names)} exposures {shape[0]}x{shape[1]} "
-              f"({len(names) * image_bytes / 2**30:.1f} GiB) in {t.wall:.0f} s; {os.cpu_count()} CPUs")
+        print(
+            f"generated {len(names)} exposures {shape[0]}x{shape[1]} "
+            f"({len(names) * image_bytes / 2**30:.1f} GiB) in {t.wall:.0f} s; {os.cpu_count()} CPUs"
+        )
         read_all(names[:2])  # imports
         steps = stages(names[0], args.dir)
         run_stack(names[:1], out + "-warm", CONFIG.replace(repeated_flag_keys=[]))  # kernels
@@ -202,20 +212,26 @@ def main() -> int:
     n = len(names)
     print(f"global mask: {n_global} pixels")
     print("one exposure, CPU seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in steps.items()))
-    labels = {"read": "read every file (astromask.read), the baseline",
-              "local": "stack pipeline, this process (2 passes, write all)",
-              "1 worker": "stack pipeline, LocalCluster 1 worker",
-              "2 worker": "stack pipeline, LocalCluster 2 workers"}
+    labels = {
+        "read": "read every file (astromask.read), the baseline",
+        "local": "stack pipeline, this process (2 passes, write all)",
+        "1 worker": "stack pipeline, LocalCluster 1 worker",
+        "2 worker": "stack pipeline, LocalCluster 2 workers",
+    }
     print(f"{'task':<52} {'cache':>5} {'wall s':>7} {'per image':>9} {'CPU s':>6} {'load':>5}")
     for (task, cache), t in timings.items():
         cpu = f"{t.cpu:6.1f}" if task in ("read", "local") else f"{'':>6}"
         print(f"{labels[task]:<52} {cache:>5} {t.wall:7.1f} {t.wall / n:9.3f} {cpu} {t.load:5.1f}")
     for cache in ("cold", "warm"):
         read, local = timings["read", cache], timings["local", cache]
-        print(f"throughput vs reading ({cache}): read time / pipeline time {read.wall / local.wall:.2f} wall, "
-              f"{read.cpu / local.cpu:.2f} CPU   target >= 0.6")
-    print(f"peak traced memory over {args.memory_images} images: {peak / 2**20:.0f} MiB = "
-          f"{peak / image_bytes:.2f} images   target <= 3")
+        print(
+            f"throughput vs reading ({cache}): read time / pipeline time {read.wall / local.wall:.2f} wall, "
+            f"{read.cpu / local.cpu:.2f} CPU   target >= 0.6"
+        )
+    print(
+        f"peak traced memory over {args.memory_images} images: {peak / 2**20:.0f} MiB = "
+        f"{peak / image_bytes:.2f} images   target <= 3"
+    )
     for cache in ("cold", "warm") if not args.no_cluster else ():
         one, two = timings["1 worker", cache], timings["2 worker", cache]
         print(f"2 workers vs 1 worker ({cache}): {one.wall / two.wall:.2f}x faster   target >= 1.6")

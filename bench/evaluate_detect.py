@@ -88,7 +88,9 @@ class Tally:
             for method in methods:
                 hit, count = self.rays[(method, data)]
                 cells += [f"{hit / max(count, 1):.3f}", ""]
-            lines.append(f"| CR (rays hit) | {data} | {self.rays[(methods[0], data)][1]} rays | " + " | ".join(cells) + " |")
+            lines.append(
+                f"| CR (rays hit) | {data} | {self.rays[(methods[0], data)][1]} rays | " + " | ".join(cells) + " |"
+            )
         return "\n".join(lines)
 
 
@@ -108,8 +110,10 @@ def reference_table() -> str | None:
     image = read(str(image_path)).image
     reference = read(str(mask_path))
     found = detect(image, grow="SAT=0", edge_width=0, cnn=False)
-    lines = ["| plane | MaxiMask classes | MaxiMask pixels | ours | of MaxiMask's, we flag | of ours, MaxiMask flags |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| plane | MaxiMask classes | MaxiMask pixels | ours | of MaxiMask's, we flag | of ours, MaxiMask flags |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in CLASSES:
         classes = [c for c, target in CNN_PLANES.items() if target == name]
         theirs = np.zeros(image.shape, dtype=bool)
@@ -117,8 +121,10 @@ def reference_table() -> str | None:
             theirs |= reference.get(c)
         ours = found.found.get(name)
         both = np.count_nonzero(theirs & ours)
-        lines.append(f"| {name} | {'+'.join(classes)} | {np.count_nonzero(theirs)} | {np.count_nonzero(ours)} | "
-                     f"{both / max(np.count_nonzero(theirs), 1):.3f} | {both / max(np.count_nonzero(ours), 1):.3f} |")
+        lines.append(
+            f"| {name} | {'+'.join(classes)} | {np.count_nonzero(theirs)} | {np.count_nonzero(ours)} | "
+            f"{both / max(np.count_nonzero(theirs), 1):.3f} | {both / max(np.count_nonzero(ours), 1):.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -136,13 +142,16 @@ def main(argv=None) -> int:
         if data not in datasets:
             datasets.append(data)
         bg = estimate_background(image)
-        injected = inject(image, sigma=bg.median_noise, sky=float(np.median(bg.level)), level=level, seed=seed,
-                          **COUNTS)
-        tally.add("classical", data, injected, classical(injected.image, level),
-                  classical(image, level) if real else None)
+        injected = inject(
+            image, sigma=bg.median_noise, sky=float(np.median(bg.level)), level=level, seed=seed, **COUNTS
+        )
+        tally.add(
+            "classical", data, injected, classical(injected.image, level), classical(image, level) if real else None
+        )
         if module is not None:
-            tally.add("MaxiMask", data, injected, maximask(injected.image, module),
-                      maximask(image, module) if real else None)
+            tally.add(
+                "MaxiMask", data, injected, maximask(injected.image, module), maximask(image, module) if real else None
+            )
         print(f"{data} seed {seed}: done ({time.perf_counter() - start:.0f} s)", flush=True)
     print()
     print(tally.table(methods, datasets))

@@ -135,8 +135,12 @@ def test_inputs_are_not_modified_and_one_input_is_copied():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: union(np.zeros((2, 3), bool), np.zeros((3, 2), bool)), ValueError, r"shapes differ: \(2, 3\), \(3, 2\)"),
-        (lambda: union(), ValueError, "at least one mask"),
+        (
+            lambda: union(np.zeros((2, 3), bool), np.zeros((3, 2), bool)),
+            ValueError,
+            r"shapes differ: \(2, 3\), \(3, 2\)",
+        ),
+        (union, ValueError, "at least one mask"),
         (lambda: difference(np.zeros(2, bool)), ValueError, "at least one mask to take away"),
         (lambda: union(Mask((2, 2), get_schema("rubin")), np.zeros((2, 2), bool)), TypeError, "cannot mix Mask"),
         (lambda: union(np.array(["a"]), np.array(["b"])), TypeError, "boolean, integer or float"),
@@ -159,9 +163,13 @@ def _plane_masks():
     third = MaskSchema.from_bits({"SAT": 5, "EDGE": 0})
     planes = {name: RNG.random((3, 12, 10)) < 0.4 for name in ("SAT", "CR", "GHOST", "EDGE")}
     m1, m2, m3 = Mask((12, 10), rubin), Mask((12, 10), other), Mask((12, 10), third)
-    m1.set("SAT", planes["SAT"][0]); m1.set("CR", planes["CR"][0])
-    m2.set("SAT", planes["SAT"][1]); m2.set("CR", planes["CR"][1]); m2.set("GHOST", planes["GHOST"][1])
-    m3.set("SAT", planes["SAT"][2]); m3.set("EDGE", planes["EDGE"][2])
+    m1.set("SAT", planes["SAT"][0])
+    m1.set("CR", planes["CR"][0])
+    m2.set("SAT", planes["SAT"][1])
+    m2.set("CR", planes["CR"][1])
+    m2.set("GHOST", planes["GHOST"][1])
+    m3.set("SAT", planes["SAT"][2])
+    m3.set("EDGE", planes["EDGE"][2])
     return (m1, m2, m3), planes
 
 
@@ -205,8 +213,9 @@ def test_stacks_match_numpy_reductions_with_stated_nan_rules():
     assert np.allclose(stack("sum", images), images.sum(axis=0), equal_nan=True)
     assert np.allclose(stack("mul", images), images.prod(axis=0), equal_nan=True)
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="All-NaN"):
-        assert np.allclose(stack("min", images), np.nanmin(images, axis=0), equal_nan=True)
-        assert np.allclose(stack("max", images), np.nanmax(images, axis=0), equal_nan=True)
+        expected = np.nanmin(images, axis=0), np.nanmax(images, axis=0)
+    assert np.allclose(stack("min", images), expected[0], equal_nan=True)
+    assert np.allclose(stack("max", images), expected[1], equal_nan=True)
     skipped = stack("sum", images, skip_nan=True)
     assert np.allclose(skipped[1:], np.nansum(images, axis=0)[1:]) and np.isnan(skipped[0, 0])
     assert np.allclose(stack("mul", images, skip_nan=True)[0, 1:], np.nanprod(images, axis=0)[0, 1:])
@@ -265,9 +274,13 @@ def _write_plain(path, data):
 
 
 def test_cli_combine_plain_images_as_ciao_value_masks(cli, tmp_path):
-    a = np.zeros((20, 30), np.int16); a[2:9, 3:12] = 1
-    b = np.zeros((20, 30), np.float32); b[5:15, 8:20] = 2.5; b[0, 0] = np.nan
-    c = np.zeros((20, 30), np.uint8); c[10:18, 0:5] = 1
+    a = np.zeros((20, 30), np.int16)
+    a[2:9, 3:12] = 1
+    b = np.zeros((20, 30), np.float32)
+    b[5:15, 8:20] = 2.5
+    b[0, 0] = np.nan
+    c = np.zeros((20, 30), np.uint8)
+    c[10:18, 0:5] = 1
     paths = [_write_plain(tmp_path / f"{n}.fits", d) for n, d in zip("abc", (a, b, c))]
     sets = [a != 0, np.isfinite(b) & (b != 0), c != 0]
     expected = {
@@ -328,7 +341,9 @@ def test_cli_combine_masked_images_writes_their_combined_mask(cli, tmp_path):
 
 
 def test_cli_invert(cli, tmp_path):
-    a = np.zeros((6, 7), np.float64); a[1:4, 2:6] = 3.0; a[0, 0] = np.nan
+    a = np.zeros((6, 7), np.float64)
+    a[1:4, 2:6] = 3.0
+    a[0, 0] = np.nan
     _write_plain(tmp_path / "a.fits", a)
     assert cli("invert", tmp_path / "a.fits", tmp_path / "inv.fits")[0] == 0
     with fits.open(tmp_path / "inv.fits") as hdul:
@@ -359,12 +374,30 @@ def test_cli_invert(cli, tmp_path):
         (["invert", "{a}", "{out}", "--planes", "SAT"], "--planes needs a mask file"),
         (["invert", "{mask}", "{out}", "--planes", "NOPE"], "NOPE"),
     ],
-    ids=["difference-one", "output-is-input", "exists", "mixed", "shape", "stack-shape", "nan-option",
-         "stack-to", "missing", "planes-on-image", "unknown-plane"],
+    ids=[
+        "difference-one",
+        "output-is-input",
+        "exists",
+        "mixed",
+        "shape",
+        "stack-shape",
+        "nan-option",
+        "stack-to",
+        "missing",
+        "planes-on-image",
+        "unknown-plane",
+    ],
 )
 def test_cli_errors_are_one_line_with_status_1(cli, tmp_path, argv, message):
-    names = {"a": "a.fits", "b": "b.fits", "mask": "mask.fits", "small": "small.fits", "exists": "exists.fits",
-             "out": "out.fits", "missing": "missing.fits"}
+    names = {
+        "a": "a.fits",
+        "b": "b.fits",
+        "mask": "mask.fits",
+        "small": "small.fits",
+        "exists": "exists.fits",
+        "out": "out.fits",
+        "missing": "missing.fits",
+    }
     _write_plain(tmp_path / "a.fits", np.ones((4, 4), np.int16))
     _write_plain(tmp_path / "b.fits", np.ones((4, 4), np.int16))
     _write_plain(tmp_path / "small.fits", np.ones((3, 3), np.int16))
@@ -392,8 +425,13 @@ def test_docs_examples_run(tmp_path, monkeypatch, capsys):
     from astromask.cli import bounds as bounds_cmd
     from astromask.cli import calc as calc_cmd
 
-    for name, module in [("combine", combine_cmd), ("invert", invert_cmd), ("calc", calc_cmd),
-                         ("bounds", bounds_cmd), ("area", area_cmd)]:
+    for name, module in [
+        ("combine", combine_cmd),
+        ("invert", invert_cmd),
+        ("calc", calc_cmd),
+        ("bounds", bounds_cmd),
+        ("area", area_cmd),
+    ]:
         monkeypatch.setitem(astromask.cli.COMMANDS, name, module)
     text = (ROOT / "docs" / "algebra.md").read_text()
     monkeypatch.chdir(tmp_path)

@@ -197,6 +197,7 @@ def test_blobs_errors():
 
 # -- command line -------------------------------------------------------------------------------
 
+
 def cli(monkeypatch, capsys, *argv):
     monkeypatch.setitem(astromask.cli.COMMANDS, "blob", blob_cli)
     code = astromask.cli.main(["blob", *map(str, argv)])

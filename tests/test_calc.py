@@ -60,10 +60,25 @@ def test_expressions_match_numpy(expression):
 
 @pytest.mark.parametrize(
     "expression, value",
-    [("1 + 2 * 3", 7.0), ("(1 + 2) * 3", 9.0), ("-2 ^ 2", -4.0), ("2 ^ 3 ^ 2", 512.0), ("2 ** -1", 0.5),
-     ("10 - 4 - 3", 3.0), ("8 / 4 / 2", 1.0), ("!0", True), ("!!3", True), ("1 < 2 && 3 > 4", False),
-     ("0 || 0.5", True), ("1 ? 2 : 3 ? 4 : 5", 2.0), ("0 ? 2 : 0 ? 4 : 5", 5.0), ("1/0", np.inf),
-     ("max(0/0, 1)", 1.0), ("3 == 3.0", True), ("imgout = 1", 1.0)],
+    [
+        ("1 + 2 * 3", 7.0),
+        ("(1 + 2) * 3", 9.0),
+        ("-2 ^ 2", -4.0),
+        ("2 ^ 3 ^ 2", 512.0),
+        ("2 ** -1", 0.5),
+        ("10 - 4 - 3", 3.0),
+        ("8 / 4 / 2", 1.0),
+        ("!0", True),
+        ("!!3", True),
+        ("1 < 2 && 3 > 4", False),
+        ("0 || 0.5", True),
+        ("1 ? 2 : 3 ? 4 : 5", 2.0),
+        ("0 ? 2 : 0 ? 4 : 5", 5.0),
+        ("1/0", np.inf),
+        ("max(0/0, 1)", 1.0),
+        ("3 == 3.0", True),
+        ("imgout = 1", 1.0),
+    ],
 )
 def test_hand_worked_values(expression, value):
     assert evaluate(expression).item() == value
@@ -76,7 +91,10 @@ def test_nan_and_integer_inputs():
     out = evaluate("img1 + 1", np.array([np.nan, 1.0]))
     assert np.isnan(out[0]) and out[1] == 2.0
     assert evaluate("isnan(img1) || isinf(img1) || !isfinite(img1)", np.array([np.nan, np.inf, 1.0])).tolist() == [
-        True, True, False]
+        True,
+        True,
+        False,
+    ]
     assert evaluate("img1 && 1", np.array([np.nan, 0.0])).tolist() == [True, False]  # C: NaN is true
 
 
@@ -107,7 +125,7 @@ def test_parse_gives_a_reusable_expression():
         ("1 2", "unexpected '2' at column 3"),
         ("img1 $ 2", "unexpected character '$' at column 6"),
         ("img1.real", "unexpected character '.' at column 5"),
-        ("__import__('os')", "unexpected character \"'\" at column 12"),
+        ("__import__('os')", 'unexpected character "\'" at column 12'),
         ("__import__(1)", "unknown function '__import__' at column 1; known: abs, acos,"),
         ("foo(img1)", "unknown function 'foo' at column 1"),
         ("sqrt(1, 2)", "sqrt() takes 1 argument, got 2 at column 1"),
@@ -238,7 +256,10 @@ def test_cli_calc_types_and_hdu_selection(cli, tmp_path, images):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["{out}", "imgout=(1-img1", "{m1}"], r"^astromask calc: error: unexpected end of expression \(expected '\)'\) at column 15$"),
+        (
+            ["{out}", "imgout=(1-img1", "{m1}"],
+            r"^astromask calc: error: unexpected end of expression \(expected '\)'\) at column 15$",
+        ),
         (["{out}", "img1 + img3", "{m1}", "{m2}"], "uses img3 but 2 input file"),
         (["{out}", "img1 + foo", "{m1}"], "unknown name 'foo' at column 8; images available: img1, img"),
         (["{out}", "img1 + img2", "{m1}", "{small}"], r"small.fits: shape \(2, 2\) differs"),

@@ -124,7 +124,7 @@ def test_errors_are_one_line_with_exit_codes(tmp_path, capsys):
         (["frobnicate"], 2, "invalid choice"),
     ]
     for argv, code, message in cases:
-        got, out, err = run(capsys, *argv)
+        got, _out, err = run(capsys, *argv)
         assert got == code, (argv, err)
         assert message in err, (argv, err)
         assert len(err.strip().splitlines()) == 1, err
@@ -155,8 +155,13 @@ def test_convert_refuses_existing_output_and_input_as_output(tmp_path, capsys):
 
 def test_wrong_shapes_are_reported(tmp_path, capsys):
     path = tmp_path / "bad.fits"
-    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((4, 4), np.float32), name="IMAGE"),
-                  fits.ImageHDU(np.zeros((3, 4), np.int32), name="MASK")]).writeto(path)
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.ImageHDU(np.zeros((4, 4), np.float32), name="IMAGE"),
+            fits.ImageHDU(np.zeros((3, 4), np.int32), name="MASK"),
+        ]
+    ).writeto(path)
     code, _, err = run(capsys, "convert", str(path), str(tmp_path / "o.fits"), "--to", "lsst")
     assert code == 1 and "differs" in err and len(err.strip().splitlines()) == 1
 
@@ -192,14 +197,23 @@ class _Raises:
 @pytest.mark.parametrize(
     "exc, code, message",
     [
-        (astromask.errors.ParameterError("--radius must be >= 0, got -1"), 1,
-         "astromask info: error: --radius must be >= 0, got -1"),
+        (
+            astromask.errors.ParameterError("--radius must be >= 0, got -1"),
+            1,
+            "astromask info: error: --radius must be >= 0, got -1",
+        ),
         (FileNotFoundError(2, "No such file or directory", "x.fits"), 1, "astromask info: error: [Errno 2]"),
-        (astromask.errors.NotFoundError("no column 'pi' in EVENTS"), 1,
-         "astromask info: error: no column 'pi' in EVENTS"),
-        (TypeError("unsupported operand"), 3,
-         "astromask info: internal error (a bug in astromask; please report it): TypeError: unsupported operand; "
-         "run with --debug for the traceback"),
+        (
+            astromask.errors.NotFoundError("no column 'pi' in EVENTS"),
+            1,
+            "astromask info: error: no column 'pi' in EVENTS",
+        ),
+        (
+            TypeError("unsupported operand"),
+            3,
+            "astromask info: internal error (a bug in astromask; please report it): TypeError: unsupported operand; "
+            "run with --debug for the traceback",
+        ),
         (KeyError("CRPIX1"), 3, "internal error (a bug in astromask; please report it): KeyError: 'CRPIX1'"),
         (ValueError("cannot reshape array of size 8560 into shape (1040,1392)"), 3, "ValueError: cannot reshape"),
         (KeyboardInterrupt(), 130, "astromask info: interrupted"),
@@ -208,12 +222,15 @@ class _Raises:
 )
 def test_exit_status_says_whose_mistake_it_is(monkeypatch, capsys, exc, code, message):
     monkeypatch.setitem(astromask.cli.COMMANDS, "info", _Raises(exc))
-    got, out, err = run(capsys, "info", "x.fits")
+    got, _out, err = run(capsys, "info", "x.fits")
     assert got == code and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("exc", [TypeError("bug"), KeyboardInterrupt(), astromask.errors.ParameterError("bad")],
-                         ids=["bug", "ctrl-c", "user"])
+@pytest.mark.parametrize(
+    "exc",
+    [TypeError("bug"), KeyboardInterrupt(), astromask.errors.ParameterError("bad")],
+    ids=["bug", "ctrl-c", "user"],
+)
 def test_debug_keeps_the_traceback(monkeypatch, exc):
     monkeypatch.setitem(astromask.cli.COMMANDS, "info", _Raises(exc))
     with pytest.raises(type(exc)):
@@ -224,12 +241,20 @@ def test_every_user_error_class_is_an_astromask_error_and_its_builtin():
     from astromask import errors
 
     builtin = {
-        "AstromaskError": Exception, "ParameterError": ValueError, "LimitError": ValueError,
+        "AstromaskError": Exception,
+        "ParameterError": ValueError,
+        "LimitError": ValueError,
         "ParameterTypeError": TypeError,
-        "NotFoundError": KeyError, "UnknownPlaneError": KeyError, "OutOfBoundsError": IndexError,
-        "FormatError": ValueError, "ParseError": ValueError, "FlagExpressionError": ValueError,
-        "CalcSyntaxError": ValueError, "MissingDependencyError": ImportError,
-        "WeightsNotFoundError": FileNotFoundError, "OutputExistsError": FileExistsError,
+        "NotFoundError": KeyError,
+        "UnknownPlaneError": KeyError,
+        "OutOfBoundsError": IndexError,
+        "FormatError": ValueError,
+        "ParseError": ValueError,
+        "FlagExpressionError": ValueError,
+        "CalcSyntaxError": ValueError,
+        "MissingDependencyError": ImportError,
+        "WeightsNotFoundError": FileNotFoundError,
+        "OutputExistsError": FileExistsError,
     }
     for name in errors.__all__:
         cls = getattr(errors, name)
@@ -275,15 +300,14 @@ def test_version_and_help_import_no_command_and_no_numpy():
 
 
 def test_a_command_imports_only_its_own_module():
-    code = (
-        "import sys\n"
-        "from astromask.cli import main\n"
-        "main(['bounds', '-h'])\n"
-    )
+    code = "import sys\nfrom astromask.cli import main\nmain(['bounds', '-h'])\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: astromask bounds" in result.stdout
-    code = code.replace("main(['bounds', '-h'])", "try:\n    main(['bounds', '-h'])\nexcept SystemExit:\n    pass\n"
-                        "print(sorted(m for m in sys.modules if m.startswith('astromask.cli.')))")
+    code = code.replace(
+        "main(['bounds', '-h'])",
+        "try:\n    main(['bounds', '-h'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('astromask.cli.')))",
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "['astromask.cli._common', 'astromask.cli.bounds']"
 

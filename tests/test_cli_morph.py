@@ -47,13 +47,18 @@ def test_shrink_open_close_with_iterations(capsys, tmp_path, afw_file):
     path, mi = afw_file
     for command, reference in [
         ("shrink", lambda m: ndi.binary_erosion(m, np.ones((3, 3)), iterations=2)),
-        ("close", lambda m: ndi.binary_erosion(ndi.binary_dilation(m, np.ones((3, 3)), iterations=2),
-                                               np.ones((3, 3)), iterations=2, border_value=1)),
+        (
+            "close",
+            lambda m: ndi.binary_erosion(
+                ndi.binary_dilation(m, np.ones((3, 3)), iterations=2), np.ones((3, 3)), iterations=2, border_value=1
+            ),
+        ),
     ]:
         out = tmp_path / f"{command}.fits"
         outside = ["--outside", "clear"] if command == "shrink" else []
-        code, _, err = run(capsys, command, path, out, "--footprint", "box", "--width", "3",
-                           "--iterations", "2", *outside)
+        code, _, err = run(
+            capsys, command, path, out, "--footprint", "box", "--width", "3", "--iterations", "2", *outside
+        )
         assert code == 0, err
         np.testing.assert_array_equal(astromask.read(out).mask.get("SAT"), reference(mi.mask.get("SAT")))
 

@@ -100,8 +100,10 @@ def test_errors_are_one_line_with_exit_status_1(cli, image, tmp_path):
     out = tmp_path / "m.fits"
     code, _, err = cli("region", image, "circle(1,2,3))", out)
     assert code == 1
-    assert err == "astromask region: error: region: unexpected ')', expected an operator (+ | & * -) or a shape " \
-                  "at column 14 in 'circle(1,2,3))'\n"
+    assert (
+        err == "astromask region: error: region: unexpected ')', expected an operator (+ | & * -) or a shape "
+        "at column 14 in 'circle(1,2,3))'\n"
+    )
     code, _, err = cli("region", image, "circle(1,1,1)", out)
     assert code == 1 and "selects no pixel" in err and "--full" in err and not out.exists()
     code, _, err = cli("region", image, "missing.reg", out)
@@ -111,7 +113,7 @@ def test_errors_are_one_line_with_exit_status_1(cli, image, tmp_path):
     assert code == 1 and "output file exists" in err
     code, _, err = cli("region", image, "circle(130,220,5)", image, "--overwrite")
     assert code == 1 and "output is the input file" in err
-    code, _, err = cli("region", image, "circle(150d,2d,3\")", out, "--overwrite")
+    code, _, err = cli("region", image, 'circle(150d,2d,3")', out, "--overwrite")
     assert code == 0, err  # the image has a sky WCS
     assert cli("region", image)[0] == 2
 

@@ -26,7 +26,7 @@ def test_hot_pixels_are_sharp_and_stars_are_not():
     hot = [(20, 30), (64, 64), (100, 7)]
     for y, x in hot:
         image[y, x] += 400.0  # 20 sigma
-    add_star(image, 90.3, 40.6, 4000.0, 1.5)   # undersampled, bright: its neighbours hold 30 % of the peak
+    add_star(image, 90.3, 40.6, 4000.0, 1.5)  # undersampled, bright: its neighbours hold 30 % of the peak
     add_star(image, 40.0, 100.0, 20000.0, 3.0)
     found = detect_hot_pixels(image, gain=1.0)
     assert sorted(map(tuple, np.argwhere(found).tolist())) == hot
@@ -79,12 +79,19 @@ def test_darks_and_flats():
     assert [(c.x, c.y0, c.y1) for c in columns] == [(77, 0, 128)]
 
 
-@pytest.mark.parametrize("rows, sign", [
-    ((0, 256), 1), ((100, 256), 1), ((0, 140), -1), ((60, 256), -1),
-], ids=["hot-full", "hot-from-100", "dead-to-140", "dead-from-60"])
+@pytest.mark.parametrize(
+    "rows, sign",
+    [
+        ((0, 256), 1),
+        ((100, 256), 1),
+        ((0, 140), -1),
+        ((60, 256), -1),
+    ],
+    ids=["hot-full", "hot-from-100", "dead-to-140", "dead-from-60"],
+)
 def test_bad_column_extent(rows, sign):
     image = sky((256, 128), seed=6)
-    image[rows[0]:rows[1], 50] += sign * 60.0  # 3 sigma per pixel
+    image[rows[0] : rows[1], 50] += sign * 60.0  # 3 sigma per pixel
     found = detect_bad_columns(image)
     assert [(c.x, np.sign(c.offset)) for c in found.columns] == [(50, sign)]
     column = found.columns[0]
@@ -112,11 +119,14 @@ def test_m13_stack_has_fewer_hot_pixels_than_one_exposure():
     assert 40 <= stacked.sum() <= 90
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: detect_bad_columns(np.zeros((32, 32)), segment=4), "segment must be an integer >= 8"),
-    (lambda: detect_hot_pixels(np.zeros(5)), "2-D image or a stack"),
-    (lambda: detect_hot_pixels([np.zeros((8, 8))] * 2, backgrounds=[]), "0 backgrounds for 2 exposures"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: detect_bad_columns(np.zeros((32, 32)), segment=4), "segment must be an integer >= 8"),
+        (lambda: detect_hot_pixels(np.zeros(5)), "2-D image or a stack"),
+        (lambda: detect_hot_pixels([np.zeros((8, 8))] * 2, backgrounds=[]), "0 backgrounds for 2 exposures"),
+    ],
+)
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()

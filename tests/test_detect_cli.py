@@ -73,8 +73,9 @@ def test_several_images_to_a_directory_as_a_stack(cli, tmp_path, capsys):
 def test_format_and_png_name(cli, tmp_path):
     source = generated_file(tmp_path / "in.fits")
     out = tmp_path / "out_afw.fits"
-    assert cli(source, "-o", out, "--to", "afw", "--png", tmp_path / "pic.png", "--no-cnn",
-               "--detectors", "NO_DATA") == 0
+    assert (
+        cli(source, "-o", out, "--to", "afw", "--png", tmp_path / "pic.png", "--no-cnn", "--detectors", "NO_DATA") == 0
+    )
     with fits.open(out) as hdul:
         assert astromask.io.identify(hdul, str(out)) == "afw"
     assert (tmp_path / "pic.png").exists() and not (tmp_path / "out_afw.png").exists()
@@ -113,12 +114,16 @@ def test_cnn_asked_for_but_missing(cli, tmp_path, monkeypatch, capsys):
     assert "pip install 'astromask[cnn]'" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--detectors", "CR,FOO"], "unknown detector FOO"),
-    (["--grow", "CR"], "PLANE=RADIUS"),
-    (["--edge", "wide"], "--edge must be a number of pixels or an angle"),
-    (["--png", "a.png", "--no-png"], "give --png FILE or --no-png, not both"),
-], ids=["detector", "grow", "edge", "png"])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--detectors", "CR,FOO"], "unknown detector FOO"),
+        (["--grow", "CR"], "PLANE=RADIUS"),
+        (["--edge", "wide"], "--edge must be a number of pixels or an angle"),
+        (["--png", "a.png", "--no-png"], "give --png FILE or --no-png, not both"),
+    ],
+    ids=["detector", "grow", "edge", "png"],
+)
 def test_option_errors(cli, tmp_path, capsys, extra, message):
     source = generated_file(tmp_path / "in.fits")
     assert cli(source, "-o", tmp_path / "out.fits", "--no-cnn", *extra) == 1

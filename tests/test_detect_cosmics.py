@@ -16,8 +16,9 @@ from astromask.detect.inject import inject, star_field
 def field():
     """A 256×256 star field in electrons (sky 1000, read noise 5) with 25 injected cosmic rays."""
     image = star_field((256, 256), seed=21)
-    injected = inject(image, sigma=31.6, sky=1000.0, cosmics=25, hot=0, dead=0, columns=0, trails=0, saturated=0,
-                      seed=21)
+    injected = inject(
+        image, sigma=31.6, sky=1000.0, cosmics=25, hot=0, dead=0, columns=0, trails=0, saturated=0, seed=21
+    )
     return image, injected
 
 
@@ -44,19 +45,24 @@ def test_satlevel_is_in_image_units(field):
     image = injected.image / 4.0  # ADU, gain 4
     level = float(np.percentile(image, 99.9))
     ours = detect_cosmics(image, gain=4.0, readnoise=5.0, satlevel=level, noise="model").mask
-    theirs, _ = astroscrappy.detect_cosmics(np.pad(image, 8, mode="reflect"), gain=4.0, readnoise=5.0,
-                                           satlevel=level * 4.0)  # astroscrappy wants electrons
+    theirs, _ = astroscrappy.detect_cosmics(
+        np.pad(image, 8, mode="reflect"), gain=4.0, readnoise=5.0, satlevel=level * 4.0
+    )  # astroscrappy wants electrons
     np.testing.assert_array_equal(ours, theirs[8:-8, 8:-8])
 
 
-@pytest.mark.parametrize("header, expected", [
-    ({"GAIN": 2.5, "RDNOISE": 7.0}, (2.5, 7.0)),
-    ({"EGAIN": 1.5, "READNOIS": 3.0}, (1.5, 3.0)),
-    ({"GAINA": 3.9, "GAINB": 4.1, "RDNOISEA": 6.0, "RDNOISEB": 6.2}, (4.0, 6.1)),
-    ({"GAINA": 3.9}, (None, None)),
-    ({"BUNIT": "electron", "GAIN": 3.0}, (1.0, None)),
-    ({}, (None, None)),
-], ids=["GAIN", "EGAIN-READNOIS", "per-amplifier", "one-amplifier", "electrons", "none"])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ({"GAIN": 2.5, "RDNOISE": 7.0}, (2.5, 7.0)),
+        ({"EGAIN": 1.5, "READNOIS": 3.0}, (1.5, 3.0)),
+        ({"GAINA": 3.9, "GAINB": 4.1, "RDNOISEA": 6.0, "RDNOISEB": 6.2}, (4.0, 6.1)),
+        ({"GAINA": 3.9}, (None, None)),
+        ({"BUNIT": "electron", "GAIN": 3.0}, (1.0, None)),
+        ({}, (None, None)),
+    ],
+    ids=["GAIN", "EGAIN-READNOIS", "per-amplifier", "one-amplifier", "electrons", "none"],
+)
 def test_gain_and_readnoise_from_header(header, expected):
     gain, readnoise = gain_and_readnoise(header)
     assert gain == pytest.approx(expected[0]) if expected[0] else gain is None
@@ -106,7 +112,7 @@ def test_star_near_the_edge_is_not_a_cosmic_ray():
 
 
 def test_injected_cosmic_rays_found(field):
-    image, injected = field
+    _image, injected = field
     found = detect_cosmics(injected.image).mask
     labels, count = ndi.label(injected.truth["CR"], structure=np.ones((3, 3)))
     hit = ndi.maximum(found, labels, np.arange(1, count + 1))
@@ -118,14 +124,17 @@ def test_injected_cosmic_rays_found(field):
     assert flagged_elsewhere[inner].sum() <= 10
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"noise": "variance"}, "needs a variance"),
-    ({"noise": "model"}, "needs the gain and read noise"),
-    ({"noise": "poisson"}, "noise must be one of"),
-    ({"gain": -1.0}, "gain must be a positive number"),
-    ({"readnoise": "x"}, "readnoise must be a non-negative number"),
-    ({"variance": np.ones((3, 3))}, "variance shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"noise": "variance"}, "needs a variance"),
+        ({"noise": "model"}, "needs the gain and read noise"),
+        ({"noise": "poisson"}, "noise must be one of"),
+        ({"gain": -1.0}, "gain must be a positive number"),
+        ({"readnoise": "x"}, "readnoise must be a non-negative number"),
+        ({"variance": np.ones((3, 3))}, "variance shape"),
+    ],
+)
 def test_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         detect_cosmics(np.random.default_rng(0).normal(100.0, 5.0, (32, 32)), **kwargs)

@@ -64,10 +64,13 @@ def test_saturated_plateau_excluded_from_fill():
     assert detect_nodata(image, exclude=image >= 65535.0).sum() == 0
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"weight": np.ones((3, 3))}, "weight shape"),
-    ({"min_fill": 1}, "min_size of a fill region"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"weight": np.ones((3, 3))}, "weight shape"),
+        ({"min_fill": 1}, "min_size of a fill region"),
+    ],
+)
 def test_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         detect_nodata(np.zeros((4, 4)), **kwargs)

@@ -24,9 +24,9 @@ CLASSES = ("SAT", "BAD_COLUMN", "HOT", "DEAD", "TRAIL", "CR")
 def small_image(seed=0):
     rng = np.random.default_rng(seed)
     image = rng.normal(1000.0, 30.0, (96, 128)).astype(np.float32)
-    image[:, :10] = 0.0          # unread strip: a constant fill region
+    image[:, :10] = 0.0  # unread strip: a constant fill region
     image[40:43, 60:62] = 60000.0  # saturated
-    image[70, 100] += 3000.0     # a single-pixel spike
+    image[70, 100] += 3000.0  # a single-pixel spike
     return image
 
 
@@ -135,23 +135,38 @@ def test_cnn_asked_for_but_missing(monkeypatch):
     assert [s.name for s in detect(np.zeros((500, 500)), detectors="EDGE").steps] == ["EDGE"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    (None, pipeline.CLASSICAL), ("cr,SAT", ("SAT", "CR")), (["edge"], ("EDGE",)),
-], ids=["default", "names", "list"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, pipeline.CLASSICAL),
+        ("cr,SAT", ("SAT", "CR")),
+        (["edge"], ("EDGE",)),
+    ],
+    ids=["default", "names", "list"],
+)
 def test_parse_detectors(text, expected):
     assert parse_detectors(text) == expected
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: parse_detectors("CR,FOO"), "unknown detector FOO"),
-    (lambda: parse_detectors(""), "unknown detector"),
-    (lambda: parse_grow("CR"), "PLANE=RADIUS"),
-    (lambda: parse_grow("CR=-1"), "must be >= 0"),
-    (lambda: detect(np.zeros((20, 20)), detectors="EDGE", grow="FOO=1", cnn=False), "cannot grow unknown plane FOO"),
-    (lambda: detect(np.zeros((20, 20)), detectors="HOT", frames=[np.zeros((5, 5))], cnn=False), "frame 1 has shape"),
-    (lambda: detect(np.zeros((20, 20)), weight=np.ones((5, 5)), cnn=False), "weight shape"),
-    (lambda: detect(np.zeros((20, 20)), detectors="HOT", darks=np.ones((5, 5)), cnn=False), "darks have shape"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: parse_detectors("CR,FOO"), "unknown detector FOO"),
+        (lambda: parse_detectors(""), "unknown detector"),
+        (lambda: parse_grow("CR"), "PLANE=RADIUS"),
+        (lambda: parse_grow("CR=-1"), "must be >= 0"),
+        (
+            lambda: detect(np.zeros((20, 20)), detectors="EDGE", grow="FOO=1", cnn=False),
+            "cannot grow unknown plane FOO",
+        ),
+        (
+            lambda: detect(np.zeros((20, 20)), detectors="HOT", frames=[np.zeros((5, 5))], cnn=False),
+            "frame 1 has shape",
+        ),
+        (lambda: detect(np.zeros((20, 20)), weight=np.ones((5, 5)), cnn=False), "weight shape"),
+        (lambda: detect(np.zeros((20, 20)), detectors="HOT", darks=np.ones((5, 5)), cnn=False), "darks have shape"),
+    ],
+)
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -192,10 +207,22 @@ def total(scores, name):
 # Floors: the lowest recall and precision measured on seeds 0-7 of each setting, rounded down to two decimals
 # (a measured 1.000 is asserted as 0.99); bench/evaluate_detect.py gives the full-frame figures. HOT precision
 # is low by design: single-pixel cosmic rays are called HOT in one exposure.
-GENERATED_FLOORS = {"SAT": (0.98, 0.99), "BAD_COLUMN": (0.92, 0.93), "HOT": (0.90, 0.76), "DEAD": (0.95, 0.99),
-                    "TRAIL": (0.99, 0.98), "CR": (0.59, 0.91)}
-M13_FLOORS = {"SAT": (0.98, 0.99), "BAD_COLUMN": (0.92, 0.98), "HOT": (0.95, 0.74), "DEAD": (0.99, 0.90),
-              "TRAIL": (0.99, 0.91), "CR": (0.64, 0.92)}
+GENERATED_FLOORS = {
+    "SAT": (0.98, 0.99),
+    "BAD_COLUMN": (0.92, 0.93),
+    "HOT": (0.90, 0.76),
+    "DEAD": (0.95, 0.99),
+    "TRAIL": (0.99, 0.98),
+    "CR": (0.59, 0.91),
+}
+M13_FLOORS = {
+    "SAT": (0.98, 0.99),
+    "BAD_COLUMN": (0.92, 0.98),
+    "HOT": (0.95, 0.74),
+    "DEAD": (0.99, 0.90),
+    "TRAIL": (0.99, 0.91),
+    "CR": (0.64, 0.92),
+}
 
 
 def test_floors_on_generated_images():
@@ -235,8 +262,7 @@ def test_empty_schema_for_plain_arrays():
 def test_files_own_names_for_the_same_flags():
     own = MaskSchema([("BAD", "bad"), ("SATURATED", "saturated (lsst.images)"), ("STREAK", "CP streak")])
     image = small_image()
-    result = detect(MaskedImage(image, mask=Mask(image.shape, own)), saturate=60000.0, detectors="SAT,HOT",
-                    cnn=False)
+    result = detect(MaskedImage(image, mask=Mask(image.shape, own)), saturate=60000.0, detectors="SAT,HOT", cnn=False)
     merged = result.image.mask
     assert "SAT" not in merged.schema and "TRAIL" not in merged.schema
     np.testing.assert_array_equal(merged.get("SATURATED"), result.found.get("SAT"))

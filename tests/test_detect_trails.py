@@ -33,9 +33,18 @@ def same_line(found, rho, theta):
     return False
 
 
-@pytest.mark.parametrize("rho, theta", [
-    (240.5, 0.5), (150.0, 30.0), (200.0, 89.7), (-60.0, 135.0), (-330.0, 179.0), (300.0, 63.0),
-], ids=["near-vertical", "30deg", "near-horizontal", "135deg", "179deg", "63deg"])
+@pytest.mark.parametrize(
+    "rho, theta",
+    [
+        (240.5, 0.5),
+        (150.0, 30.0),
+        (200.0, 89.7),
+        (-60.0, 135.0),
+        (-330.0, 179.0),
+        (300.0, 63.0),
+    ],
+    ids=["near-vertical", "30deg", "near-horizontal", "135deg", "179deg", "63deg"],
+)
 def test_line_parameters_recovered(rho, theta):
     found = detect_trails(trail_image(rho, theta, seed=int(theta)))
     assert len(found.trails) == 1
@@ -49,8 +58,9 @@ def test_agrees_with_skimage_hough_on_a_bright_line():
     angles = np.radians(np.arange(-90.0, 90.0, 0.1))
     accumulator, theta_k, rho_k = hough_line(image > 5.0, theta=angles)
     _, (theta_peak,), (rho_peak,) = hough_line_peaks(accumulator, theta_k, rho_k, num_peaks=1)
-    assert same_line(found, rho_peak, np.degrees(theta_peak)) or same_line(found, -rho_peak,
-                                                                         np.degrees(theta_peak) + 180.0)
+    assert same_line(found, rho_peak, np.degrees(theta_peak)) or same_line(
+        found, -rho_peak, np.degrees(theta_peak) + 180.0
+    )
 
 
 def test_width_follows_the_profile():
@@ -89,7 +99,7 @@ def test_dense_cluster_is_not_a_trail():
     y, x = np.mgrid[-5:6, -5:6]
     for _ in range(400):  # a cluster core: many faint stars in a 150-pixel blob
         cx, cy = int(rng.normal(240, 50)), int(rng.normal(200, 50))
-        image[cy - 5:cy + 6, cx - 5:cx + 6] += rng.uniform(3, 30) * np.exp(-(x**2 + y**2) / (2 * 1.3**2))
+        image[cy - 5 : cy + 6, cx - 5 : cx + 6] += rng.uniform(3, 30) * np.exp(-(x**2 + y**2) / (2 * 1.3**2))
     assert detect_trails(image).trails == []
 
 

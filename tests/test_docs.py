@@ -66,8 +66,18 @@ def test_readme_stack_example_makes_a_global_mask(tmp_path, cli):
     (tmp_path / "detected").mkdir()
     for frame in frames:
         assert cli("detect", "--no-cnn", frame, "-o", tmp_path / "detected" / frame.name)[0] == 0
-    code, out, err = cli("stack", str(tmp_path / "detected" / "*.fits"), "--outdir", tmp_path / "stacked",
-                         "--repeated-flag-keys", "HOT,CR", "--mask-num-images", "2", "--mask-grow", "1")
+    code, out, err = cli(
+        "stack",
+        str(tmp_path / "detected" / "*.fits"),
+        "--outdir",
+        tmp_path / "stacked",
+        "--repeated-flag-keys",
+        "HOT,CR",
+        "--mask-num-images",
+        "2",
+        "--mask-grow",
+        "1",
+    )
     assert code == 0, err
     global_line = next(line for line in out.splitlines() if line.startswith("global mask: "))
     assert int(global_line.split()[2]) > 0  # something visible: pixels flagged in two frames or more

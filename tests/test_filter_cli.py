@@ -31,7 +31,8 @@ def test_filter_command_writes_what_the_api_writes(cli, tmp_path, files):
     assert (tmp_path / "cli.fits").read_bytes() == (tmp_path / "api.fits").read_bytes()
     code, _, _ = cli("filter", f"{events}[pi=1]", tmp_path / "cli.fits", "--overwrite", "--chunk-rows", "5")
     assert code == 0 and len(fits.getdata(tmp_path / "cli.fits", 1)) == len(
-        fits.getdata(events, 1)[fits.getdata(events, 1)["PI"] == 1])
+        fits.getdata(events, 1)[fits.getdata(events, 1)["PI"] == 1]
+    )
 
 
 def test_merge_command(cli, tmp_path, files):
@@ -45,8 +46,11 @@ def test_merge_command(cli, tmp_path, files):
 @pytest.mark.parametrize(
     "argv, code, message",
     [
-        (["filter", "{events}[sky=mask({mask})+circle(1,1,1)]", "{out}"], 1,
-         "Masks cannot be logically combined with regions"),
+        (
+            ["filter", "{events}[sky=mask({mask})+circle(1,1,1)]", "{out}"],
+            1,
+            "Masks cannot be logically combined with regions",
+        ),
         (["filter", "{events}[pi=1:2 x=3]", "{out}"], 1, "expected ',' or '||' between filters at column"),
         (["filter", "{tmp}/absent.fits[pi=1]", "{out}"], 1, "absent.fits: no such file"),
         (["filter", "{events}[sky=mask({tmp}/nomask.fits)]", "{out}"], 1, "nomask.fits: no such file"),
@@ -62,12 +66,27 @@ def test_merge_command(cli, tmp_path, files):
 )
 def test_errors_are_one_line_and_leave_nothing(cli, tmp_path, files, argv, code, message):
     events, mask = files
-    cards = dict(GRID, CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=80.0, CRVAL2=60.0, CDELT1=-0.1, CDELT2=0.1,
-                 CRPIX1=13.0, CRPIX2=13.0)
+    cards = dict(
+        GRID,
+        CTYPE1="RA---TAN",
+        CTYPE2="DEC--TAN",
+        CRVAL1=80.0,
+        CRVAL2=60.0,
+        CDELT1=-0.1,
+        CDELT2=0.1,
+        CRPIX1=13.0,
+        CRPIX2=13.0,
+    )
     fits.PrimaryHDU(np.ones((15, 15), np.uint8), header=fits.Header(cards)).writeto(tmp_path / "badwcs.fits")
     before = sorted(p.name for p in tmp_path.iterdir())
-    names = {"events": events, "mask": mask, "tmp": tmp_path, "out": tmp_path / "out.fits",
-             "badwcs": tmp_path / "badwcs.fits", "test2": shared_path("ciao", "events", "test2.ev")}
+    names = {
+        "events": events,
+        "mask": mask,
+        "tmp": tmp_path,
+        "out": tmp_path / "out.fits",
+        "badwcs": tmp_path / "badwcs.fits",
+        "test2": shared_path("ciao", "events", "test2.ev"),
+    }
     got, out, err = cli(*(a.format(**names) for a in argv))
     assert got == code and out == ""
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

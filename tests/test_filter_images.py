@@ -112,8 +112,14 @@ def test_an_equivalent_mask_on_a_shifted_grid_and_outside_excluded(tmp_path, cha
     """A mask cut from the full one (CRPIX, LTV shifted) selects the same pixels; beyond it, nothing."""
     data, header = chandra
     sub = pattern[90:200, 100:240]  # rows 90..199, columns 100..239
-    cards = {"CRPIX1": header["CRPIX1"] - 100, "CRPIX2": header["CRPIX2"] - 90, "LTV1": header["LTV1"] - 100,
-             "LTV2": header["LTV2"] - 90, "CRPIX1P": header["CRPIX1P"] - 100, "CRPIX2P": header["CRPIX2P"] - 90}
+    cards = {
+        "CRPIX1": header["CRPIX1"] - 100,
+        "CRPIX2": header["CRPIX2"] - 90,
+        "LTV1": header["LTV1"] - 100,
+        "LTV2": header["LTV2"] - 90,
+        "CRPIX1P": header["CRPIX1P"] - 100,
+        "CRPIX2P": header["CRPIX2P"] - 90,
+    }
     m = mask_like(tmp_path / "sub.fits", sub, header, **cards)
     filter_file(f"{image_path()}[sky=mask({m})][opt full]", str(tmp_path / "in.fits"))
     filter_file(f"{image_path()}[exclude sky=mask({m})][opt full]", str(tmp_path / "ex.fits"))
@@ -128,9 +134,13 @@ def test_an_equivalent_mask_on_a_shifted_grid_and_outside_excluded(tmp_path, cha
 
 @pytest.mark.parametrize(
     "change, keyword",
-    [({"CRVAL1": 149.9}, "CRVAL1"), ({"CDELT1": -2.7e-4, "CDELT2": 2.7e-4}, "CDELT1 \\(pixel size\\)"),
-     ({"CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN"}, "CTYPE1 'RA---TAN' vs 'RA---SIN'"),
-     ({"LTM1_1": 0.5, "LTM2_2": 0.5}, "LTM1_1 \\(pixel size\\)"), ({"CRPIX1": 1111.16}, "CRPIX1")],
+    [
+        ({"CRVAL1": 149.9}, "CRVAL1"),
+        ({"CDELT1": -2.7e-4, "CDELT2": 2.7e-4}, "CDELT1 \\(pixel size\\)"),
+        ({"CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN"}, "CTYPE1 'RA---TAN' vs 'RA---SIN'"),
+        ({"LTM1_1": 0.5, "LTM2_2": 0.5}, "LTM1_1 \\(pixel size\\)"),
+        ({"CRPIX1": 1111.16}, "CRPIX1"),
+    ],
 )
 def test_wcs_mismatch_names_the_keyword_and_writes_nothing(tmp_path, chandra, pattern, change, keyword):
     _, header = chandra
@@ -158,7 +168,7 @@ def test_example_5_bounds_crops_to_the_mask_bounding_box(tmp_path, chandra, patt
 
 def test_crop_chain_crops_the_stored_mask_with_the_image(tmp_path, chandra, pattern):
     """dmcopy "img[sky=mask(m)]" a; dmcopy "a[sky=region(r)]" b: b and its MASK share the region's box."""
-    data, header = chandra
+    _data, header = chandra
     m = mask_like(tmp_path / "m.fits", pattern, header)
     filter_file(f"{image_path()}[sky=mask({m})]", str(tmp_path / "a.fits"))
     filter_file(f"{tmp_path / 'a.fits'}[sky=region({region_path()}[BKGREG])]", str(tmp_path / "b.fits"))
@@ -245,10 +255,12 @@ def test_examples_4_to_8_on_the_image(tmp_path, chandra, pattern, filters, expec
 
 @pytest.mark.parametrize(
     "filters, reason",
-    [("[sky=mask({m})&region({r})]", "cannot be logically combined"),
-     ("[sky=mask({m})][exclude sky=circle(3100,4500,40)]", "include and exclude"),
-     ("[sky=mask({m}),(y,x)=mask({m})]", "one mask at a time"),
-     ("[(time,pi)=mask({m})]", "no axis 'time'")],
+    [
+        ("[sky=mask({m})&region({r})]", "cannot be logically combined"),
+        ("[sky=mask({m})][exclude sky=circle(3100,4500,40)]", "include and exclude"),
+        ("[sky=mask({m}),(y,x)=mask({m})]", "one mask at a time"),
+        ("[(time,pi)=mask({m})]", "no axis 'time'"),
+    ],
     ids=["10", "11", "12", "9-no-such-axis"],
 )
 def test_examples_9_to_12_refused_on_the_image(tmp_path, chandra, pattern, filters, reason):

@@ -35,8 +35,10 @@ GRID = {"LTM1_1": 1.0, "LTM2_2": 1.0, "LTV1": 8.0, "LTV2": 8.0}
 
 def test_descriptors_round_trip_in_ciaos_keywords():
     polygon = "Polygon(" + ",".join(f"{v}.125" for v in range(4000, 4040)) + ")"  # a long string (CONTINUE)
-    components = [[Descriptor("sky", "TABLE", ":MASK", "E"), Descriptor("pi", "10:200", form="J", unit="chan")],
-                  [Descriptor("time", "<5"), Descriptor("sky", polygon)]]
+    components = [
+        [Descriptor("sky", "TABLE", ":MASK", "E"), Descriptor("pi", "10:200", form="J", unit="chan")],
+        [Descriptor("time", "<5"), Descriptor("sky", polygon)],
+    ]
     header = write_subspace(fits.Header({"DSTYP9": "stale", "DSVAL9": "1:2", "OBJECT": "x"}), components)
     assert "DSTYP9" not in header and header["OBJECT"] == "x"
     assert (header["DSTYP1"], header["DSVAL1"], header["DSREF1"], header["DSFORM1"]) == ("sky", "TABLE", ":MASK", "E")
@@ -56,8 +58,20 @@ def test_ciao_written_subspace_is_read():
 def test_mask_extension_is_bytes_with_the_wcs_only(tmp_path):
     """Any-type mask → Byte 0/1 MASK; the WCS is saved with it, other mask keywords are not."""
     values = np.array([[0, 3, -2], [np.nan, np.inf, 0.5]] * 2, dtype=np.float64)
-    cards = dict(GRID, CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=90.0, CRVAL2=60.0, CDELT1=-0.1, CDELT2=0.1,
-                 CRPIX1=13.0, CRPIX2=13.0, OBJECT="M101", BUNIT="count", TELESCOP="CXO")
+    cards = dict(
+        GRID,
+        CTYPE1="RA---TAN",
+        CTYPE2="DEC--TAN",
+        CRVAL1=90.0,
+        CRVAL2=60.0,
+        CDELT1=-0.1,
+        CDELT2=0.1,
+        CRPIX1=13.0,
+        CRPIX2=13.0,
+        OBJECT="M101",
+        BUNIT="count",
+        TELESCOP="CXO",
+    )
     fits.PrimaryHDU(values, header=fits.Header(cards)).writeto(tmp_path / "m.fits")
     filter_file(f"{events_path()}[sky=mask({tmp_path / 'm.fits'})]", str(tmp_path / "out.fits"))
     with fits.open(tmp_path / "out.fits") as out:
@@ -90,8 +104,9 @@ def test_blank_of_an_integer_mask_file_counts_as_zero(tmp_path):
 
 
 def test_read_mask_picks_a_block_and_refuses_cubes_and_filters(tmp_path):
-    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((2, 3)), name="FOV"),
-                  fits.ImageHDU(np.zeros((2, 2, 2)), name="CUBE")]).writeto(tmp_path / "f.fits")
+    fits.HDUList(
+        [fits.PrimaryHDU(), fits.ImageHDU(np.ones((2, 3)), name="FOV"), fits.ImageHDU(np.zeros((2, 2, 2)), name="CUBE")]
+    ).writeto(tmp_path / "f.fits")
     assert read_mask(str(tmp_path / "f.fits")).shape == (2, 3)
     assert read_mask(f"{tmp_path / 'f.fits'}[2]").shape == (2, 3)
     with pytest.raises(ValueError, match="a mask must be a 2-D image, block 3 has shape"):
@@ -104,13 +119,17 @@ def test_exclude_of_and_gives_two_components_with_prefixed_keywords(tmp_path):
     values = np.zeros((15, 15), np.uint8)
     values[5:10, 5:10] = 1
     fits.PrimaryHDU(values, header=fits.Header(GRID)).writeto(tmp_path / "m.fits")
-    filter_file(f"{events_path()}[exclude sky=mask({tmp_path / 'm.fits'}),pi=0:3,dx=-2.5:2.5]",
-                str(tmp_path / "out.fits"))
+    filter_file(
+        f"{events_path()}[exclude sky=mask({tmp_path / 'm.fits'}),pi=0:3,dx=-2.5:2.5]", str(tmp_path / "out.fits")
+    )
     with fits.open(tmp_path / "out.fits") as out:
         header = out[1].header
         # the complements: integer pi=0:3 is 0 <= pi <= 3; real dx=-2.5:2.5 is -2.5 <= dx < 2.5
         assert [[str(d) for d in c] for c in read_subspace(header)] == [
-            ["sky TABLE :MASK"], ["pi <0,>3"], ["dx <-2.5,>=2.5"]]
+            ["sky TABLE :MASK"],
+            ["pi <0,>3"],
+            ["dx <-2.5,>=2.5"],
+        ]
         assert header["2DSTYP1"] == "pi" and header["3DSVAL1"] == "<-2.5,>=2.5"
         assert np.array_equal(out["MASK"].data, 1 - values)
         kept = np.asarray(out[1].data["TIME"])

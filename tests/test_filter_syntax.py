@@ -67,7 +67,7 @@ def test_example_6_mask_and_region_filters_together(region):
 
 
 def test_example_7_mask_and_range():
-    mask, rng = only("evt.fits[sky=mask(mask_file),x=1000:4000]").expression.items
+    _mask, rng = only("evt.fits[sky=mask(mask_file),x=1000:4000]").expression.items
     assert rng.ranges == (Range("range", 1000.0, 4000.0),)
 
 
@@ -132,11 +132,9 @@ def test_ranges_comma_continues_the_column_then_starts_a_new_term():
     assert y.ranges == (Range("range", -25.0, -1.0),)
 
 
-@pytest.mark.parametrize("op, name", [("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge"), ("!=", "ne"),
-                                      ("==", "eq")])
+@pytest.mark.parametrize("op, name", [("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge"), ("!=", "ne"), ("==", "eq")])
 def test_comparisons(op, name):
-    assert only(f"e[pi{op}7]").expression == RangeFilter(only(f"e[pi{op}7]").expression.columns,
-                                                          (Range(name, 7.0),))
+    assert only(f"e[pi{op}7]").expression == RangeFilter(only(f"e[pi{op}7]").expression.columns, (Range(name, 7.0),))
 
 
 def test_or_binds_looser_than_and_and_parentheses_group():

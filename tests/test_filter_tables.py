@@ -164,7 +164,9 @@ def test_example_8_or_and_and_of_two_masks(tmp_path):
     expect_rows(tmp_path / "and.fits", in_a & in_b)
     with fits.open(tmp_path / "or.fits") as hdul:
         assert [[str(d) for d in c] for c in read_subspace(hdul[1].header)] == [
-            ["sky TABLE :MASK"], ["sky TABLE :MASK2"]]
+            ["sky TABLE :MASK"],
+            ["sky TABLE :MASK2"],
+        ]
         assert np.array_equal(hdul["MASK2"].data, b)
 
 
@@ -201,8 +203,13 @@ def test_example_9_a_mask_on_time_and_pi(tmp_path, mask_values):
 )
 def test_examples_10_to_12_refused_with_ciaos_reason_and_no_output(tmp_path, mask_values, filters):
     m = write_mask(tmp_path / "m.fits", mask_values)
-    reason = ("cannot be logically combined" if filters.count("mask") == 1 and "exclude" not in filters
-              else "include and exclude" if "exclude" in filters else "only be used with one mask at a time")
+    reason = (
+        "cannot be logically combined"
+        if filters.count("mask") == 1 and "exclude" not in filters
+        else "include and exclude"
+        if "exclude" in filters
+        else "only be used with one mask at a time"
+    )
     with pytest.raises(FilterSyntaxError, match=reason):
         filter_file(events_path() + filters.format(m=m), str(tmp_path / "out.fits"))
     assert not (tmp_path / "out.fits").exists()
@@ -234,8 +241,14 @@ def _table_file(path, columns, extra=()):
 def test_nulls_and_nans_never_pass(tmp_path):
     pi = np.array([1, 2, -99, 4], dtype=np.int32)
     x = np.array([0.0, np.nan, 1.0, 2.0])
-    path = _table_file(tmp_path / "n.fits", [fits.Column("X", "D", array=x), fits.Column("Y", "D", array=x * 0),
-                                             fits.Column("PI", "J", array=pi, null=-99)])
+    path = _table_file(
+        tmp_path / "n.fits",
+        [
+            fits.Column("X", "D", array=x),
+            fits.Column("Y", "D", array=x * 0),
+            fits.Column("PI", "J", array=pi, null=-99),
+        ],
+    )
     with fits.open(path) as hdul:
         assert select_rows(hdul[1], "pi=0:10").tolist() == [True, True, False, True]
         assert select_rows(hdul[1], "exclude pi=2").tolist() == [True, False, False, True]
@@ -265,21 +278,28 @@ def test_streaming_in_small_chunks_gives_the_same_file_and_bounded_chunks(tmp_pa
 
 
 def test_other_hdus_are_copied_byte_for_byte_and_the_heap_kept(tmp_path):
-    gti = fits.BinTableHDU.from_columns([fits.Column("START", "D", array=[1.0]), fits.Column("STOP", "D",
-                                                                                             array=[9.0])], name="GTI")
+    gti = fits.BinTableHDU.from_columns(
+        [fits.Column("START", "D", array=[1.0]), fits.Column("STOP", "D", array=[9.0])], name="GTI"
+    )
     gti.add_checksum()
     image = fits.ImageHDU(np.arange(6, dtype=np.int16).reshape(2, 3), name="EXPMAP")
     var = np.array([np.arange(n, dtype=np.int32) for n in (1, 2, 3, 4)], dtype=object)
-    path = _table_file(tmp_path / "h.fits", [fits.Column("X", "E", array=[0.0, 1.0, 2.0, 3.0]),
-                                             fits.Column("Y", "E", array=[0.0, 0.0, 0.0, 0.0]),
-                                             fits.Column("V", "PJ()", array=var)], extra=[gti, image])
+    path = _table_file(
+        tmp_path / "h.fits",
+        [
+            fits.Column("X", "E", array=[0.0, 1.0, 2.0, 3.0]),
+            fits.Column("Y", "E", array=[0.0, 0.0, 0.0, 0.0]),
+            fits.Column("V", "PJ()", array=var),
+        ],
+        extra=[gti, image],
+    )
     filter_file(f"{path}[x=1:3]", str(tmp_path / "out.fits"))
     with fits.open(path) as src, fits.open(tmp_path / "out.fits", checksum=True) as out:
         assert [h.name for h in out] == ["PRIMARY", "EVENTS", "GTI", "EXPMAP"]
         raw_in, raw_out = (tmp_path / "h.fits").read_bytes(), (tmp_path / "out.fits").read_bytes()
         for name in ("GTI", "EXPMAP"):
             a, b = src.fileinfo(src.index_of(name)), out.fileinfo(out.index_of(name))
-            assert raw_in[a["hdrLoc"]: a["datLoc"] + a["datSpan"]] == raw_out[b["hdrLoc"]: b["datLoc"] + b["datSpan"]]
+            assert raw_in[a["hdrLoc"] : a["datLoc"] + a["datSpan"]] == raw_out[b["hdrLoc"] : b["datLoc"] + b["datSpan"]]
         assert out[1].data["X"].tolist() == [1.0, 2.0]  # half-open: 3.0 excluded
         assert [v.tolist() for v in out[1].data["V"]] == [[0, 1], [0, 1, 2]]
         assert out[1].header["DSVAL1"] == "1:3" and out[1].header["DSTYP1"] == "x"
@@ -297,8 +317,17 @@ def test_gzip_input_and_output(tmp_path, mask_values):
 
 def test_mask_wcs_is_checked_against_the_column_wcs(tmp_path):
     """test.ev's X/Y columns: RA---TAN/DEC--TAN, TCRVL (90, 60), TCRPX 5, TCDLT (-0.1, 0.1)."""
-    wcs = dict(GRID, CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=90.0, CRVAL2=60.0, CDELT1=-0.1, CDELT2=0.1,
-               CRPIX1=13.0, CRPIX2=13.0)  # physical 5 = logical 13
+    wcs = dict(
+        GRID,
+        CTYPE1="RA---TAN",
+        CTYPE2="DEC--TAN",
+        CRVAL1=90.0,
+        CRVAL2=60.0,
+        CDELT1=-0.1,
+        CDELT2=0.1,
+        CRPIX1=13.0,
+        CRPIX2=13.0,
+    )  # physical 5 = logical 13
     ok = write_mask(tmp_path / "ok.fits", np.ones((15, 15)), wcs)
     assert filter_file(f"{events_path()}[sky=mask({ok})]", str(tmp_path / "ok_out.fits")).rows == (296, 296)
     bad = write_mask(tmp_path / "bad.fits", np.ones((15, 15)), dict(wcs, CRVAL1=91.0))

@@ -86,8 +86,9 @@ def test_imdiff_planes_follow_the_files_cards_not_kbmods_map():
 def test_plane_map_renames_and_drops():
     path = shared_path(*IMDIFF)
     raw = fits.getdata(path, 2).astype(np.int64)
-    mask = _read(path, plane_map={"SAT": "SATURATED", "INTRP": "INTERPOLATED", "DETECTED_NEGATIVE": None,
-                                  "ABSENT_PLANE": "X"}).mask
+    mask = _read(
+        path, plane_map={"SAT": "SATURATED", "INTRP": "INTERPOLATED", "DETECTED_NEGATIVE": None, "ABSENT_PLANE": "X"}
+    ).mask
     assert "SAT" not in mask.schema and mask.schema.bit("SATURATED") == 1
     np.testing.assert_array_equal(mask.get("INTERPOLATED"), (raw & 4) != 0)
     assert "DETECTED_NEGATIVE" not in mask.schema and "X" not in mask.schema
@@ -134,8 +135,14 @@ def _positional_file(tmp_path, *, mp=True):
     mask_header = fits.Header([("MP_BAD", 0), ("HIERARCH MP_DETECTED", 5)]) if mp else fits.Header()
     mask = np.zeros((3, 4), np.int32)
     mask[1, 2] = 1 | 32
-    hdul = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((3, 4), np.float32)),
-                         fits.ImageHDU(mask, header=mask_header), fits.ImageHDU(np.full((3, 4), 2, np.float32))])
+    hdul = fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.ImageHDU(np.ones((3, 4), np.float32)),
+            fits.ImageHDU(mask, header=mask_header),
+            fits.ImageHDU(np.full((3, 4), 2, np.float32)),
+        ]
+    )
     path = str(tmp_path / "positional.fits")
     hdul.writeto(path)
     return path
@@ -168,8 +175,13 @@ def test_lsst_images_files_are_not_afw():
 
 def test_missing_plane_hdu_is_a_format_error(tmp_path):
     path = str(tmp_path / "nomask.fits")
-    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((2, 2), np.float32), name="IMAGE"),
-                  fits.ImageHDU(np.ones((2, 2), np.float32), name="VARIANCE")]).writeto(path)
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.ImageHDU(np.ones((2, 2), np.float32), name="IMAGE"),
+            fits.ImageHDU(np.ones((2, 2), np.float32), name="VARIANCE"),
+        ]
+    ).writeto(path)
     with open_fits(path) as hdul, pytest.raises(FormatError, match=r"nomask\.fits\[MASK\]: afw file has no MASK HDU"):
         afw.read(hdul, path)
 
@@ -281,11 +293,15 @@ def test_archive_tables_ignored_and_image_cards_merged(tmp_path):
     assert list(back.metadata.items()) == list(mi.metadata.items())
 
 
-@pytest.mark.parametrize("parts, plane", [
-    (("lsst_images", "legacy_afw_style_maskedimage.fits"), "SAT"),
-    (("lsst_images", "lsst_images_maskedimage_gzip2.fits"), "SATURATED"),
-    (("decam", "c4d_170316_062107_ood_z_ls9.N2.fits"), "SAT"),
-], ids=["afw", "lsst", "decam"])
+@pytest.mark.parametrize(
+    "parts, plane",
+    [
+        (("lsst_images", "legacy_afw_style_maskedimage.fits"), "SAT"),
+        (("lsst_images", "lsst_images_maskedimage_gzip2.fits"), "SATURATED"),
+        (("decam", "c4d_170316_062107_ood_z_ls9.N2.fits"), "SAT"),
+    ],
+    ids=["afw", "lsst", "decam"],
+)
 def test_read_renames_planes_in_every_format(parts, plane):
     # docs/formats.md: `plane_map=` renames when wanted, through astromask.read
     import astromask

@@ -32,9 +32,7 @@ def _masked_image(schema: MaskSchema | None = None, *, unit="adu", xy0=(0, 0)) -
     rng = np.random.default_rng(20260808)
     image = rng.normal(100.0, 10.0, SHAPE).astype(np.float32)
     variance = rng.uniform(50.0, 150.0, SHAPE).astype(np.float32)
-    mi = MaskedImage(
-        image, schema=schema or get_schema("rubin"), variance=variance, unit=unit, wcs=_wcs(), xy0=xy0
-    )
+    mi = MaskedImage(image, schema=schema or get_schema("rubin"), variance=variance, unit=unit, wcs=_wcs(), xy0=xy0)
     names = mi.mask.schema.names
     mi.mask.set(names[0], image > 115)
     mi.mask.set(names[-1], image < 80)

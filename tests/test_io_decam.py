@@ -75,8 +75,18 @@ def test_sibling_path(path, role, expected):
         ({}, [[0, 1]], "bits"),
         ({}, [[0, 16, 80]], "bits"),
     ],
-    ids=["V4.8.2", "V3.5", "V3.4.1", "DES2.1", "90prime", "DQENCODE", "values-3", "values-pow2", "values-01",
-         "values-big"],
+    ids=[
+        "V4.8.2",
+        "V3.5",
+        "V3.4.1",
+        "DES2.1",
+        "90prime",
+        "DQENCODE",
+        "values-3",
+        "values-pow2",
+        "values-01",
+        "values-big",
+    ],
 )
 def test_dq_encoding_rule(header, values, encoding):
     found, rule = decam.dq_encoding(fits.Header(header), None if values is None else np.array(values))
@@ -87,8 +97,13 @@ def test_other_formats_carrying_cp_metadata_are_not_decam(tmp_path):
     """A plain/afw-style file whose primary copied PLVER/PROCTYPE mixes an image with a mask HDU."""
     primary = fits.PrimaryHDU(header=fits.Header({"PLVER": "V4.8.2", "PROCTYPE": "InstCal", "DQENCODE": "codes"}))
     mask_header = fits.Header([("MSKN0000", "BAD"), ("MSKM0000", 1)])
-    hdul = fits.HDUList([primary, fits.ImageHDU(np.ones((2, 2), np.float32), name="IMAGE"),
-                         fits.ImageHDU(np.zeros((2, 2), np.int32), mask_header, name="MASK")])
+    hdul = fits.HDUList(
+        [
+            primary,
+            fits.ImageHDU(np.ones((2, 2), np.float32), name="IMAGE"),
+            fits.ImageHDU(np.zeros((2, 2), np.int32), mask_header, name="MASK"),
+        ]
+    )
     assert not decam.identify(hdul, str(tmp_path / "x_ooi_z.fits"))
     assert decam.identify(fits.HDUList(hdul[:2]), str(tmp_path / "x.fits"))
 
@@ -167,8 +182,9 @@ def test_sibling_missing_the_ccd_is_a_format_error(tmp_path):
         _read(tmp_path / OOI)
 
 
-@pytest.mark.parametrize("box", [Box(1, 252, 1, 246), Box(40, 90, 100, 180), Box(251, 252, 1, 2)],
-                         ids=["all", "inner", "corner"])
+@pytest.mark.parametrize(
+    "box", [Box(1, 252, 1, 246), Box(40, 90, 100, 180), Box(251, 252, 1, 2)], ids=["all", "inner", "corner"]
+)
 def test_bbox_read_equals_slice(box):
     full = _read(shared_path("decam", OOI))
     part = _read(shared_path("decam", OOI), bbox=box)
@@ -243,11 +259,16 @@ def test_roundtrip_triplet_is_lossless(tmp_path):
     target = tmp_path / "out" / "c4d_x_ooi_z_v1.fits"
     outputs = _write(src, target)
     assert sorted(os.path.basename(p) for p in outputs) == [
-        "c4d_x_ood_z_v1.fits", "c4d_x_ooi_z_v1.fits", "c4d_x_oow_z_v1.fits"]
-    np.testing.assert_array_equal(fits.getdata(tmp_path / "out" / "c4d_x_ood_z_v1.fits", "N2"),
-                                  fits.getdata(shared_path("decam", OOD), "N2"))
-    np.testing.assert_array_equal(fits.getdata(tmp_path / "out" / "c4d_x_oow_z_v1.fits", "N2"),
-                                  fits.getdata(shared_path("decam", OOW), "N2"))
+        "c4d_x_ood_z_v1.fits",
+        "c4d_x_ooi_z_v1.fits",
+        "c4d_x_oow_z_v1.fits",
+    ]
+    np.testing.assert_array_equal(
+        fits.getdata(tmp_path / "out" / "c4d_x_ood_z_v1.fits", "N2"), fits.getdata(shared_path("decam", OOD), "N2")
+    )
+    np.testing.assert_array_equal(
+        fits.getdata(tmp_path / "out" / "c4d_x_oow_z_v1.fits", "N2"), fits.getdata(shared_path("decam", OOW), "N2")
+    )
     back = _read(target)
     np.testing.assert_array_equal(back.image, src.image)
     np.testing.assert_array_equal(back.variance, src.variance)
@@ -272,8 +293,9 @@ def test_roundtrip_v362_pair_writes_no_data_code(tmp_path):
     back = _read(target)
     assert back.mask == src.mask
     np.testing.assert_array_equal(back.variance, src.variance)
-    np.testing.assert_array_equal(fits.getdata(tmp_path / "pair.oow.fits", "N10"),
-                                  fits.getdata(shared_path("decam", OOW_V362), "N10"))
+    np.testing.assert_array_equal(
+        fits.getdata(tmp_path / "pair.oow.fits", "N10"), fits.getdata(shared_path("decam", OOW_V362), "N10")
+    )
 
 
 def test_bits_mask_roundtrip_keeps_interp(tmp_path):
@@ -320,8 +342,11 @@ def test_bare_mask_writes_only_the_dq_file(tmp_path):
 
 
 def test_weight_is_zero_where_variance_is_not_usable():
-    mi = MaskedImage(np.ones((1, 4), np.float32), mask=decam.decode_dq(np.array([[0, 0, 0, 2]]), "codes"),
-                     variance=np.array([[4.0, np.inf, np.nan, 4.0]]))
+    mi = MaskedImage(
+        np.ones((1, 4), np.float32),
+        mask=decam.decode_dq(np.array([[0, 0, 0, 2]]), "codes"),
+        variance=np.array([[4.0, np.inf, np.nan, 4.0]]),
+    )
     outputs = decam.write(mi, "w_ooi_z.fits")
     assert outputs["w_oow_z.fits"][1].data.tolist() == [[0.25, 0.0, 0.0, 0.0]]
 
@@ -334,8 +359,12 @@ def test_write_to_a_dq_name_is_refused():
 
 def test_codes_out_of_range_name_the_file(tmp_path):
     path = tmp_path / "bad_ood_z.fits"
-    fits.HDUList([fits.PrimaryHDU(header=fits.Header({"INSTRUME": "DECam", "PLVER": "V4.1"})),
-                  fits.ImageHDU(np.array([[0, 9]], np.int32), name="S1")]).writeto(path)
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(header=fits.Header({"INSTRUME": "DECam", "PLVER": "V4.1"})),
+            fits.ImageHDU(np.array([[0, 9]], np.int32), name="S1"),
+        ]
+    ).writeto(path)
     with pytest.raises(FormatError, match=r"bad_ood_z\.fits\[1\]: DQ value 9 is not a CP code"):
         _read(path)
     assert _read(path, encoding="bits").schema.interpret(9) == ["BAD"]

@@ -534,7 +534,16 @@ def test_quantize_level_option(tmp_path):
         ({"compression_seed": 10001}, r"compression_seed must be"),
         ({"dither_seed": -2}, r"dither_seed must be"),
     ],
-    ids=["no-seed", "unknown-algorithm", "plio", "lossy-mask", "rice-float-lossless", "bad-key", "seed-range", "bad-seed"],
+    ids=[
+        "no-seed",
+        "unknown-algorithm",
+        "plio",
+        "lossy-mask",
+        "rice-float-lossless",
+        "bad-key",
+        "seed-range",
+        "bad-seed",
+    ],
 )
 def test_bad_options(tmp_path, options, match):
     with pytest.raises(ValueError, match=match):

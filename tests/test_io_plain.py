@@ -31,7 +31,7 @@ from conftest import shared_path
         ("f.fits.fz[ccd2]", "f.fits.fz", "ccd2"),
         ("f.fits", "f.fits", None),
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_parse_extended_names(name, path, hdu):
     parsed = parse_fits_name(name)
@@ -41,8 +41,12 @@ def test_parse_extended_names(name, path, hdu):
 def _multi_ext(tmp_path):
     path = tmp_path / "multi.fits"
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
-    hdus = [fits.PrimaryHDU(), fits.ImageHDU(a, name="SCI"), fits.ImageHDU(a * 2, name="SCI", ver=2),
-            fits.ImageHDU(np.array([[1, 0, 0, 4]] * 3, np.int16), name="DQMASK")]
+    hdus = [
+        fits.PrimaryHDU(),
+        fits.ImageHDU(a, name="SCI"),
+        fits.ImageHDU(a * 2, name="SCI", ver=2),
+        fits.ImageHDU(np.array([[1, 0, 0, 4]] * 3, np.int16), name="DQMASK"),
+    ]
     hdus[2].header["EXTVER"] = 2
     fits.HDUList(hdus).writeto(path)
     return path, a
@@ -78,7 +82,7 @@ def test_bzero_uint16_real_frame():
 
 
 def test_bscale_big_endian_gzip_and_tile_compressed(tmp_path):
-    data = (np.arange(20, dtype=">i2").reshape(4, 5) * 3)
+    data = np.arange(20, dtype=">i2").reshape(4, 5) * 3
     hdu = fits.PrimaryHDU(data)
     hdu.header["BSCALE"] = 0.5
     hdu.header["BZERO"] = 10.0
@@ -91,10 +95,13 @@ def test_bscale_big_endian_gzip_and_tile_compressed(tmp_path):
         shutil.copyfileobj(f, g)
     np.testing.assert_allclose(astromask.read(str(gz), format="fits").image, expected)
     fz = tmp_path / "tile.fits.fz"
-    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(np.arange(30, dtype=np.int32).reshape(5, 6),
-                                                       compression_type="RICE_1", name="SCI")]).writeto(fz)
-    np.testing.assert_array_equal(astromask.read(f"{fz}[SCI]", format="fits").image,
-                                  np.arange(30).reshape(5, 6))
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.CompImageHDU(np.arange(30, dtype=np.int32).reshape(5, 6), compression_type="RICE_1", name="SCI"),
+        ]
+    ).writeto(fz)
+    np.testing.assert_array_equal(astromask.read(f"{fz}[SCI]", format="fits").image, np.arange(30).reshape(5, 6))
 
 
 def test_subimage_read_of_tile_compressed_mask():
@@ -115,8 +122,13 @@ def test_masked_image_round_trip_with_origin_and_wcs(tmp_path):
     w.wcs.crpix = [5, 5]
     w.wcs.crval = [10.0, -5.0]
     w.wcs.cdelt = [-1e-4, 1e-4]
-    mi = MaskedImage(np.random.default_rng(3).normal(size=(8, 9)).astype(np.float32),
-                     schema=astromask.get_schema("rubin"), xy0=(-4, 7), wcs=w, unit="adu")
+    mi = MaskedImage(
+        np.random.default_rng(3).normal(size=(8, 9)).astype(np.float32),
+        schema=astromask.get_schema("rubin"),
+        xy0=(-4, 7),
+        wcs=w,
+        unit="adu",
+    )
     mi.mask.set("CR", (1, 2))
     mi.mask.set("UNMASKEDNAN", (7, 8))
     mi.metadata["OBJECT"] = "field 3"
@@ -142,7 +154,7 @@ def test_masked_image_round_trip_with_origin_and_wcs(tmp_path):
         (np.uint32, [0, 1], "GZIP_2", "GZIP_2"),
         (np.uint8, [0, 1], None, None),
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_mask_compression_choice(dtype, values, requested, expected):
     assert mask_compression(np.array(values, dtype=dtype), requested) == expected
@@ -187,8 +199,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
 def test_wrong_shape_companion_is_an_error(tmp_path):
     path = tmp_path / "bad.fits"
-    fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4), np.float32)),
-                  fits.ImageHDU(np.zeros((3, 4), np.int16), name="MASK")]).writeto(path)
+    fits.HDUList(
+        [fits.PrimaryHDU(np.zeros((4, 4), np.float32)), fits.ImageHDU(np.zeros((3, 4), np.int16), name="MASK")]
+    ).writeto(path)
     with pytest.raises(FormatError, match=r"bad.fits\[1\]: shape \(3, 4\) differs from the image's \(4, 4\)"):
         astromask.read(str(path), format="fits")
 

@@ -83,8 +83,13 @@ def test_algebra_matches_planes_by_name_across_schemas():
     # file A: BAD=0, SAT=1, CR=3 ; file B: CR=0, BAD=2, EDGE=5 (bits disagree)
     a = Mask((2, 3), MaskSchema.from_bits({"BAD": 0, "SAT": 1, "CR": 3}))
     b = Mask((2, 3), MaskSchema.from_bits({"CR": 0, "BAD": 2, "EDGE": 5}))
-    a.set("CR", (0, 0)); a.set("BAD", (0, 1)); a.set("SAT", (1, 1))
-    b.set("CR", (0, 0)); b.set("CR", (1, 2)); b.set("EDGE", (1, 0)); b.set("BAD", (1, 1))
+    a.set("CR", (0, 0))
+    a.set("BAD", (0, 1))
+    a.set("SAT", (1, 1))
+    b.set("CR", (0, 0))
+    b.set("CR", (1, 2))
+    b.set("EDGE", (1, 0))
+    b.set("BAD", (1, 1))
     u = a | b
     assert u.schema.names[:3] == ["BAD", "SAT", "EDGE"] or set(u.schema.names) == {"BAD", "SAT", "CR", "EDGE"}
     assert set(u.schema.names) == {"BAD", "SAT", "CR", "EDGE"}

@@ -177,8 +177,10 @@ def test_subimage_wcs_keeps_sip_distortion():
     w.wcs.ctype = ["RA---TAN-SIP", "DEC--TAN-SIP"]
     from astropy.wcs import Sip
 
-    a = np.zeros((3, 3)); a[2, 0] = 1e-4
-    b = np.zeros((3, 3)); b[0, 2] = 1e-4
+    a = np.zeros((3, 3))
+    a[2, 0] = 1e-4
+    b = np.zeros((3, 3))
+    b[0, 2] = 1e-4
     w.sip = Sip(a, b, None, None, w.wcs.crpix)
     mi = make()
     mi.wcs = w

@@ -47,8 +47,13 @@ def _bytes_field(number: int, payload: bytes) -> bytes:
 
 def _entry_proto(dtype: int, shape, offset: int, size: int, crc: int) -> bytes:
     dims = b"".join(_bytes_field(2, _field(1, 0, _varint(d))) for d in shape)
-    return (_field(1, 0, _varint(dtype)) + _bytes_field(2, dims) + _field(4, 0, _varint(offset))
-            + _field(5, 0, _varint(size)) + _field(6, 5, struct.pack("<I", crc)))
+    return (
+        _field(1, 0, _varint(dtype))
+        + _bytes_field(2, dims)
+        + _field(4, 0, _varint(offset))
+        + _field(5, 0, _varint(size))
+        + _field(6, 5, struct.pack("<I", crc))
+    )
 
 
 def _block(entries, restart_interval=2) -> bytes:
@@ -72,8 +77,9 @@ def _write_checkpoint(prefix, tensors: dict[str, np.ndarray]) -> None:
     data, entries = bytearray(), [(b"", _field(1, 0, _varint(1)))]
     for name in sorted(tensors):
         raw = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
-        entries.append((name.encode(), _entry_proto(1, tensors[name].shape, len(data), len(raw),
-                                                    checkpoint.masked_crc32c(raw))))
+        entries.append(
+            (name.encode(), _entry_proto(1, tensors[name].shape, len(data), len(raw), checkpoint.masked_crc32c(raw)))
+        )
         data += raw
     index = bytearray()
 
@@ -272,8 +278,9 @@ def _original_write_back(out, res, x, y):
         out[y + s - q : y + s, x + s - q : x + s] = res[s - q : s, s - q : s]
 
 
-@pytest.mark.parametrize("shape, count", [((2046, 4094), 200), ((1059, 1059), 25), ((1000, 1100), 25)],
-                         ids=["decam", "1059", "synth"])
+@pytest.mark.parametrize(
+    "shape, count", [((2046, 4094), 200), ((1059, 1059), 25), ((1000, 1100), 25)], ids=["decam", "1059", "synth"]
+)
 def test_patch_coords_count_and_order(shape, count):
     coords = inference.patch_coords(*shape)
     assert len(coords) == count  # reference: 200 patches for 4094x2046, 25 for 1059x1059
@@ -286,7 +293,7 @@ def test_patch_coords_count_and_order(shape, count):
 def test_stitching_matches_original_write_back_and_covers_every_pixel(shape):
     coords = inference.patch_coords(*shape)
     original = np.full(shape, -1)
-    for i, (x, y) in enumerate(coords):  # a patch result that depends on the patch only
+    for _i, (x, y) in enumerate(coords):  # a patch result that depends on the patch only
         _original_write_back(original, np.full((400, 400), 10000 * x + y), x, y)
     ours = np.full(shape, -1)
     for x, y in inference.unique_last(coords):
@@ -321,8 +328,22 @@ def test_maxitrack_prior_formula():
 
 # "raw" column of the class table in ../shared/reference/maximask.md: the raw probability
 # t f / (1 - t + t f) at which each default threshold t is reached after the prior change
-RAW_THRESHOLDS = [0.9384, 0.9993, 0.9991, 0.9987, 0.99999, 0.9493, 0.9781, 0.9978, 0.9962, 0.8951,
-                  0.9149, 0.9702, 0.5048, 0.0261]
+RAW_THRESHOLDS = [
+    0.9384,
+    0.9993,
+    0.9991,
+    0.9987,
+    0.99999,
+    0.9493,
+    0.9781,
+    0.9978,
+    0.9962,
+    0.8951,
+    0.9149,
+    0.9702,
+    0.5048,
+    0.0261,
+]
 
 
 def test_prior_factors_reproduce_reference_raw_thresholds():
@@ -341,8 +362,11 @@ def test_single_mask_powers_skip_background():
 
 def _write_config(directory, flags=None, priors=None, thresh=None):
     names = config.CLASS_NAMES
-    values = {"flags": flags or [1] * 14, "priors": priors or config.DEFAULT_PRIORS.tolist(),
-              "thresh": thresh or config.DEFAULT_THRESHOLDS.tolist()}
+    values = {
+        "flags": flags or [1] * 14,
+        "priors": priors or config.DEFAULT_PRIORS.tolist(),
+        "thresh": thresh or config.DEFAULT_THRESHOLDS.tolist(),
+    }
     for key, vals in values.items():
         (directory / f"classes.{key}").write_text("".join(f"{n} {v}\n" for n, v in zip(names, vals)))
 
@@ -359,13 +383,17 @@ def test_read_config_original_syntax(tmp_path):
     assert config.read_config(tmp_path, prior_modif=False, proba_thresh=False).priors is None
 
 
-@pytest.mark.parametrize("content, message", [
-    ("CR 1\n" * 13, "one line per class .14 lines., has 13"),
-    ("CR 1\n" * 14 + "\n", "has 15"),
-    ("CR 1\n" * 13 + "BG\n", "line 14 is not 'NAME value'"),
-    ("CR 1\n" * 13 + "BG 1.0\n", "line 14: '1.0' is not an integer flag"),
-    ("CR 0\n" * 14, "no output class requested"),
-], ids=["13-lines", "blank-line", "no-value", "float-flag", "all-zero"])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("CR 1\n" * 13, "one line per class .14 lines., has 13"),
+        ("CR 1\n" * 14 + "\n", "has 15"),
+        ("CR 1\n" * 13 + "BG\n", "line 14 is not 'NAME value'"),
+        ("CR 1\n" * 13 + "BG 1.0\n", "line 14: '1.0' is not an integer flag"),
+        ("CR 0\n" * 14, "no output class requested"),
+    ],
+    ids=["13-lines", "blank-line", "no-value", "float-flag", "all-zero"],
+)
 def test_read_config_errors(tmp_path, content, message):
     _write_config(tmp_path)
     (tmp_path / "classes.flags").write_text(content)
@@ -404,8 +432,9 @@ def test_input_files(tmp_path):
     (tmp_path / "sub.fits").mkdir()
     assert files.input_files(str(tmp_path)) == [str(tmp_path / n) for n in ("a.fits.fz", "b.fits", "c.fits.gz")]
     listing = tmp_path / "in.list"
-    listing.write_text(f"{tmp_path / 'b.fits'}\n\n{tmp_path / 'a.mask.fits'}\n{tmp_path / 'x.fits'}[1]\n"
-                       f"{tmp_path / 'missing.fits'}\n")
+    listing.write_text(
+        f"{tmp_path / 'b.fits'}\n\n{tmp_path / 'a.mask.fits'}\n{tmp_path / 'x.fits'}[1]\n{tmp_path / 'missing.fits'}\n"
+    )
     assert files.input_files(str(listing)) == [str(tmp_path / "b.fits"), f"{tmp_path / 'x.fits'}[1]"]
     assert files.input_files(f"{tmp_path / 'b.fits'}[2]") == [f"{tmp_path / 'b.fits'}[2]"]
     with pytest.raises(ValueError, match="not a FITS file"):
@@ -414,16 +443,20 @@ def test_input_files(tmp_path):
         files.input_files(str(tmp_path / "nothere.fits"))
 
 
-@pytest.mark.parametrize("data, expected", [
-    (np.zeros((401, 402), np.float32), True),
-    (np.zeros((400, 402), np.float32), False),  # strictly larger than 400
-    (np.zeros((401, 401), np.int16), True),
-    (np.zeros((401, 401), np.uint16), True),  # int16 with BZERO
-    (np.zeros((401, 401), np.uint8), False),  # rejected by the original
-    (np.zeros((3, 500, 450), np.float32), True),  # the original tested channels and rows of cubes
-    (np.zeros((500, 300, 450), np.float32), False),
-    (np.zeros(500, np.float32), False),
-], ids=["f32", "400", "i16", "u16", "u8", "cube", "cube-short", "1d"])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (np.zeros((401, 402), np.float32), True),
+        (np.zeros((400, 402), np.float32), False),  # strictly larger than 400
+        (np.zeros((401, 401), np.int16), True),
+        (np.zeros((401, 401), np.uint16), True),  # int16 with BZERO
+        (np.zeros((401, 401), np.uint8), False),  # rejected by the original
+        (np.zeros((3, 500, 450), np.float32), True),  # the original tested channels and rows of cubes
+        (np.zeros((500, 300, 450), np.float32), False),
+        (np.zeros(500, np.float32), False),
+    ],
+    ids=["f32", "400", "i16", "u16", "u8", "cube", "cube-short", "1d"],
+)
 def test_processable(data, expected):
     assert files.processable(fits.ImageHDU(data)) is expected
 
@@ -491,13 +524,17 @@ def image():
     return im
 
 
-@pytest.mark.parametrize("cfg", [
-    config.ClassConfig.default(),
-    config.ClassConfig.default(prior_modif=False, proba_thresh=False),
-    config.ClassConfig.default(proba_thresh=False),
-    config.ClassConfig.default(classes=["CR", "SAT", "BG"], single_mask=True),
-    config.ClassConfig.default(prior_modif=False),
-], ids=["masks", "raw", "priors-only", "single", "thresh-only"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        config.ClassConfig.default(),
+        config.ClassConfig.default(prior_modif=False, proba_thresh=False),
+        config.ClassConfig.default(proba_thresh=False),
+        config.ClassConfig.default(classes=["CR", "SAT", "BG"], single_mask=True),
+        config.ClassConfig.default(prior_modif=False),
+    ],
+    ids=["masks", "raw", "priors-only", "single", "thresh-only"],
+)
 def test_predict_with_stand_in_network(torch, image, cfg):
     mm = inference.MaxiMask.from_net(_make_fake_maximask(torch, []), device="cpu", batch_size=3)
     out = mm.predict(image, cfg)
@@ -575,10 +612,20 @@ def cli(monkeypatch, torch):
 
     monkeypatch.setitem(astromask.cli.COMMANDS, "maximask", module)
     monkeypatch.setitem(astromask.cli.COMMANDS, "maxitrack", module)
-    monkeypatch.setattr(api, "load_maximask", lambda net_dir, device, batch_size: inference.MaxiMask.from_net(
-        _make_fake_maximask(torch, []), device="cpu", batch_size=batch_size))
-    monkeypatch.setattr(api, "load_maxitrack", lambda net_dir, device, batch_size: maxitrack.MaxiTrack.from_net(
-        _make_fake_maxitrack(torch), device="cpu", batch_size=batch_size))
+    monkeypatch.setattr(
+        api,
+        "load_maximask",
+        lambda net_dir, device, batch_size: inference.MaxiMask.from_net(
+            _make_fake_maximask(torch, []), device="cpu", batch_size=batch_size
+        ),
+    )
+    monkeypatch.setattr(
+        api,
+        "load_maxitrack",
+        lambda net_dir, device, batch_size: maxitrack.MaxiTrack.from_net(
+            _make_fake_maxitrack(torch), device="cpu", batch_size=batch_size
+        ),
+    )
 
     def run(capsys, *argv):
         code = astromask.cli.main([str(a) for a in argv])
@@ -602,12 +649,14 @@ def mef(tmp_path, image):
     """A file with an empty primary, a processable image with WCS, a small image and a table."""
     header = _wcs_header()
     header["EXTNAME"] = "SCI"
-    hdus = fits.HDUList([
-        fits.PrimaryHDU(),
-        fits.ImageHDU(image, header=header),
-        fits.ImageHDU(np.full((20, 30), 40000, np.uint16), name="SMALL"),
-        fits.BinTableHDU.from_columns([fits.Column("a", "E", array=np.arange(3.0))], name="TAB"),
-    ])
+    hdus = fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.ImageHDU(image, header=header),
+            fits.ImageHDU(np.full((20, 30), 40000, np.uint16), name="SMALL"),
+            fits.BinTableHDU.from_columns([fits.Column("a", "E", array=np.arange(3.0))], name="TAB"),
+        ]
+    )
     path = tmp_path / "img.fits"
     hdus.writeto(path)
     return path
@@ -650,8 +699,7 @@ def test_cli_maximask_probabilities_and_config_dir(cli, capsys, mef, image, tmp_
     conf = tmp_path / "conf"
     conf.mkdir()
     _write_config(conf, flags=[1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
-    code, _, err = cli(capsys, "maximask", mef, "--config_dir", conf, "--proba_thresh", "False",
-                       "--prior_modif", "n")
+    code, _, err = cli(capsys, "maximask", mef, "--config_dir", conf, "--proba_thresh", "False", "--prior_modif", "n")
     assert code == 0, err
     with fits.open(mef.parent / "img.mask.fits") as h:
         cfg = config.read_config(conf, prior_modif=False, proba_thresh=False)
@@ -682,9 +730,11 @@ def test_cli_maximask_errors(cli, capsys, tmp_path, mef):
     assert code == 1 and not (tmp_path / "small.mask.fits").exists()
     fits.PrimaryHDU(np.ones((30, 500), np.float32)).writeto(tmp_path / "strip.fits")
     code, _, err = cli(capsys, "maximask", tmp_path / "strip.fits")
-    assert err.strip() == (f"astromask maximask: error: {tmp_path / 'strip.fits'}: no HDU that MaxiMask can process: "
-                           "it needs 2-D images or (C, H, W) cubes larger than 400x400 pixels, of a numeric type; "
-                           "its images are 500x30 (width x height)")
+    assert err.strip() == (
+        f"astromask maximask: error: {tmp_path / 'strip.fits'}: no HDU that MaxiMask can process: "
+        "it needs 2-D images or (C, H, W) cubes larger than 400x400 pixels, of a numeric type; "
+        "its images are 500x30 (width x height)"
+    )
     code, _, err = cli(capsys, "maximask", tmp_path)  # a directory holding a good and a small file
     assert code == 1 and "small.fits: no HDU that MaxiMask can process" in err
     assert not (tmp_path / "img.mask.fits").exists()  # nothing was computed for the good one either
@@ -783,8 +833,10 @@ except Exception as exc:
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ("AstromaskError the numeric path is already 'fast' in this process: a network "
-                                   "has run; choose 'pinned' before the first one")
+    assert done.stdout.strip() == (
+        "AstromaskError the numeric path is already 'fast' in this process: a network "
+        "has run; choose 'pinned' before the first one"
+    )
 
 
 def test_pin_after_other_pytorch_work_warns():

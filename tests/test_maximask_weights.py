@@ -168,9 +168,10 @@ def test_cli_maximask_writes_the_original_file(net_dir, tmp_path, capsys, monkey
     (tmp_path / source.name).symlink_to(source)
     command = ["maximask", str(tmp_path / source.name), "--device", "cpu"]
     assert astromask.cli.main(command) == 0, capsys.readouterr().err
-    with fits.open(tmp_path / "synth_crop_a.mask.fits") as ours, fits.open(
-        shared_path("maximask", "synth_crop_a.mask.fits.fz")
-    ) as theirs:
+    with (
+        fits.open(tmp_path / "synth_crop_a.mask.fits") as ours,
+        fits.open(shared_path("maximask", "synth_crop_a.mask.fits.fz")) as theirs,
+    ):
         np.testing.assert_array_equal(ours[1].data, theirs[1].data)
         for key in theirs[1].header:
             if key.startswith(("MM_", "NAXIS", "XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "EXTNAME")):

@@ -150,7 +150,8 @@ def test_sip_distortion_is_applied_pixel_by_pixel():
     """With x' = u + c u^2 (SIP A_2_0 = c) a pixel at u is stretched by 1 + 2 c u along x."""
     w = _wcs("TAN", [-1 / 3600, 1 / 3600], [1, 1], crval=(30.0, 10.0))
     w.wcs.ctype = ["RA---TAN-SIP", "DEC--TAN-SIP"]
-    a = np.zeros((3, 3)); a[2, 0] = 1e-3
+    a = np.zeros((3, 3))
+    a[2, 0] = 1e-3
     w.sip = Sip(a, np.zeros((3, 3)), None, None, w.wcs.crpix)
     areas = pixel_area_map(w, (3, 120))
     assert areas[0, 100] / areas[0, 0] == pytest.approx(1 + 2e-3 * 100, rel=1e-6)

@@ -119,12 +119,17 @@ def test_iterations_repeat_the_operation(footprint, radius, n):
     fp = make_footprint(footprint, radius)
     m = _random_bool((60, 70), 0.01, 3)
     full = m | _random_bool((60, 70), 0.9, 4)
-    np.testing.assert_array_equal(grow(m, radius, footprint=footprint, iterations=n),
-                                  ndi.binary_dilation(m, fp, iterations=n))
-    np.testing.assert_array_equal(shrink(full, radius, footprint=footprint, iterations=n, outside="clear"),
-                                  ndi.binary_erosion(full, fp, iterations=n))
-    np.testing.assert_array_equal(open(full, radius, footprint=footprint, iterations=n, outside="clear"),
-                                  ndi.binary_opening(full, fp, iterations=n))
+    np.testing.assert_array_equal(
+        grow(m, radius, footprint=footprint, iterations=n), ndi.binary_dilation(m, fp, iterations=n)
+    )
+    np.testing.assert_array_equal(
+        shrink(full, radius, footprint=footprint, iterations=n, outside="clear"),
+        ndi.binary_erosion(full, fp, iterations=n),
+    )
+    np.testing.assert_array_equal(
+        open(full, radius, footprint=footprint, iterations=n, outside="clear"),
+        ndi.binary_opening(full, fp, iterations=n),
+    )
 
 
 def test_no_wrap_around_at_edges():
@@ -220,14 +225,16 @@ def test_kbmod_grow_tests():
     m = np.zeros((80, 60), bool)
     m[11, 10] = m[12, 10] = True
     y, x = np.mgrid[0:80, 0:60]
-    np.testing.assert_array_equal(grow(m, 3, footprint="diamond"),
-                                  np.abs(x - 10) + np.minimum(abs(y - 11), abs(y - 12)) <= 3)
+    np.testing.assert_array_equal(
+        grow(m, 3, footprint="diamond"), np.abs(x - 10) + np.minimum(abs(y - 11), abs(y - 12)) <= 3
+    )
     # raw-image grow: (5,7), (3,7); grow 1 then grow 2 -> L1 distance <= 3 (cumulative)
     m = np.zeros((20, 20), bool)
     m[5, 7] = m[3, 7] = True
     twice = grow(grow(m, 1, footprint="diamond"), 2, footprint="diamond")
-    np.testing.assert_array_equal(twice, np.minimum(abs(y[:20, :20] - 5), abs(y[:20, :20] - 3))
-                                  + abs(x[:20, :20] - 7) <= 3)
+    np.testing.assert_array_equal(
+        twice, np.minimum(abs(y[:20, :20] - 5), abs(y[:20, :20] - 3)) + abs(x[:20, :20] - 7) <= 3
+    )
 
 
 # -- gammapy's test facts (reference/gammapy.md section 7) --------------------------------------------------

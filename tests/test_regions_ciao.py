@@ -69,8 +69,11 @@ def test_reference_area_ciao_rules(case):
     assert got == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["name"] not in PIXELLATED],
-                         ids=[c["name"] for c in CASES if c["name"] not in PIXELLATED])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c["name"] not in PIXELLATED],
+    ids=[c["name"] for c in CASES if c["name"] not in PIXELLATED],
+)
 def test_reference_area_exact_equals_library_where_analytic(case):
     got = parse(case["region"]).area(FIELD)
     assert got == pytest.approx(case["regArea_field_0.5_100.5_bin1"], rel=1e-9)
@@ -184,12 +187,30 @@ def test_normal_form_of_combinations():
 
 @pytest.mark.parametrize(
     "name, full",
-    [("cir", "Circle"), ("CIRC", "Circle"), ("circle", "Circle"), ("rect", "Rectangle"), ("Ell", "Ellipse"),
-     ("sect", "Sector"), ("poly", "Polygon"), ("poi", "Point"), ("ROTBOX", "RotBox"), ("pie", "Pie")],
+    [
+        ("cir", "Circle"),
+        ("CIRC", "Circle"),
+        ("circle", "Circle"),
+        ("rect", "Rectangle"),
+        ("Ell", "Ellipse"),
+        ("sect", "Sector"),
+        ("poly", "Polygon"),
+        ("poi", "Point"),
+        ("ROTBOX", "RotBox"),
+        ("pie", "Pie"),
+    ],
 )
 def test_shape_name_abbreviations(name, full):
-    args = {"Circle": "1,2,3", "Rectangle": "1,2,3,4", "Ellipse": "1,2,3,4,5", "Sector": "1,2,3,4",
-            "Polygon": "1,1,2,1,2,2", "Point": "1,2", "RotBox": "1,2,3,4,5", "Pie": "1,2,3,4,5,6"}[full]
+    args = {
+        "Circle": "1,2,3",
+        "Rectangle": "1,2,3,4",
+        "Ellipse": "1,2,3,4,5",
+        "Sector": "1,2,3,4",
+        "Polygon": "1,1,2,1,2,2",
+        "Point": "1,2",
+        "RotBox": "1,2,3,4,5",
+        "Pie": "1,2,3,4,5,6",
+    }[full]
     assert str(parse(f"{name}({args})")).startswith(full + "(")
 
 
@@ -354,8 +375,12 @@ def _sky_header():
 
 @pytest.mark.parametrize(
     "text",
-    ["circle(150d,2d,10.5\")", "circle(10:00:00,+02:00:00,10.5'')", "circle(150d,2d,0.175')",
-     "circle(10:00:00.0,2:00:00,0.0029166666666667d)"],
+    [
+        'circle(150d,2d,10.5")',
+        "circle(10:00:00,+02:00:00,10.5'')",
+        "circle(150d,2d,0.175')",
+        "circle(10:00:00.0,2:00:00,0.0029166666666667d)",
+    ],
 )
 def test_world_coordinates_through_the_image_wcs(text):
     got = parse(text).mask((100, 100), header=_sky_header())
@@ -365,15 +390,15 @@ def test_world_coordinates_through_the_image_wcs(text):
 def test_negative_sexagesimal_declination():
     h = _sky_header()
     h["CRVAL2"] = -0.5
-    got = parse("circle(10:00:00,-00:30:00,3.5\")").mask((100, 100), header=h)
+    got = parse('circle(10:00:00,-00:30:00,3.5")').mask((100, 100), header=h)
     assert np.array_equal(got, mask("circle(50,50,3.5)"))
 
 
 def test_world_coordinates_need_a_wcs():
     with pytest.raises(ValueError, match="no sky WCS"):
-        parse("circle(150d,2d,10\")").mask((10, 10))
+        parse('circle(150d,2d,10")').mask((10, 10))
     with pytest.raises(ValueError, match="call to_physical"):
-        parse("circle(150d,2d,10\")").contains(1, 1)
+        parse('circle(150d,2d,10")').contains(1, 1)
 
 
 def test_world_polygon_and_angles_in_arcmin():
@@ -382,8 +407,7 @@ def test_world_polygon_and_angles_in_arcmin():
     corners = [(40, 40), (60, 40), (60, 60), (40, 60)]
     world = [w.all_pix2world(x, y, 1) for x, y in corners]
     text = "polygon(" + ",".join(f"{float(a):.12f}d,{float(b):.12f}d" for a, b in world) + ")"
-    assert np.array_equal(parse(text).mask((100, 100), header=h)[5:95, 5:95],
-                          mask("box(50,50,20,20)")[5:95, 5:95])
+    assert np.array_equal(parse(text).mask((100, 100), header=h)[5:95, 5:95], mask("box(50,50,20,20)")[5:95, 5:95])
     assert str(parse("box(1,2,3,4,1800'')")) == "RotBox(1,2,3,4,0.5)"
     assert str(parse("box(1,2,3,4,30')")) == "RotBox(1,2,3,4,0.5)"
 

@@ -77,8 +77,10 @@ def _sky_header():
 
 def test_sky_regions_use_the_image_wcs(tmp_path):
     path = tmp_path / "sky.reg"
-    path.write_text('# Region file format: DS9 version 4.1\nglobal color=green\nicrs\n'
-                    'circle(10:00:00.000,+2:00:00.00,10.5")\n-circle(150,2,3.5") # text={hole}\n')
+    path.write_text(
+        "# Region file format: DS9 version 4.1\nglobal color=green\nicrs\n"
+        'circle(10:00:00.000,+2:00:00.00,10.5")\n-circle(150,2,3.5") # text={hole}\n'
+    )
     got = region_mask(_sky_header(), str(path))
     expected = ds9("image\ncircle(50,50,10.5)\n-circle(50,50,3.5)")
     assert np.array_equal(got, expected)

@@ -35,8 +35,12 @@ def write(tmp_path, name, text):
 
 
 def test_ascii_lines_or_and_exclusions_join_the_last_component(tmp_path):
-    path = write(tmp_path, "a.reg", "# Region file format: CIAO version 1.0\n"
-                 "circle(20,20,10)\n\n   box(60,60,20,20)\n-circle(60,60,5)\n+point(1,1)\n&field()\n")
+    path = write(
+        tmp_path,
+        "a.reg",
+        "# Region file format: CIAO version 1.0\n"
+        "circle(20,20,10)\n\n   box(60,60,20,20)\n-circle(60,60,5)\n+point(1,1)\n&field()\n",
+    )
     region = read_region_file(path)
     assert str(region) == "Circle(20,20,10)|Box(60,60,20,20)&!Circle(60,60,5)|Point(1,1)&Field()"
     assert np.array_equal(
@@ -61,9 +65,11 @@ def test_ascii_file_may_not_start_with_an_exclusion(tmp_path):
 
 @pytest.mark.parametrize(
     "line, column, problem",
-    [("circle(1,1,1) # bright source", 15, "no trailing comments"),
-     ("circle(1,1,1); box(2,2,1,1)", 14, r"unexpected ';'"),
-     ("circle(1,1)", 1, "circle takes 3 arguments")],
+    [
+        ("circle(1,1,1) # bright source", 15, "no trailing comments"),
+        ("circle(1,1,1); box(2,2,1,1)", 14, r"unexpected ';'"),
+        ("circle(1,1)", 1, "circle takes 3 arguments"),
+    ],
 )
 def test_ascii_errors_name_file_line_and_column(tmp_path, line, column, problem):
     path = write(tmp_path, "bad.reg", f"circle(5,5,2)\n{line}\n")
@@ -136,15 +142,20 @@ def test_fits_region_table_components_and_negations(tmp_path):
     path = tmp_path / "r.fits"
     fits.HDUList([fits.PrimaryHDU(), region_table(rows)]).writeto(path)
     region = read_region_file(str(path))
-    text = ("circle(30,30,10)-circle(30,30,4)+rotbox(70,30,20,10,30)+polygon(50,60,90,60,70,90)"
-            "+pie(20,80,0,15,10,80)&ellipse(60,60,12,6,42.5)+rectangle(5,40,15,50)+annulus(80,80,3,6)+point(1,1)")
+    text = (
+        "circle(30,30,10)-circle(30,30,4)+rotbox(70,30,20,10,30)+polygon(50,60,90,60,70,90)"
+        "+pie(20,80,0,15,10,80)&ellipse(60,60,12,6,42.5)+rectangle(5,40,15,50)+annulus(80,80,3,6)+point(1,1)"
+    )
     assert str(region) == str(parse(text))
     assert np.array_equal(region.mask((100, 100)), parse(text).mask((100, 100)))
 
 
 def test_fits_region_without_component_column(tmp_path):
-    rows = [("Circle", [30], [30], [10], [], 0), ("!Circle", [30], [30], [4], [], 0),
-            ("Box", [70], [70], [4, 4], [], 0)]
+    rows = [
+        ("Circle", [30], [30], [10], [], 0),
+        ("!Circle", [30], [30], [4], [], 0),
+        ("Box", [70], [70], [4, 4], [], 0),
+    ]
     path = tmp_path / "nocomp.fits"
     fits.HDUList([fits.PrimaryHDU(), region_table(rows, component=False)]).writeto(path)
     assert str(read_region_file(str(path))) == "Circle(30,30,10)&!Circle(30,30,4)|Box(70,70,4,4)"
@@ -200,7 +211,7 @@ def chandra():
 def _brute_force_ellipse(header, shape, xc, yc, a, b, angle):
     """CIAO's ellipse test at every pixel centre, physical = logical - LTV (LTM = 1 here)."""
     assert header["LTM1_1"] == 1 and header["LTM2_2"] == 1
-    j, i = np.mgrid[1:shape[0] + 1, 1:shape[1] + 1].astype(float)
+    j, i = np.mgrid[1 : shape[0] + 1, 1 : shape[1] + 1].astype(float)
     x, y = i - header["LTV1"], j - header["LTV2"]
     t = angle * math.pi / 180.0
     u = (math.cos(t) * (x - xc) + math.sin(t) * (y - yc)) / a
@@ -213,7 +224,7 @@ def test_chandra_source_region(chandra):
     region = load_region(regfile)  # first REGION table: SRCREG
     m = region_mask(header, region)
     (a, b), angle = src["R"], src["ROTANG"][0]
-    q, x, y = _brute_force_ellipse(header, data.shape, src["X"], src["Y"], a, b, angle)
+    q, _x, _y = _brute_force_ellipse(header, data.shape, src["X"], src["Y"], a, b, angle)
     near_edge = np.abs(q - 1) < 1e-9
     assert np.array_equal(m[~near_edge], (q <= 1)[~near_edge])
     # the centre pixel is inside; the count is the area within the pixellation error
@@ -227,7 +238,7 @@ def test_chandra_source_region(chandra):
 
 
 def test_chandra_background_region(chandra):
-    data, header, regfile, src, src_header, _ = chandra
+    data, header, regfile, _src, src_header, _ = chandra
     bkg = load_region(regfile + "[BKGREG]")
     assert str(bkg).startswith("Ellipse(") and "&!Ellipse(" in str(bkg)
     m_bkg = region_mask(header, bkg)
@@ -254,7 +265,7 @@ def test_chandra_region_in_sky_coordinates(chandra):
     ra, dec = sky.all_pix2world(src["X"], src["Y"], 1)
     arcsec = 3600 * col["TCDLT2"]
     a, b = (float(r * arcsec) for r in src["R"])
-    text = f"ellipse({float(ra)!r}d,{float(dec)!r}d,{a!r}\",{b!r}\",{float(src['ROTANG'][0])!r})"
+    text = f'ellipse({float(ra)!r}d,{float(dec)!r}d,{a!r}",{b!r}",{float(src["ROTANG"][0])!r})'
     in_sky = parse(text).mask(data.shape, header=header)
     in_physical = region_mask(header, regfile)
     assert abs(int(in_sky.sum()) - int(in_physical.sum())) <= 2

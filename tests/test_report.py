@@ -211,8 +211,9 @@ def test_report_command(monkeypatch, capsys, tmp_path):
     path = tmp_path / "mi.fits"
     astromask.write(mi, path, format="afw")
     out = tmp_path / "out"
-    code, _, err = cli(monkeypatch, capsys, "-v", "report", path, path, "-o", out, "--planes", "SAT",
-                       "--title", "two & one")
+    code, _, err = cli(
+        monkeypatch, capsys, "-v", "report", path, path, "-o", out, "--planes", "SAT", "--title", "two & one"
+    )
     assert code == 0, err
     assert f"wrote {out / 'index.html'} (2 images" in err
     page = Page((out / "index.html").read_text())

@@ -86,11 +86,27 @@ def _run_commands(inputs: Path, out: Path, env: dict[str, str]) -> dict[str, str
         ["detect", "--no-cnn", data / "m13" / "M13_blue_0003.fits", "-o", out / "detect_m13.fits"],
         ["detect", "--no-cnn", inputs / "injected.fits", "-o", out / "detect_injected.fits"],
         ["grow", data / "decam" / "c4d_170316_062107_ood_z_ls9.N2.fits", out / "grow.fits", "--radius", "3"],
-        ["significance", counts, counts, out / "significance.fits", "--radius", "3", "--above", "0.5",
-         "--alpha", "0.3"],
+        [
+            "significance",
+            counts,
+            counts,
+            out / "significance.fits",
+            "--radius",
+            "3",
+            "--above",
+            "0.5",
+            "--alpha",
+            "0.3",
+        ],
         ["catalog", decam_image, inputs / "sources.ecsv", out / "catalog.fits", "--radius", "4arcsec"],
-        ["stack", *sorted((data / "m13").glob("M13_blue_*.fits")), "--outdir", out / "stack",
-         "--repeated-flag-keys", "CR,SAT"],
+        [
+            "stack",
+            *sorted((data / "m13").glob("M13_blue_*.fits")),
+            "--outdir",
+            out / "stack",
+            "--repeated-flag-keys",
+            "CR,SAT",
+        ],
     ]
     out.mkdir()
     for command in commands:

@@ -19,9 +19,22 @@ from astromask.presets import PRESETS, preset_table
 # Seed 000: "BAD 0 CLIPPED 9 CR 3 CROSSTALK 10 DETECTED 5 DETECTED_NEGATIVE 6 EDGE 4 INEXACT_PSF 11
 # INTRP 2 NOT_DEBLENDED 12 NO_DATA 8 REJECTED 13 SAT 1 SENSOR_EDGE 14 SUSPECT 7 UNMASKEDNAN 15"
 SEED_000_BITS = {
-    "BAD": 0, "CLIPPED": 9, "CR": 3, "CROSSTALK": 10, "DETECTED": 5, "DETECTED_NEGATIVE": 6, "EDGE": 4,
-    "INEXACT_PSF": 11, "INTRP": 2, "NOT_DEBLENDED": 12, "NO_DATA": 8, "REJECTED": 13, "SAT": 1,
-    "SENSOR_EDGE": 14, "SUSPECT": 7, "UNMASKEDNAN": 15,
+    "BAD": 0,
+    "CLIPPED": 9,
+    "CR": 3,
+    "CROSSTALK": 10,
+    "DETECTED": 5,
+    "DETECTED_NEGATIVE": 6,
+    "EDGE": 4,
+    "INEXACT_PSF": 11,
+    "INTRP": 2,
+    "NOT_DEBLENDED": 12,
+    "NO_DATA": 8,
+    "REJECTED": 13,
+    "SAT": 1,
+    "SENSOR_EDGE": 14,
+    "SUSPECT": 7,
+    "UNMASKEDNAN": 15,
 }
 
 
@@ -70,7 +83,7 @@ def test_unknown_preset():
 @pytest.mark.parametrize(
     "nplanes, dtype",
     [(1, np.uint8), (8, np.uint8), (9, np.uint16), (16, np.uint16), (17, np.uint32), (33, np.uint64), (64, np.uint64)],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_dtype_chosen_to_fit(nplanes, dtype):
     schema = MaskSchema([MaskPlane(f"P{i}") for i in range(nplanes)])
@@ -166,8 +179,9 @@ def test_bad_flag_strings():
 @pytest.mark.parametrize("expr", ["BAD,SAT+CR", "1,2+8", "~(BAD|SAT,CR)"], ids=["names", "integers", "negated"])
 def test_flag_strings_use_one_separator_kind(expr):
     # astropy.nddata.bitmask rejects mixed separators for integers; names follow the same grammar
-    with pytest.raises(FlagExpressionError, match=f"invalid flag expression '{re.escape(expr)}': it mixes the "
-                       "separators"):
+    with pytest.raises(
+        FlagExpressionError, match=f"invalid flag expression '{re.escape(expr)}': it mixes the separators"
+    ):
         get_schema("rubin").flags(expr)
 
 

@@ -116,8 +116,9 @@ def check_planes(ax, picture, planes: dict, colours: dict, grey, factor, *, far=
             assert by.size, f"{name}: no block to check"
             pick = rng.choice(by.size, min(samples, by.size), replace=False)
             by, bx = by[pick], bx[pick]
-            rows, cols, inner = screen(ax, picture.shape[0], bx * factor + (factor - 1) / 2,
-                                       by * factor + (factor - 1) / 2)
+            rows, cols, inner = screen(
+                ax, picture.shape[0], bx * factor + (factor - 1) / 2, by * factor + (factor - 1) / 2
+            )
             close = np.all(np.abs(picture[rows, cols] - blend[by, bx]) < TOL, axis=1)[inner]
             if should_match:
                 assert close.all(), f"{name}: colour missing at {np.count_nonzero(~close)} of {close.size} blocks"
@@ -243,8 +244,9 @@ def test_a_single_masked_pixel_stays_visible_in_a_downsampled_picture(tmp_path):
     fig = show_figure(image, mask, panel_size=4, dpi=50, max_size=160)  # 2400 px into 160: 15×15 blocks
     picture = save(fig, tmp_path / "b.png")
     assert "shown in 15×15 blocks" in image_axes(fig)[0].get_title()
-    check_planes(image_axes(fig)[0], picture, {"CR": mask.get("CR")}, {"CR": PALETTE[0]},
-                 reference_grey(image, 15), 15, far=2)
+    check_planes(
+        image_axes(fig)[0], picture, {"CR": mask.get("CR")}, {"CR": PALETTE[0]}, reference_grey(image, 15), 15, far=2
+    )
 
 
 def test_a_grid_of_panels_shares_colours_by_plane_name(tmp_path):
@@ -281,8 +283,15 @@ def test_colours_can_be_chosen_per_plane(tmp_path):
     m = Mask.from_bool(np.zeros((60, 60), bool), "SAT")
     m.set("SAT", np.s_[20:40, 20:40])
     fig = show_figure(image, m, colors={"sat": "#00ff00"}, dpi=60)
-    check_planes(image_axes(fig)[0], save(fig, tmp_path / "c.png"), {"SAT": m.get("SAT")}, {"SAT": "#00ff00"},
-                 reference_grey(image, 1), 1, far=2)
+    check_planes(
+        image_axes(fig)[0],
+        save(fig, tmp_path / "c.png"),
+        {"SAT": m.get("SAT")},
+        {"SAT": "#00ff00"},
+        reference_grey(image, 1),
+        1,
+        far=2,
+    )
 
 
 def test_panels_refuse_mismatched_masks():
@@ -305,8 +314,11 @@ def test_maximask_reference_picture(tmp_path):
     # the class maps straight from the cube, not through astromask.io
     cube = fits.getdata(mask_path, 1)
     header = fits.getheader(mask_path, 1)
-    classes = [c for c in ("CR", "HCL", "DCL", "HP", "DP", "P", "TRL", "FR", "NEB", "SAT", "SP", "OV", "BBG")
-               if cube[int(header[f"{c}_DIM"])].any()]
+    classes = [
+        c
+        for c in ("CR", "HCL", "DCL", "HP", "DP", "P", "TRL", "FR", "NEB", "SAT", "SP", "OV", "BBG")
+        if cube[int(header[f"{c}_DIM"])].any()
+    ]
     planes = {c: cube[int(header[f"{c}_DIM"])] != 0 for c in classes}
     colours = dict(zip(classes, PALETTE))
     check_planes(image_axes(fig)[0], picture, planes, colours, reference_grey(panel.image, 3), 3)
@@ -354,8 +366,9 @@ def block_size(ax) -> int:
 
 def test_m13_frames_as_a_grid(tmp_path):
     frames = [m13_frame(k) for k in range(1, 6)]
-    fig = show_figure([f[0] for f in frames], [f[1] for f in frames], titles=[f"M13 {k}" for k in range(1, 6)],
-                      panel_size=4, dpi=60)
+    fig = show_figure(
+        [f[0] for f in frames], [f[1] for f in frames], titles=[f"M13 {k}" for k in range(1, 6)], panel_size=4, dpi=60
+    )
     picture = save(fig, tmp_path / "m13.png")
     assert picture.shape[:2] == (round(fig.get_figheight() * 60), round(fig.get_figwidth() * 60))
     axes = image_axes(fig)

@@ -265,8 +265,9 @@ def test_significance_command_masks_full_disks(tmp_path, monkeypatch, capsys):
     counts = _write(tmp_path / "counts.fits", np.full(geom.shape, 2, np.int32), geom)
     background = _write(tmp_path / "bkg.fits", np.ones(geom.shape, np.float32), geom)
     out = tmp_path / "mask.fits"
-    code, _, err = cli(monkeypatch, capsys, "significance", counts, background, out, "--radius", "0.1deg",
-                       "--above", "7.9")
+    code, _, err = cli(
+        monkeypatch, capsys, "significance", counts, background, out, "--radius", "0.1deg", "--above", "7.9"
+    )
     assert code == 0, err
     expected = np.zeros(geom.shape, np.uint8)
     expected[5:15, 5:15] = 1
@@ -274,8 +275,22 @@ def test_significance_command_masks_full_disks(tmp_path, monkeypatch, capsys):
         np.testing.assert_array_equal(hdul[0].data, expected)
         assert hdul[0].header["CTYPE1"] == "RA---CAR"
     inverted = tmp_path / "usable.fits"
-    assert cli(monkeypatch, capsys, "significance", counts, background, inverted, "--radius", "5",
-               "--above", "7.9", "--invert")[0] == 0
+    assert (
+        cli(
+            monkeypatch,
+            capsys,
+            "significance",
+            counts,
+            background,
+            inverted,
+            "--radius",
+            "5",
+            "--above",
+            "7.9",
+            "--invert",
+        )[0]
+        == 0
+    )
     np.testing.assert_array_equal(fits.getdata(inverted), 1 - expected)
 
 
@@ -288,8 +303,23 @@ def test_significance_command_on_off_nan_and_hysteresis(tmp_path, monkeypatch, c
     off = rng.poisson(12, geom.shape).astype(np.float32)
     paths = _write(tmp_path / "on.fits", counts, geom), _write(tmp_path / "off.fits", off, geom)
     out = tmp_path / "mask.fits"
-    code, _, err = cli(monkeypatch, capsys, "significance", *paths, out, "--radius", "2pix", "--alpha", "0.25",
-                       "--above", "4", "--hysteresis", "2", "--nan", "mask")
+    code, _, err = cli(
+        monkeypatch,
+        capsys,
+        "significance",
+        *paths,
+        out,
+        "--radius",
+        "2pix",
+        "--alpha",
+        "0.25",
+        "--above",
+        "4",
+        "--hysteresis",
+        "2",
+        "--nan",
+        "mask",
+    )
     assert code == 0, err
     significance = significance_map(counts, off, 2, alpha=0.25)
     expected = significance_mask(significance, above=4, low=2, nan="mask")

@@ -154,9 +154,24 @@ def test_tutorial_crab_circle_is_716_pixels():
 def _sip_wcs():
     header = fits.Header()
     header.update(
-        CTYPE1="RA---TAN-SIP", CTYPE2="DEC--TAN-SIP", CRPIX1=60.5, CRPIX2=50.5, CRVAL1=150.0, CRVAL2=2.0,
-        CD1_1=-1e-3, CD1_2=2e-4, CD2_1=1.5e-4, CD2_2=1e-3, A_ORDER=2, B_ORDER=2,
-        A_2_0=4e-5, A_0_2=-3e-5, A_1_1=2e-5, B_2_0=-2e-5, B_0_2=5e-5, B_1_1=1e-5,
+        CTYPE1="RA---TAN-SIP",
+        CTYPE2="DEC--TAN-SIP",
+        CRPIX1=60.5,
+        CRPIX2=50.5,
+        CRVAL1=150.0,
+        CRVAL2=2.0,
+        CD1_1=-1e-3,
+        CD1_2=2e-4,
+        CD2_1=1.5e-4,
+        CD2_2=1e-3,
+        A_ORDER=2,
+        B_ORDER=2,
+        A_2_0=4e-5,
+        A_0_2=-3e-5,
+        A_1_1=2e-5,
+        B_2_0=-2e-5,
+        B_0_2=5e-5,
+        B_1_1=1e-5,
     )
     return WCS(header)
 
@@ -194,8 +209,9 @@ def test_exact_paths_for_poles_seams_and_large_circles(monkeypatch):
     radii = np.array([10, 8, 5, 30, 0.5])
     stamps = []
     draw_exact = sky._draw_exact
-    monkeypatch.setattr(sky, "_draw_exact", lambda mask, wcs, stamp, *a: (stamps.append(stamp),
-                                                                          draw_exact(mask, wcs, stamp, *a)))
+    monkeypatch.setattr(
+        sky, "_draw_exact", lambda mask, wcs, stamp, *a: (stamps.append(stamp), draw_exact(mask, wcs, stamp, *a))
+    )
     mask = sky_circles_mask(geom.shape, geom.wcs, centers, radii * u.deg)
     np.testing.assert_array_equal(mask, brute_force(geom.shape, geom.wcs, centers, radii))
     assert (0, 90, 0, 180) in stamps, "the polar cap is computed on the whole map"
@@ -292,17 +308,33 @@ def test_catalog_explicit_columns_frame_and_strings():
     [
         (Table({"x": [1.0], "y": [2.0]}), dict(radius="1deg"), KeyError, "no position columns"),
         (Table({"ra": [1.0], "dec": [2.0]}), dict(), ValueError, "exactly one"),
-        (Table({"ra": [1.0], "dec": [2.0], "r": [1.0]}), dict(radius="1deg", radius_column="r"), ValueError,
-         "exactly one"),
+        (
+            Table({"ra": [1.0], "dec": [2.0], "r": [1.0]}),
+            dict(radius="1deg", radius_column="r"),
+            ValueError,
+            "exactly one",
+        ),
         (Table({"ra": [1.0], "dec": [2.0]}), dict(radius=0.3), ValueError, "radius must be an angle"),
         (Table({"ra": [1.0], "dec": [2.0], "r": [-1.0]}), dict(radius_column="r"), ValueError, "negative radius"),
         (Table({"ra": [1.0, np.nan], "dec": [2.0, 3.0]}), dict(radius="1deg"), ValueError, "no value"),
         (Table({"ra": [1.0], "dec": [2.0]}), dict(radius="1deg", lon_column="ra"), ValueError, "both"),
-        (Table({"ra": [1.0], "dec": [2.0]}), dict(radius="1deg", lon_column="l", lat_column="b"), KeyError,
-         "no column 'l'"),
+        (
+            Table({"ra": [1.0], "dec": [2.0]}),
+            dict(radius="1deg", lon_column="l", lat_column="b"),
+            KeyError,
+            "no column 'l'",
+        ),
     ],
-    ids=["no-columns", "no-radius", "two-radii", "bare-number", "negative", "nan-position", "one-column",
-         "missing-column"],
+    ids=[
+        "no-columns",
+        "no-radius",
+        "two-radii",
+        "bare-number",
+        "negative",
+        "nan-position",
+        "one-column",
+        "missing-column",
+    ],
 )
 def test_catalog_errors(table, kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -334,8 +366,22 @@ def cli(monkeypatch, capsys, *argv):
 
 def test_geom_command_writes_the_geometry(tmp_path, monkeypatch, capsys):
     out = tmp_path / "geom.fits"
-    code, _, err = cli(monkeypatch, capsys, "geom", out, "--skydir", "83.633083 22.0145", "--frame", "galactic",
-                       "--skydir-frame", "icrs", "--width", "5deg", "--binsz", "0.02deg")
+    code, _, err = cli(
+        monkeypatch,
+        capsys,
+        "geom",
+        out,
+        "--skydir",
+        "83.633083 22.0145",
+        "--frame",
+        "galactic",
+        "--skydir-frame",
+        "icrs",
+        "--width",
+        "5deg",
+        "--binsz",
+        "0.02deg",
+    )
     assert code == 0, err
     with fits.open(out) as hdul:
         assert hdul[0].data.shape == (250, 250) and hdul[0].data.dtype == np.uint8 and not hdul[0].data.any()
@@ -365,8 +411,23 @@ def test_geom_command_errors(tmp_path, monkeypatch, capsys, argv, code, message)
 
 def test_catalog_command(tmp_path, monkeypatch, capsys):
     image = tmp_path / "image.fits"
-    assert cli(monkeypatch, capsys, "geom", image, "--skydir", "184.557 -5.784", "--frame", "galactic",
-               "--width", "3deg", "--binsz", "0.05deg")[0] == 0
+    assert (
+        cli(
+            monkeypatch,
+            capsys,
+            "geom",
+            image,
+            "--skydir",
+            "184.557 -5.784",
+            "--frame",
+            "galactic",
+            "--width",
+            "3deg",
+            "--binsz",
+            "0.05deg",
+        )[0]
+        == 0
+    )
     path = _catalog(tmp_path, ".csv", RA=[83.633083, 84.5], DEC=[22.0145, 21.3])
     out = tmp_path / "mask.fits"
     code, _, err = cli(monkeypatch, capsys, "catalog", image, path, out, "--radius", "0.3deg")

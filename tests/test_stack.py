@@ -29,8 +29,11 @@ BAD, SAT, INTRP, CR, EDGE = 1, 2, 4, 8, 16
 def kbmod_image(ny, nx, seed, *, noise=0.1, variance=0.01):
     """A KBMOD test image: Gaussian noise, constant variance, all-clear rubin mask."""
     rng = np.random.default_rng(seed)
-    return MaskedImage(rng.normal(0, noise, (ny, nx)).astype(np.float32), schema=RUBIN,
-                       variance=np.full((ny, nx), variance, np.float32))
+    return MaskedImage(
+        rng.normal(0, noise, (ny, nx)).astype(np.float32),
+        schema=RUBIN,
+        variance=np.full((ny, nx), variance, np.float32),
+    )
 
 
 def l1_ball(shape, points, radius):
@@ -90,8 +93,13 @@ def _apply_masks_stack():
 
 def test_kbmod_apply_masks(tmp_path):
     images, bad = _apply_masks_stack()
-    config = StackConfig(flag_keys=["BAD", "EDGE", "SUSPECT"], repeated_flag_keys=["CR"], mask_grow=1,
-                         mask_threshold=900, mask_num_images=2)
+    config = StackConfig(
+        flag_keys=["BAD", "EDGE", "SUSPECT"],
+        repeated_flag_keys=["CR"],
+        mask_grow=1,
+        mask_threshold=900,
+        mask_num_images=2,
+    )
     memory, files = run_both(tmp_path, images, config)
     for i in range(10):
         expected = l1_ball((50, 50), bad[i] + [(5, 6)], 1)
@@ -188,7 +196,7 @@ def test_kbmod_union_of_raw_masks_is_bitwise_or():
 
 def test_kbmod_threshold_20_on_a_500_flux_object():
     yy, xx = np.mgrid[:80, :60]
-    science = (500 / (2 * np.pi * 1.5**2) * np.exp(-((xx - 50) ** 2 + (yy - 50) ** 2) / (2 * 1.5**2)))
+    science = 500 / (2 * np.pi * 1.5**2) * np.exp(-((xx - 50) ** 2 + (yy - 50) ** 2) / (2 * 1.5**2))
     science = science.astype(np.float32)
     science[0, 0] = 20.0  # equal to the threshold: not above it
     science[0, 1] = np.nan  # NaN is never thresholded
@@ -263,10 +271,10 @@ def test_kbmod_cumulative_grow_by_rerunning_outputs(tmp_path):
     mi = kbmod_image(20, 20, seed=6)
     mi.mask.array[5, 7] = mi.mask.array[3, 7] = BAD
     first, _ = through_files(tmp_path / "a", [mi], StackConfig(flag_keys=["BAD"], mask_grow=1))
-    np.testing.assert_array_equal(nan_of(astromask.read(first.table["output"][0])),
-                                  l1_ball((20, 20), [(5, 7), (3, 7)], 1))
-    second = run_stack([first.table["output"][0]], tmp_path / "b",
-                       StackConfig(flag_keys=["STACK_MASKED"], mask_grow=2))
+    np.testing.assert_array_equal(
+        nan_of(astromask.read(first.table["output"][0])), l1_ball((20, 20), [(5, 7), (3, 7)], 1)
+    )
+    second = run_stack([first.table["output"][0]], tmp_path / "b", StackConfig(flag_keys=["STACK_MASKED"], mask_grow=2))
     out = astromask.read(second.table["output"][0])
     np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), l1_ball((20, 20), [(5, 7), (3, 7)], 3))
 
@@ -359,8 +367,9 @@ def test_each_file_uses_its_own_plane_map(tmp_path):
         bits = {k[3:]: v for k, v in hdul[2].header.items() if k.startswith("MP_")}
         raw = hdul[2].data.astype(np.int64)
     own = run_stack([str(path)], tmp_path / "own", StackConfig(mask_grow=0, max_masked_pixels=1.0))
-    forced = run_stack([str(path)], tmp_path / "kbmod",
-                       StackConfig(mask_grow=0, max_masked_pixels=1.0, mask_bits_dict="kbmod"))
+    forced = run_stack(
+        [str(path)], tmp_path / "kbmod", StackConfig(mask_grow=0, max_masked_pixels=1.0, mask_bits_dict="kbmod")
+    )
     for result, bit_of in ((own, bits), (forced, KBMOD_MASK_BITS)):
         flags = sum(1 << bit_of[name] for name in ("BAD", "EDGE", "NO_DATA", "SUSPECT", "UNMASKEDNAN"))
         out = astromask.read(result.table["output"][0])
@@ -382,8 +391,7 @@ def test_images_above_max_masked_pixels_are_dropped(tmp_path):
     result, outputs = through_files(tmp_path, images, config)
     assert result.table["dropped"].tolist() == [False, True, False] and outputs[1] is None
     assert result.table["masked_fraction"][1] == 0.6
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img00.fits", "img02.fits",
-                                                                     "stack_summary.ecsv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img00.fits", "img02.fits", "stack_summary.ecsv"]
 
 
 def test_no_image_under_90_percent_is_an_error(tmp_path):

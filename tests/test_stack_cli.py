@@ -51,7 +51,10 @@ def test_inputs_from_globs_directories_and_list_files(tmp_path):
     assert expand_inputs([str(tmp_path / "data" / "exp*.fits")]) == [str(n) for n in names]
     assert expand_inputs([f"@{listing}"]) == [str(tmp_path / "data" / "exp2.fits"), str(names[0])]
     assert expand_inputs([str(listing), str(names[2]), str(names[1])]) == [
-        str(tmp_path / "data" / "exp2.fits"), str(names[0]), str(names[1])]  # each once
+        str(tmp_path / "data" / "exp2.fits"),
+        str(names[0]),
+        str(names[1]),
+    ]  # each once
     with pytest.raises(astromask.errors.FormatError, match="no image matches"):
         expand_inputs([str(tmp_path / "nothing*.fits")])
     with pytest.raises(astromask.errors.FormatError, match="no such file"):
@@ -76,11 +79,19 @@ def test_afw_masks_are_read_from_the_mask_hdu_alone(tmp_path, monkeypatch):
 def test_toml_config_with_kbmod_names_and_command_line_overrides(tmp_path, cli):
     names = write_stack(tmp_path / "data", n=3)
     config = tmp_path / "kbmod.toml"
-    config.write_text('flag_keys = ["BAD"]\nrepeated_flag_keys = ["CR"]\nmask_num_images = 3\nmask_grow = 1\n'
-                      'footprint = "box"\n[mask_bits_dict]\nBAD = 0\nCR = 3\n')
+    config.write_text(
+        'flag_keys = ["BAD"]\nrepeated_flag_keys = ["CR"]\nmask_num_images = 3\nmask_grow = 1\n'
+        'footprint = "box"\n[mask_bits_dict]\nBAD = 0\nCR = 3\n'
+    )
     loaded = load_config(config)
-    assert loaded == StackConfig(flag_keys=["BAD"], repeated_flag_keys=["CR"], mask_num_images=3, mask_grow=1,
-                                 footprint="box", mask_bits_dict={"BAD": 0, "CR": 3})
+    assert loaded == StackConfig(
+        flag_keys=["BAD"],
+        repeated_flag_keys=["CR"],
+        mask_num_images=3,
+        mask_grow=1,
+        footprint="box",
+        mask_bits_dict={"BAD": 0, "CR": 3},
+    )
     code, _, err = cli("stack", *names, "--outdir", tmp_path / "out", "--config", config, "--mask-grow", "0")
     assert code == 0, err
     table = Table.read(tmp_path / "out" / "stack_summary.ecsv")
@@ -137,9 +148,23 @@ def test_different_shapes_need_no_global_mask(tmp_path, cli):
 
 def test_output_format_option_and_dropped_report(tmp_path, cli):
     names = write_stack(tmp_path / "data", n=2)
-    code, _, err = cli("-v", "stack", *names, "--outdir", tmp_path / "out", "--to", "lsst",
-                       "--max-masked-pixels", "0.001", "--mask-grow", "0", "--flag-keys", "BAD",
-                       "--mask-threshold", "1e9")
+    code, _, err = cli(
+        "-v",
+        "stack",
+        *names,
+        "--outdir",
+        tmp_path / "out",
+        "--to",
+        "lsst",
+        "--max-masked-pixels",
+        "0.001",
+        "--mask-grow",
+        "0",
+        "--flag-keys",
+        "BAD",
+        "--mask-threshold",
+        "1e9",
+    )
     assert code == 0, err  # all dropped, yet each is usable (< 90 % masked): reported, not an error
     assert err.count("astromask: dropped") == 2
     table = Table.read(tmp_path / "out" / "stack_summary.ecsv")
@@ -182,8 +207,18 @@ def test_memory_is_one_image_whatever_the_number_of_images(tmp_path):
 def test_m13_stack_through_the_command(tmp_path, cli):
     """The five real M13 exposures: threshold and growth as scipy computes them."""
     directory = shared_path("m13")
-    code, _, err = cli("stack", directory, "--outdir", tmp_path / "out", "--mask-threshold", "650",
-                       "--mask-grow", "2", "--repeated-flag-keys", "BAD")
+    code, _, err = cli(
+        "stack",
+        directory,
+        "--outdir",
+        tmp_path / "out",
+        "--mask-threshold",
+        "650",
+        "--mask-grow",
+        "2",
+        "--repeated-flag-keys",
+        "BAD",
+    )
     assert code == 0, err
     table = Table.read(tmp_path / "out" / "stack_summary.ecsv")
     assert len(table) == 5 and strings(table["unknown_flags"]) == [""] * 5  # ECSV reads "" as missing
@@ -207,8 +242,18 @@ def test_m13_global_mask_of_dead_pixels(tmp_path, cli):
         names.append(tmp_path / "in" / f"m13_{i}.fits")
         names[-1].parent.mkdir(exist_ok=True)
         astromask.write(mi, names[-1], format="afw")
-    code, _, err = cli("stack", tmp_path / "in", "--outdir", tmp_path / "out", "--repeated-flag-keys", "BAD",
-                       "--flag-keys", "", "--mask-grow", "1")
+    code, _, err = cli(
+        "stack",
+        tmp_path / "in",
+        "--outdir",
+        tmp_path / "out",
+        "--repeated-flag-keys",
+        "BAD",
+        "--flag-keys",
+        "",
+        "--mask-grow",
+        "1",
+    )
     assert code == 0, err
     count = sum((raw == 0).astype(int) for raw in raws)
     with fits.open(tmp_path / "out" / "global_mask.fits") as hdul:
@@ -227,8 +272,9 @@ def test_decam_triplet_read_with_its_own_codes(tmp_path, cli):
     dq = fits.getdata(shared_path("decam", "c4d_170316_062107_ood_z_ls9.N2.fits")).astype(np.int64)
     weight = fits.getdata(shared_path("decam", "c4d_170316_062107_oow_z_ls9.N2.fits"))
     science = fits.getdata(image).astype(np.float64)
-    code, _, err = cli("stack", image, "--outdir", tmp_path / "out", "--flag-keys", "BAD,SAT,CR,NO_DATA,EDGE",
-                       "--mask-grow", "1")
+    code, _, err = cli(
+        "stack", image, "--outdir", tmp_path / "out", "--flag-keys", "BAD,SAT,CR,NO_DATA,EDGE", "--mask-grow", "1"
+    )
     assert code == 0, err
     table = Table.read(tmp_path / "out" / "stack_summary.ecsv")
     row = table[0]
@@ -240,8 +286,9 @@ def test_decam_triplet_read_with_its_own_codes(tmp_path, cli):
     out = astromask.read(row["output"])
     np.testing.assert_array_equal(np.isnan(out.image), expected)
     np.testing.assert_array_equal(out.image[~expected], science[~expected])
-    code, _, err = cli("stack", image, "--outdir", tmp_path / "cp", "--to", "decam", "--flag-keys", "CR",
-                       "--mask-grow", "0")
+    code, _, err = cli(
+        "stack", image, "--outdir", tmp_path / "cp", "--to", "decam", "--flag-keys", "CR", "--mask-grow", "0"
+    )
     assert code == 0, err
     written = fits.getdata(tmp_path / "cp" / "c4d_170316_062107_oow_z_ls9.N2.fits")
     np.testing.assert_array_equal(written == 0, (dq == 5) | (weight == 0))
@@ -250,8 +297,18 @@ def test_decam_triplet_read_with_its_own_codes(tmp_path, cli):
 
 def test_command_prints_the_summary_and_the_global_mask(tmp_path, cli):
     names = write_stack(tmp_path / "in", n=3, cr_at=(4, 5))
-    code, out, err = cli("stack", *names, "--outdir", tmp_path / "out", "--repeated-flag-keys", "CR",
-                         "--mask-grow", "1", "--flag-keys", "BAD")
+    code, out, err = cli(
+        "stack",
+        *names,
+        "--outdir",
+        tmp_path / "out",
+        "--repeated-flag-keys",
+        "CR",
+        "--mask-grow",
+        "1",
+        "--flag-keys",
+        "BAD",
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "pixel counts before growth; masked: the fraction after growth by 1 (diamond)"

@@ -18,8 +18,9 @@ from astromask.stack.scheduler import Runner
 pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
-CONFIG = StackConfig(flag_keys=["BAD", "EDGE"], repeated_flag_keys=["CR"], mask_num_images=2, mask_grow=2,
-                     mask_threshold=3.0)
+CONFIG = StackConfig(
+    flag_keys=["BAD", "EDGE"], repeated_flag_keys=["CR"], mask_num_images=2, mask_grow=2, mask_threshold=3.0
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +61,9 @@ def test_reference_run_has_a_global_mask(stack_files):
     assert reference.table["dropped"].tolist() == [i == 5 for i in range(11)]
 
 
-@pytest.mark.parametrize("scheduler", ["synchronous", "threads",
-                                       pytest.param("processes", marks=pytest.mark.slow)])  # starts interpreters
+@pytest.mark.parametrize(
+    "scheduler", ["synchronous", "threads", pytest.param("processes", marks=pytest.mark.slow)]
+)  # starts interpreters
 def test_local_schedulers_give_identical_outputs(tmp_path, stack_files, scheduler):
     names, reference = stack_files
     assert_same_run(run_stack(names, tmp_path, CONFIG, scheduler=scheduler), reference)
@@ -72,14 +74,32 @@ def test_local_cluster_on_loopback(tmp_path, stack_files, monkeypatch, capsys):
     monkeypatch.setitem(astromask.cli.COMMANDS, "stack", stack_cli)
     # Worker threads in this process (no start-up of new interpreters), talking real TCP on loopback;
     # dashboard_address ":0" puts the scheduler's HTTP server on any free port (8787 may be taken).
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
-                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tcp://127.0.0.1:")
         assert_same_run(run_stack(names, tmp_path / "api", CONFIG, scheduler=address), reference)
-        code = astromask.cli.main(["stack", *names, "--outdir", str(tmp_path / "cli"), "--scheduler", address,
-                                   "--flag-keys", "BAD,EDGE", "--repeated-flag-keys", "CR", "--mask-num-images",
-                                   "2", "--mask-grow", "2", "--mask-threshold", "3"])
+        code = astromask.cli.main(
+            [
+                "stack",
+                *names,
+                "--outdir",
+                str(tmp_path / "cli"),
+                "--scheduler",
+                address,
+                "--flag-keys",
+                "BAD,EDGE",
+                "--repeated-flag-keys",
+                "CR",
+                "--mask-num-images",
+                "2",
+                "--mask-grow",
+                "2",
+                "--mask-threshold",
+                "3",
+            ]
+        )
         assert code == 0, capsys.readouterr().err
     table = Table.read(tmp_path / "cli" / "stack_summary.ecsv")
     assert table["n_masked"].tolist() == reference.table["n_masked"].tolist()

@@ -19,8 +19,11 @@ def noisy_image(shape, seed, *, dtype=np.float32, variance_dtype=np.float32, nan
     image = rng.normal(10, 3, shape)
     if nan:
         image[rng.random(shape) < 0.01] = np.nan  # NaN already there: counted, never thresholded
-    mi = MaskedImage(image.astype(dtype) if np.dtype(dtype).kind == "f" else np.nan_to_num(image).astype(dtype),
-                     schema=RUBIN, variance=rng.uniform(1, 2, shape).astype(variance_dtype))
+    mi = MaskedImage(
+        image.astype(dtype) if np.dtype(dtype).kind == "f" else np.nan_to_num(image).astype(dtype),
+        schema=RUBIN,
+        variance=rng.uniform(1, 2, shape).astype(variance_dtype),
+    )
     mi.mask.array[rng.random(shape) < 0.02] |= BAD
     mi.mask.array[rng.random(shape) < 0.02] |= CR
     mi.mask.array[:, :3] |= EDGE
@@ -112,12 +115,16 @@ def test_pass_two_reads_floats_as_stored(tmp_path):
     np.testing.assert_array_equal(out.variance, expected.variance)
 
 
-@pytest.mark.parametrize(("fmt", "options", "compressed"), [
-    ("lsst", None, {"MASK": "RICE_1"}),
-    ("fits", None, {"MASK": "RICE_1"}),
-    ("afw", None, {}),
-    ("afw", {"compression": "GZIP_1"}, {"IMAGE": "GZIP_1", "MASK": "GZIP_1", "VARIANCE": "GZIP_1"}),
-], ids=["lsst", "plain", "afw", "afw-gzip-asked"])
+@pytest.mark.parametrize(
+    ("fmt", "options", "compressed"),
+    [
+        ("lsst", None, {"MASK": "RICE_1"}),
+        ("fits", None, {"MASK": "RICE_1"}),
+        ("afw", None, {}),
+        ("afw", {"compression": "GZIP_1"}, {"IMAGE": "GZIP_1", "MASK": "GZIP_1", "VARIANCE": "GZIP_1"}),
+    ],
+    ids=["lsst", "plain", "afw", "afw-gzip-asked"],
+)
 def test_output_compression(tmp_path, fmt, options, compressed):
     mi = noisy_image((30, 40), seed=4)
     astromask.write(mi, tmp_path / "in.fits", format="afw")

@@ -16,8 +16,9 @@ def scipy_diamond(masked, radius):
     return ndi.binary_dilation(masked, structure=np.abs(y) + np.abs(x) <= radius)
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (1, 200), (70, 1), (9, 63), (9, 64), (9, 65), (33, 129)],
-                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 200), (70, 1), (9, 63), (9, 64), (9, 65), (33, 129)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
 @pytest.mark.parametrize("radius", [0, 1, 7, 66])
 def test_diamond_equals_scipy(shape, radius):
     rng = np.random.default_rng(radius * 1000 + shape[1])
@@ -39,8 +40,10 @@ def test_diamond_rejects_negative_radius():
         grow_diamond(np.zeros((3, 3), bool), -1)
 
 
-@pytest.mark.parametrize(("footprint", "radius", "packed"), [
-    ("diamond", 10, True), ("diamond", PACKED_MAX_RADIUS + 1, False), ("box", 3, False), ("disk", 3, False)])
+@pytest.mark.parametrize(
+    ("footprint", "radius", "packed"),
+    [("diamond", 10, True), ("diamond", PACKED_MAX_RADIUS + 1, False), ("box", 3, False), ("disk", 3, False)],
+)
 def test_union_growth_chooses_the_kernel(monkeypatch, footprint, radius, packed):
     calls = []
     monkeypatch.setattr(growth, "grow_diamond", lambda m, r: calls.append("packed") or scipy_diamond(m, r))
@@ -48,7 +51,10 @@ def test_union_growth_chooses_the_kernel(monkeypatch, footprint, radius, packed)
     masked[60, 65] = True
     grown = grow_union(masked, radius, footprint)
     assert calls == (["packed"] if packed else [])
-    reach = {"diamond": lambda y, x: abs(y) + abs(x) <= radius, "box": lambda y, x: np.maximum(abs(y), abs(x)) <= radius,
-             "disk": lambda y, x: y * y + x * x <= radius * radius}[footprint]
+    reach = {
+        "diamond": lambda y, x: abs(y) + abs(x) <= radius,
+        "box": lambda y, x: np.maximum(abs(y), abs(x)) <= radius,
+        "disk": lambda y, x: y * y + x * x <= radius * radius,
+    }[footprint]
     y, x = np.mgrid[-60:60, -65:65]
     np.testing.assert_array_equal(grown, reach(y, x))

@@ -53,14 +53,18 @@ SPARSE = MaskSchema([MaskPlane("BAD"), None, MaskPlane("CR"), MaskPlane("EDGE")]
 WIDE = MaskSchema([MaskPlane(f"P{k}") for k in range(40)], name="forty planes")
 
 
-@pytest.mark.parametrize(("fmt", "schema", "expected"), [
-    ("afw", get_schema("rubin"), {"MASK"}),
-    ("lsst", SPARSE, {"MASK"}),  # a reserved bit: memory bits differ from the packed disk bits
-    ("lsst", WIDE, {"MASK"}),  # two MASK HDUs (EXTVER 1 and 2)
-    ("jwst", get_schema("jwst"), {"DQ"}),
-    ("ccddata", MaskSchema([MaskPlane("BAD"), MaskPlane("SAT")]), {"FLAGS", "MASK"}),
-    ("fits", get_schema("rubin"), {"MASK"}),
-], ids=["afw", "lsst-reserved-bit", "lsst-40-planes", "jwst", "ccddata", "plain"])
+@pytest.mark.parametrize(
+    ("fmt", "schema", "expected"),
+    [
+        ("afw", get_schema("rubin"), {"MASK"}),
+        ("lsst", SPARSE, {"MASK"}),  # a reserved bit: memory bits differ from the packed disk bits
+        ("lsst", WIDE, {"MASK"}),  # two MASK HDUs (EXTVER 1 and 2)
+        ("jwst", get_schema("jwst"), {"DQ"}),
+        ("ccddata", MaskSchema([MaskPlane("BAD"), MaskPlane("SAT")]), {"FLAGS", "MASK"}),
+        ("fits", get_schema("rubin"), {"MASK"}),
+    ],
+    ids=["afw", "lsst-reserved-bit", "lsst-40-planes", "jwst", "ccddata", "plain"],
+)
 def test_mask_alone_equals_whole_read(tmp_path, pixels_read, fmt, schema, expected):
     name = tmp_path / "exp.fits"
     astromask.write(masked_image(schema), name, format=fmt)
@@ -102,12 +106,16 @@ def test_other_files_are_read_whole(tmp_path, case):
     assert_same_mask(f"{name}[1]" if case == "selector" else name)
 
 
-@pytest.mark.parametrize("parts", [
-    ("lsst_images", "lsst_images_maskedimage_gzip2.fits"),
-    ("lsst_images", "lsst_images_maskedimage_40planes.fits"),
-    ("lsst_images", "legacy_afw_style_decam_imdiff_planes.fits"),
-    ("decam", "c4d_170316_062107_ooi_z_ls9.N2.fits"),
-    ("m13", "M13_blue_0001.fits"),
-], ids=lambda parts: parts[-1])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("lsst_images", "lsst_images_maskedimage_gzip2.fits"),
+        ("lsst_images", "lsst_images_maskedimage_40planes.fits"),
+        ("lsst_images", "legacy_afw_style_decam_imdiff_planes.fits"),
+        ("decam", "c4d_170316_062107_ooi_z_ls9.N2.fits"),
+        ("m13", "M13_blue_0001.fits"),
+    ],
+    ids=lambda parts: parts[-1],
+)
 def test_real_files(parts):
     assert_same_mask(shared_path(*parts))

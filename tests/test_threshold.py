@@ -23,6 +23,7 @@ RAMP = np.arange(9, dtype=np.float64).reshape(3, 3)
 
 # -- parse_cut ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -62,6 +63,7 @@ def test_parse_cut_rejects_non_finite_numbers_and_other_types():
 # -- thresh: hand-worked ------------------------------------------------------------------------
 
 X = -1.0  # replacement marker: hand-worked expectations below spell out each pixel
+
 
 @pytest.mark.parametrize(
     "cut, expected",
@@ -174,6 +176,7 @@ def test_thresh_errors_name_the_problem():
 
 # -- sigma_clip_mask ----------------------------------------------------------------------------
 
+
 def _background_with_outliers():
     """48 nines, 48 elevens and one 10, then 20, 0 and NaN at (9, 7), (9, 8), (9, 9).
 
@@ -243,6 +246,7 @@ def test_sigma_clip_errors():
 
 # -- hysteresis ---------------------------------------------------------------------------------
 
+
 def test_hysteresis_hand_worked_connectivity():
     image = np.array(
         [
@@ -293,6 +297,7 @@ def test_hysteresis_errors():
 
 
 # -- command line -------------------------------------------------------------------------------
+
 
 def cli(monkeypatch, capsys, *argv):
     monkeypatch.setitem(astromask.cli.COMMANDS, "thresh", thresh_cli)
@@ -405,6 +410,7 @@ def test_cli_on_a_real_chandra_image(tmp_path, monkeypatch, capsys):
 
 
 # -- docs ---------------------------------------------------------------------------------------
+
 
 def test_docs_python_examples_run(tmp_path, monkeypatch):
     text = (ROOT / "docs" / "thresholds.md").read_text()

@@ -75,7 +75,7 @@ def dilate_runs(src, out, run_dy, run_f0, run_f1, y0, y1):  # pragma: no cover -
 @njit(cache=True, nogil=True)
 def dilate_rows(src, out, a, length, y0, y1):  # pragma: no cover - compiled
     """``out[y, x] = OR src[y, x + a : x + a + length]`` (van Herk / Gil–Werman), for rows ``y0 .. y1 - 1``."""
-    ny, nx = src.shape
+    _ny, nx = src.shape
     nblocks = (nx + length - 1) // length + 1
     n = nblocks * length  # extended row: ext[i] = src[y, a + i], 0 outside
     zero = src.dtype.type(0)
@@ -168,7 +168,7 @@ def dilate_lines(src, out, a, length, s, cx, accumulate, xa, xb):  # pragma: no 
     contiguously. Only output columns ``xa .. xb - 1`` are written. ``out``
     may be larger than ``src`` (read as 0 beyond it), but must not be ``src``.
     """
-    ny, nx = out.shape
+    ny, _nx = out.shape
     span = abs(s) * (length - 1)
     lo = cx + min(s * a, s * (a + length - 1))  # buffer column 0, relative to the strip start
     nblocks = (ny + length - 1) // length

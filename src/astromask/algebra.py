@@ -73,7 +73,9 @@ def to_bool(mask, flags: object = None) -> np.ndarray:
         return array != 0
     if array.dtype.kind == "f":
         return _members(array)
-    raise ParameterTypeError(f"mask must be a Mask, MaskedImage or a boolean, integer or float array, got {array.dtype}")
+    raise ParameterTypeError(
+        f"mask must be a Mask, MaskedImage or a boolean, integer or float array, got {array.dtype}"
+    )
 
 
 def _prepare(masks: tuple) -> tuple[str, list]:
@@ -272,8 +274,7 @@ def stack(op: str, arrays: Iterable[np.ndarray], *, skip_nan: bool | None = None
     skip = op in ("min", "max") if skip_nan is None else bool(skip_nan)
     combine = _COMBINE_SKIPPING_NAN[op] if skip and op in _COMBINE_SKIPPING_NAN else _COMBINE[op]
     acc: np.ndarray | None = None
-    count = 0
-    for array in arrays:
+    for count, array in enumerate(arrays):
         array = np.asarray(array)
         if array.dtype.kind not in "biuf":
             raise ParameterTypeError(f"stack inputs must be numeric arrays, got {array.dtype} (input {count + 1})")
@@ -289,7 +290,6 @@ def stack(op: str, arrays: Iterable[np.ndarray], *, skip_nan: bool | None = None
                 _combine_skipping_nan(combine, acc, array, _IDENTITY[op])
             else:
                 combine(acc, array, out=acc, casting="unsafe")
-        count += 1
     if acc is None:
         raise ParameterError("stack needs at least one image")
     return acc

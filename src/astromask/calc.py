@@ -79,10 +79,15 @@ _TOKEN = re.compile(
 )
 _PREFIX = re.compile(r"\s*imgout\s*=(?!=)", re.IGNORECASE)
 _IMAGE_NAME = re.compile(r"^img(\d*)$")
-_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-            "==": np.equal, "!=": np.not_equal}
-_ARITHMETIC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-               "^": np.power, "**": np.power}
+_COMPARE = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+_ARITHMETIC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "^": np.power, "**": np.power}
 _LOGICAL = {"||": np.logical_or, "|": np.logical_or, "&&": np.logical_and, "&": np.logical_and}
 
 
@@ -270,8 +275,9 @@ class _Parser:
         if nargs is None and len(args) < 2:
             raise _error(f"{name.text}() takes two or more arguments, got {len(args)}", name.column)
         if nargs is not None and len(args) != nargs:
-            raise _error(f"{name.text}() takes {nargs} argument{'s' if nargs > 1 else ''}, got {len(args)}",
-                         name.column)
+            raise _error(
+                f"{name.text}() takes {nargs} argument{'s' if nargs > 1 else ''}, got {len(args)}", name.column
+            )
         return Call(name.text, tuple(args), name.column)
 
 

@@ -105,8 +105,9 @@ def detection_jobs(outdir: Path) -> None:
     injected = inject(field, sigma=bg.median_noise, sky=float(np.median(bg.level)), seed=7)
     source = MaskedImage(injected.image, schema=get_schema("rubin"), metadata={"SATURATE": injected.level})
     write(source, outdir / "generated_input.fits", format="fits", overwrite=True)
-    result = detection_job("generated", source, outdir, "astromask detect generated_input.fits --grow SAT=0",
-                           grow="SAT=0")
+    result = detection_job(
+        "generated", source, outdir, "astromask detect generated_input.fits --grow SAT=0", grow="SAT=0"
+    )
     rates = []
     for plane, truth in injected.truth.items():
         s = score(result.found.get(plane), truth, injected.ignore[plane])
@@ -114,8 +115,13 @@ def detection_jobs(outdir: Path) -> None:
     print(f"    recall/precision against the injected truth: {', '.join(rates)}")
     if all(path.exists() for path in M13_FRAMES):
         frames = [read(str(path)) for path in M13_FRAMES]
-        detection_job("m13", frames[0], outdir, "astromask detect M13_blue_000[1-5].fits --stack  (frame 1 shown)",
-                      frames=[f.image for f in frames[1:]])
+        detection_job(
+            "m13",
+            frames[0],
+            outdir,
+            "astromask detect M13_blue_000[1-5].fits --stack  (frame 1 shown)",
+            frames=[f.image for f in frames[1:]],
+        )
     if DECAM_IMAGE.exists():
         detection_job("decam", read(str(DECAM_IMAGE)), outdir, f"astromask detect {DECAM_IMAGE.name}")
     print()

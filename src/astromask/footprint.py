@@ -52,7 +52,9 @@ def parse_size(value, name: str = "size") -> float | u.Quantity:
         try:
             quantity = u.Quantity(text)
         except (TypeError, ValueError):
-            raise ParameterError(f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}") from None
+            raise ParameterError(
+                f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}"
+            ) from None
     else:
         try:
             number = float(value)
@@ -195,6 +197,7 @@ def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None
         raise ParameterError(f"the {kind} footprint needs a radius")
     if kind == "box":
         rx, ry = _in_pixels(radius, wcs, "radius")
-        return np.ones((2 * int(np.floor(ry * (1 + _TOLERANCE))) + 1, 2 * int(np.floor(rx * (1 + _TOLERANCE))) + 1),
-                       dtype=bool)
+        return np.ones(
+            (2 * int(np.floor(ry * (1 + _TOLERANCE))) + 1, 2 * int(np.floor(rx * (1 + _TOLERANCE))) + 1), dtype=bool
+        )
     return (disk if kind == "disk" else diamond)(radius, wcs=wcs)

@@ -105,8 +105,11 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
                         selected = int(np.count_nonzero(mask.select(flags, unknown=unknown)))
-                    entry["selected"] = {"flags": str(flags), "pixels": selected,
-                                         "fraction": selected / (mask.array.size or 1)}
+                    entry["selected"] = {
+                        "flags": str(flags),
+                        "pixels": selected,
+                        "fraction": selected / (mask.array.size or 1),
+                    }
                     for w in caught:
                         log.warning("%s[%s]: %s", path, i, w.message)
             if "extra" in row:

@@ -7,6 +7,7 @@ for masked (the astropy NDData convention). Arrays are ``(row, col) = (y, x)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class Mask:
         """A deep copy."""
         return Mask(self.array, self.schema, copy=True)
 
-    def __getitem__(self, key) -> Mask:
+    def __getitem__(self, key: Any) -> Mask:
         """Local (0-based) 2-D slicing; returns a view that shares pixels."""
         sub = self.array[key]
         if sub.ndim != 2:
@@ -114,25 +115,24 @@ class Mask:
 
     def get(self, name: str) -> np.ndarray:
         """Boolean array: where plane ``name`` is set."""
-        return (self.array & self._value(1 << self.schema.bit(name))) != 0
+        return np.asarray((self.array & self._value(1 << self.schema.bit(name))) != 0)
 
-    def set(self, name: str, where=True) -> None:
+    def set(self, name: str, where: Any = True) -> None:
         """Set plane ``name`` where ``where`` is true (a boolean array, an index, or ``True`` for all)."""
         bit = self._value(1 << self.schema.bit(name))
         self._assign(where, lambda region: region | bit)
 
-    def clear(self, name: str, where=True) -> None:
+    def clear(self, name: str, where: Any = True) -> None:
         """Clear plane ``name`` where ``where`` is true (default: everywhere)."""
         keep = self._value(~(1 << self.schema.bit(name)) & ((1 << 8 * self.schema.dtype.itemsize) - 1))
         self._assign(where, lambda region: region & keep)
 
-    def _assign(self, where, op: Callable[[np.ndarray], np.ndarray]) -> None:
+    def _assign(self, where: Any, op: Callable[[np.ndarray], np.ndarray]) -> None:
         if where is True:
             self.array[...] = op(self.array)
             return
-        if isinstance(where, np.ndarray) and where.dtype == bool:
-            if where.shape != self.shape:
-                raise ParameterError(f"boolean selection has shape {where.shape}, mask has {self.shape}")
+        if isinstance(where, np.ndarray) and where.dtype == bool and where.shape != self.shape:
+            raise ParameterError(f"boolean selection has shape {where.shape}, mask has {self.shape}")
         self.array[where] = op(self.array[where])
 
     def select(self, flags: object = None, *, unknown: str = "error") -> np.ndarray:
@@ -142,7 +142,7 @@ class Mask:
         means every plane.
         """
         bits = self.schema.flags(flags, unknown=unknown)
-        return (self.array & self._value(bits)) != 0
+        return np.asarray((self.array & self._value(bits)) != 0)
 
     def counts(self) -> dict[str, int]:
         """Number of pixels set, per plane, in schema order."""
@@ -151,7 +151,7 @@ class Mask:
 
     def any_set(self) -> np.ndarray:
         """Boolean array, ``True`` where any bit (named or reserved) is set."""
-        return self.array != 0
+        return np.asarray(self.array != 0)
 
     # -- conversion -----------------------------------------------------------------------------
 
@@ -160,9 +160,7 @@ class Mask:
         return self.select(flags)
 
     @classmethod
-    def from_bool(
-        cls, mask: np.ndarray, plane: str | MaskPlane = "BAD", schema: MaskSchema | None = None
-    ) -> Mask:
+    def from_bool(cls, mask: np.ndarray, plane: str | MaskPlane = "BAD", schema: MaskSchema | None = None) -> Mask:
         """A mask whose plane ``plane`` is set where ``mask`` is true.
 
         ``schema`` defaults to a one-plane schema; a plane missing from a

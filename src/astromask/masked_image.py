@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy as _copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from astropy import units as u
@@ -29,6 +30,9 @@ from astropy.wcs import WCS
 from .errors import OutOfBoundsError, ParameterError, ParameterTypeError
 from .mask import Mask
 from .schema import MaskSchema
+
+if TYPE_CHECKING:
+    from astropy.nddata import CCDData, NDData
 
 __all__ = ["Box", "MaskedImage"]
 
@@ -71,7 +75,7 @@ class Box:
         return (slice(self.y0 - oy, self.y1 - oy), slice(self.x0 - ox, self.x1 - ox))
 
     class _Factory:
-        def __getitem__(self, key) -> Box:
+        def __getitem__(self, key: Any) -> Box:
             if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, slice) for k in key)):
                 raise ParameterError("Box.factory needs two slices: Box.factory[y0:y1, x0:x1]")
             bounds = []
@@ -86,7 +90,7 @@ class Box:
     factory = _Factory()
 
 
-def _check_unit(unit) -> u.UnitBase | None:
+def _check_unit(unit: Any) -> u.UnitBase | None:
     if unit is None or unit == "":
         return None
     return u.Unit(unit)
@@ -97,10 +101,10 @@ class _Slicer:
         self._image = image
         self._absolute = absolute
 
-    def __getitem__(self, key) -> MaskedImage:
+    def __getitem__(self, key: Any) -> MaskedImage:
         return self._image._subimage(self._key_to_box(key))
 
-    def __setitem__(self, key, value: MaskedImage) -> None:
+    def __setitem__(self, key: Any, value: MaskedImage) -> None:
         sub = self._image._subimage(self._key_to_box(key))
         if not isinstance(value, MaskedImage):
             raise ParameterTypeError(f"can only assign a MaskedImage, got {type(value).__name__}")
@@ -110,7 +114,7 @@ class _Slicer:
         sub.variance[...] = value.variance
         sub.mask.array[...] = value.mask.remap(sub.mask.schema).array
 
-    def _key_to_box(self, key) -> Box:
+    def _key_to_box(self, key: Any) -> Box:
         if not isinstance(key, tuple):
             key = (key, slice(None))
         if len(key) != 2:
@@ -184,10 +188,10 @@ class MaskedImage:
         mask: Mask | None = None,
         schema: MaskSchema | None = None,
         variance: np.ndarray | None = None,
-        unit=None,
+        unit: Any = None,
         wcs: WCS | None = None,
         xy0: tuple[int, int] = (0, 0),
-        metadata=None,
+        metadata: Any = None,
     ) -> None:
         image = np.asarray(image)
         if image.ndim != 2:
@@ -195,6 +199,7 @@ class MaskedImage:
         if (mask is None) == (schema is None):
             raise ParameterError("give exactly one of mask= and schema=")
         if mask is None:
+            assert schema is not None  # one of the two, checked above
             mask = Mask(image.shape, schema)
         elif not isinstance(mask, Mask):
             raise ParameterTypeError(f"mask must be a Mask, got {type(mask).__name__}")
@@ -305,7 +310,7 @@ class MaskedImage:
 
     # -- astropy NDData / CCDData interop -------------------------------------------------------
 
-    def to_ccddata(self, flags: object = None):
+    def to_ccddata(self, flags: object = None) -> CCDData:
         """An :class:`astropy.nddata.CCDData` with boolean mask (``True`` = any of ``flags``).
 
         The variance becomes a ``VarianceUncertainty`` and the integer mask is
@@ -325,7 +330,7 @@ class MaskedImage:
         )
 
     @classmethod
-    def from_nddata(cls, nd, *, schema: MaskSchema | None = None, plane: str = "BAD") -> MaskedImage:
+    def from_nddata(cls, nd: NDData, *, schema: MaskSchema | None = None, plane: str = "BAD") -> MaskedImage:
         """From :class:`astropy.nddata.NDData`/``CCDData``.
 
         A boolean ``mask`` becomes plane ``plane``. An integer ``flags``
@@ -364,8 +369,12 @@ class MaskedImage:
                 raise ParameterError(f"cannot convert uncertainty of type {type(unc).__name__} to variance")
             variance = variance.astype(data.dtype if data.dtype.kind == "f" else np.float32)
         wcs = nd.wcs if isinstance(nd.wcs, WCS) else None
-        meta = nd.meta if isinstance(nd.meta, fits.Header) else fits.Header(
-            [(k, v) for k, v in dict(nd.meta).items() if isinstance(v, (str, int, float, bool)) and len(k) <= 8]
+        meta = (
+            nd.meta
+            if isinstance(nd.meta, fits.Header)
+            else fits.Header(
+                [(k, v) for k, v in dict(nd.meta).items() if isinstance(v, (str, int, float, bool)) and len(k) <= 8]
+            )
         )
         unit = None if nd.unit is None or nd.unit == u.dimensionless_unscaled else nd.unit
         return cls(data, mask=mask, variance=variance, unit=unit, wcs=wcs, metadata=meta)

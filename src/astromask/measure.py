@@ -109,8 +109,7 @@ def _triangle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     vectors keep its relative precision for tiny (sub-arcsecond) pixels.
     """
     triple = np.einsum("i...,i...->...", a, np.cross(b - a, c - a, axis=0))
-    dots = (np.einsum("i...,i...->...", a, b) + np.einsum("i...,i...->...", b, c)
-            + np.einsum("i...,i...->...", c, a))
+    dots = np.einsum("i...,i...->...", a, b) + np.einsum("i...,i...->...", b, c) + np.einsum("i...,i...->...", c, a)
     return 2.0 * np.arctan2(triple, 1.0 + dots)
 
 

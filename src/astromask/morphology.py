@@ -106,8 +106,7 @@ def _dilate_rectangle(array: np.ndarray, offsets: _Offsets) -> np.ndarray:
     rows = np.empty_like(array)
     _in_bands(kernels.dilate_rows, array.shape[0], array, rows, -x1, x1 - x0 + 1)
     out = np.empty_like(array)
-    _in_bands(kernels.dilate_lines, array.shape[1], rows, out, -y1, y1 - y0 + 1, 0, 0, False,
-              step=kernels.STRIP)
+    _in_bands(kernels.dilate_lines, array.shape[1], rows, out, -y1, y1 - y0 + 1, 0, 0, False, step=kernels.STRIP)
     return out
 
 
@@ -126,10 +125,12 @@ def _dilate_diamond(array: np.ndarray, r: int) -> np.ndarray:
         u0 = -r if (r - parity) % 2 == 0 else -r + 1
         n = (r - u0) // 2 + 1
         diagonal = scratch[: (ny + n - 1) * (nx + n - 1)].reshape(ny + n - 1, nx + n - 1)
-        _in_bands(kernels.dilate_lines, diagonal.shape[1], array, diagonal, -(n - 1), n, 1, 0, False,
-                  step=kernels.STRIP)  # offsets i·(1, 1)
-        _in_bands(kernels.dilate_lines, nx, diagonal, out, 0, n, -1, -u0, parity == 1,
-                  step=kernels.STRIP)  # offsets (u0, 0) + j·(1, -1)
+        _in_bands(
+            kernels.dilate_lines, diagonal.shape[1], array, diagonal, -(n - 1), n, 1, 0, False, step=kernels.STRIP
+        )  # offsets i·(1, 1)
+        _in_bands(
+            kernels.dilate_lines, nx, diagonal, out, 0, n, -1, -u0, parity == 1, step=kernels.STRIP
+        )  # offsets (u0, 0) + j·(1, -1)
     return out
 
 
@@ -202,8 +203,15 @@ def _prepare(mask, planes):
         array, bits, back = _prepare(mask.mask, planes)
 
         def rebuild(result):
-            return MaskedImage(mask.image, mask=back(result), variance=mask.variance, unit=mask.unit,
-                               wcs=mask.wcs, xy0=mask.xy0, metadata=mask.metadata)
+            return MaskedImage(
+                mask.image,
+                mask=back(result),
+                variance=mask.variance,
+                unit=mask.unit,
+                wcs=mask.wcs,
+                xy0=mask.xy0,
+                metadata=mask.metadata,
+            )
 
         return array, bits, rebuild
     if isinstance(mask, Mask):
@@ -288,8 +296,9 @@ def grow(mask, radius=None, *, footprint="disk", width=None, planes=None, iterat
     return _apply(mask, planes, [lambda a: _dilate(a, offsets, iterations)])
 
 
-def shrink(mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None,
-           outside: str = "set"):
+def shrink(
+    mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None, outside: str = "set"
+):
     """Shrink (erode) a mask: a pixel stays set only if the whole footprint on it is set.
 
     Parameters are those of :func:`grow`, plus ``outside``: ``'set'`` (default)
@@ -306,22 +315,26 @@ def shrink(mask, radius=None, *, footprint="disk", width=None, planes=None, iter
     return _apply(mask, planes, [lambda a: _erode(a, offsets, iterations, outside)])
 
 
-def open(mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None,
-         outside: str = "set"):
+def open(
+    mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None, outside: str = "set"
+):
     """Opening: shrink then grow, removing features smaller than the footprint (see :func:`grow`)."""
     _check(iterations, outside)
     offsets = _resolve(mask, radius, footprint, width, wcs)
-    return _apply(mask, planes, [lambda a: _erode(a, offsets, iterations, outside),
-                                 lambda a: _dilate(a, offsets, iterations)])
+    return _apply(
+        mask, planes, [lambda a: _erode(a, offsets, iterations, outside), lambda a: _dilate(a, offsets, iterations)]
+    )
 
 
-def close(mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None,
-          outside: str = "set"):
+def close(
+    mask, radius=None, *, footprint="disk", width=None, planes=None, iterations: int = 1, wcs=None, outside: str = "set"
+):
     """Closing: grow then shrink, filling gaps smaller than the footprint (see :func:`grow`)."""
     _check(iterations, outside)
     offsets = _resolve(mask, radius, footprint, width, wcs)
-    return _apply(mask, planes, [lambda a: _dilate(a, offsets, iterations),
-                                 lambda a: _erode(a, offsets, iterations, outside)])
+    return _apply(
+        mask, planes, [lambda a: _dilate(a, offsets, iterations), lambda a: _erode(a, offsets, iterations, outside)]
+    )
 
 
 def boundary(shape, width, *, wcs=None) -> np.ndarray:

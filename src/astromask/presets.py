@@ -17,6 +17,8 @@ Docs tables and header cards are generated from these entries
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .errors import ParameterError
 from .schema import MaskPlane, MaskSchema
 
@@ -113,7 +115,7 @@ _MAXIMASK = [
 _CIAO = [("INCLUDE", "Pixel included by a CIAO mask or region (CIAO mask value non-zero).")]
 
 
-def _schema(name: str, entries: list, dtype: str | None = None) -> MaskSchema:
+def _schema(name: str, entries: Sequence[tuple[str, str] | None], dtype: str | None = None) -> MaskSchema:
     planes = [None if e is None else MaskPlane(*e) for e in entries]
     return MaskSchema(planes, dtype=dtype, name=name)
 

@@ -73,7 +73,7 @@ def _controls(pid: str, layers: Layers, colours: Mapping[str, tuple]) -> str:
     boxes = "".join(
         f'<label class="plane"><input type="checkbox" class="plane" data-layer="{pid}-{_e(n)}" checked>'
         f'<span class="swatch" style="background:{_hex(colours[n])}"></span>{_e(n)} '
-        f'<small>({layers.counts[n]:,} px)</small></label>'
+        f"<small>({layers.counts[n]:,} px)</small></label>"
         for n in layers.planes
     )
     return (
@@ -106,8 +106,11 @@ def _counts_table(panel: Panel, layers: Layers, colours: Mapping[str, tuple]) ->
     rows = []
     for bit, plane in panel.mask.schema.items():
         n = counts[plane.name]
-        swatch = f'<span class="swatch" style="background:{_hex(colours[plane.name])}"></span>' if (
-            plane.name in layers.planes) else ""
+        swatch = (
+            f'<span class="swatch" style="background:{_hex(colours[plane.name])}"></span>'
+            if (plane.name in layers.planes)
+            else ""
+        )
         row_class = "" if n else ' class="empty"'
         rows.append(
             f'<tr{row_class}><td>{swatch}{_e(plane.name)}</td><td class="num">{bit}</td>'
@@ -180,9 +183,9 @@ def report_html(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><script>{ERROR_SCRIPT}</script><style>{STYLE}</style></head><body>"
-        f"<h1>{_e(title)}</h1><p class=\"note\">{len(panels)} image(s) · made by astromask {_e(__version__)} · "
+        f'<h1>{_e(title)}</h1><p class="note">{len(panels)} image(s) · made by astromask {_e(__version__)} · '
         "tick a plane to show or hide it · everything is in this file (no network needed)</p>"
-        f'{"".join(sections)}<script>{CONTROL_SCRIPT}</script></body></html>\n'
+        f"{''.join(sections)}<script>{CONTROL_SCRIPT}</script></body></html>\n"
     )
 
 

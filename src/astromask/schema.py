@@ -65,11 +65,11 @@ def _dtype_for(nbits: int) -> np.dtype:
     raise ParameterError(f"a mask schema holds at most {MAX_PLANES} planes, got {nbits}")
 
 
-class _CaseInsensitiveMap(dict):
+class _CaseInsensitiveMap(dict[str, int]):
     """Name → bit value lookup for :func:`astropy.nddata.bitmask.interpret_bit_flags`."""
 
     def __getitem__(self, key: str) -> int:
-        return dict.__getitem__(self, key.upper())
+        return int(dict.__getitem__(self, key.upper()))
 
 
 class MaskSchema:
@@ -182,10 +182,10 @@ class MaskSchema:
         for p in self.planes:
             if p is None or p.name.upper() not in lookup:
                 planes.append(p)
-            elif lookup[p.name.upper()] is None:
+            elif (name := lookup[p.name.upper()]) is None:
                 planes.append(None)
             else:
-                planes.append(MaskPlane(lookup[p.name.upper()], p.description))
+                planes.append(MaskPlane(name, p.description))
         return MaskSchema(planes, dtype=self.dtype, name=self.name)
 
     # -- inspection -----------------------------------------------------------------------------
@@ -258,11 +258,9 @@ class MaskSchema:
         value = int(value)
         return [p.name for i, p in self.items() if value >> i & 1]
 
-    def describe(self) -> list[dict]:
+    def describe(self) -> list[dict[str, object]]:
         """Rows ``{'name', 'bit', 'value', 'description'}`` for docs, headers and ``astromask info``."""
-        return [
-            {"name": p.name, "bit": i, "value": 1 << i, "description": p.description} for i, p in self.items()
-        ]
+        return [{"name": p.name, "bit": i, "value": 1 << i, "description": p.description} for i, p in self.items()]
 
     # -- derivation -----------------------------------------------------------------------------
 
@@ -344,8 +342,10 @@ class MaskSchema:
                 elif isinstance(item, str) or _is_bit_number(item):
                     value |= self.flags(int(item))
                 else:
-                    raise FlagExpressionError(f"flag list item {item!r} is neither a plane name nor an integer "
-                                              "(floats and booleans are not flags)")
+                    raise FlagExpressionError(
+                        f"flag list item {item!r} is neither a plane name nor an integer "
+                        "(floats and booleans are not flags)"
+                    )
             return value
         raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
 

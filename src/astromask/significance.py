@@ -141,7 +141,7 @@ def tophat_sum(image, radius: float) -> np.ndarray:
     data = data.astype(np.int64 if integer else np.float64)
     if not integer and not np.all(np.isfinite(data)):
         raise ParameterError("image has NaN or infinite values; mask them first")
-    reach = int(math.floor(radius * (1 + RADIUS_TOLERANCE)))
+    reach = math.floor(radius * (1 + RADIUS_TOLERANCE))
     ny, nx = data.shape
     padded = np.zeros((ny + 2 * reach, nx + 2 * reach + 1), dtype=data.dtype)
     np.cumsum(data, axis=1, out=padded[reach : reach + ny, reach + 1 : reach + 1 + nx])
@@ -149,7 +149,7 @@ def tophat_sum(image, radius: float) -> np.ndarray:
     out = np.zeros((ny, nx), dtype=data.dtype)
     limit = radius * radius * (1 + 2 * RADIUS_TOLERANCE)
     for dy in range(-reach, reach + 1):
-        half = int(math.floor(math.sqrt(max(limit - dy * dy, 0.0))))
+        half = math.floor(math.sqrt(max(limit - dy * dy, 0.0)))
         rows = padded[reach + dy : reach + dy + ny]
         # columns x - half .. x + half of the image: cumulative sum at x + half minus that at x - half - 1
         out += rows[:, reach + half + 1 : reach + half + 1 + nx] - rows[:, reach - half : reach - half + nx]

@@ -170,7 +170,9 @@ def _skydir(skydir, frame) -> SkyCoord:
         lon, lat = skydir
         return SkyCoord(Angle(lon, unit="deg"), Angle(lat, unit="deg"), frame=frame)
     except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ParameterError(f"skydir must be a SkyCoord, a (lon, lat) pair or a string, got {skydir!r}: {exc}") from None
+        raise ParameterError(
+            f"skydir must be a SkyCoord, a (lon, lat) pair or a string, got {skydir!r}: {exc}"
+        ) from None
 
 
 def _angle(value, name: str, *, default_unit: str | None = "deg") -> float:

@@ -139,9 +139,7 @@ def _parse_bound(part: str, text: str, name: str) -> tuple[float | None, bool]:
     return float(match.group(1)), match.group(2) == "%"
 
 
-def threshold_mask(
-    image: np.ndarray, cut: str | float | Cut, *, against: np.ndarray | None = None
-) -> np.ndarray:
+def threshold_mask(image: np.ndarray, cut: str | float | Cut, *, against: np.ndarray | None = None) -> np.ndarray:
     """Pixels that a ``dmimgthresh`` cut keeps: ``True`` where ``lo <= v <= hi``.
 
     Parameters

@@ -48,9 +48,13 @@ def image_model() -> None:
 
 
 def mask_model() -> None:
-    local = [("DO_NOT_USE", "Bad pixel, do not use"), ("DEAD", "Dead pixel"), ("HOT", "Hot pixel"),
-             ("LOCAL_ONLY", "A flag the standard map does not have"),
-             ("NO_FLAT_FIELD", "Flat field cannot be measured")]
+    local = [
+        ("DO_NOT_USE", "Bad pixel, do not use"),
+        ("DEAD", "Dead pixel"),
+        ("HOT", "Hot pixel"),
+        ("LOCAL_ONLY", "A flag the standard map does not have"),
+        ("NO_FLAT_FIELD", "Flat field cannot be measured"),
+    ]
     rows = [(0, 0, "GOOD", "Good pixel")] + [(b, 1 << b, n, d) for b, (n, d) in enumerate(local)]
     model = datamodels.MaskModel(SHAPE)
     model.dq_def = np.array(rows, dtype=[("BIT", "<i4"), ("VALUE", "<u4"), ("NAME", "S40"), ("DESCRIPTION", "S80")])

@@ -193,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything else is our bug: say so, keep the traceback behind --debug
         if args.debug:
             raise
-        print(f"{prefix}: internal error (a bug in astromask; please report it): "
-              f"{type(exc).__name__}: {_one_line(exc)}; run with --debug for the traceback", file=sys.stderr)
+        print(
+            f"{prefix}: internal error (a bug in astromask; please report it): "
+            f"{type(exc).__name__}: {_one_line(exc)}; run with --debug for the traceback",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 

@@ -93,8 +93,9 @@ def load(name: str, *, format: str | None = None) -> Loaded:
     return Loaded(name, format, read(name, format=format))
 
 
-def save(loaded: Loaded, obj: MaskedImage | Mask, output: str, *, to: str | None = None,
-         overwrite: bool = False) -> str:
+def save(
+    loaded: Loaded, obj: MaskedImage | Mask, output: str, *, to: str | None = None, overwrite: bool = False
+) -> str:
     """Write ``obj`` in format ``to``, else the input's format where it can be written, else plain FITS.
 
     Returns the format written.
@@ -126,8 +127,21 @@ def load_array(name: str) -> tuple[np.ndarray, fits.Header]:
             raise FormatError(f"HDU is not a 2-D image (shape {shape})", path=parsed.path, hdu=index)
         data = read_pixels(hdu)
         header = hdu.header.copy()
-    for key in ("XTENSION", "PCOUNT", "GCOUNT", "EXTNAME", "EXTVER", "BZERO", "BSCALE", "BLANK", "CHECKSUM",
-                "DATASUM", "ZIMAGE", "ZBITPIX", "ZCMPTYPE"):
+    for key in (
+        "XTENSION",
+        "PCOUNT",
+        "GCOUNT",
+        "EXTNAME",
+        "EXTVER",
+        "BZERO",
+        "BSCALE",
+        "BLANK",
+        "CHECKSUM",
+        "DATASUM",
+        "ZIMAGE",
+        "ZBITPIX",
+        "ZCMPTYPE",
+    ):
         header.remove(key, ignore_missing=True, remove_all=True)
     return data, header
 

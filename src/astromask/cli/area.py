@@ -32,7 +32,10 @@ def add_parser(sub) -> None:
     p.add_argument("--flags", metavar="EXPR", help="only these planes of a mask (names 'BAD,SAT', bit-flag strings)")
     p.add_argument("--wcs", metavar="FILE", help="take the sky WCS from this FITS file/HDU instead")
     p.add_argument(
-        "--oversample", type=int, default=1, metavar="N",
+        "--oversample",
+        type=int,
+        default=1,
+        metavar="N",
         help="split each pixel into N x N parts (for projections whose pixel edges are not great circles)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -41,9 +41,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     check_output(args.output, [args.input], args.overwrite)
     image, header = load_array(args.input)
-    labels = blobs(
-        image, args.threshold, smooth=args.smooth, connectivity=args.connectivity, srconly=args.srconly
-    )
+    labels = blobs(image, args.threshold, smooth=args.smooth, connectivity=args.connectivity, srconly=args.srconly)
     result = labels if args.select is None else blob_mask(labels, args.select)
     header.remove("BUNIT", ignore_missing=True)
     save_array(result, header, args.output, overwrite=args.overwrite)

@@ -54,7 +54,9 @@ def run(args) -> int:
         print(f"{args.input}: no set pixels")
     else:
         b, lg = info["box"], info["logical"]
-        print(f"{args.input}: [y {b['y0']}:{b['y1']}, x {b['x0']}:{b['x1']}] (0-based, end excluded), "
-              f"{info['shape'][0]} x {info['shape'][1]} pixels")
+        print(
+            f"{args.input}: [y {b['y0']}:{b['y1']}, x {b['x0']}:{b['x1']}] (0-based, end excluded), "
+            f"{info['shape'][0]} x {info['shape'][1]} pixels"
+        )
         print(f"  CIAO logical x={lg['xmin']}:{lg['xmax']} y={lg['ymin']}:{lg['ymax']}  {info['region']}")
     return 0

@@ -77,11 +77,12 @@ def run(args) -> int:
     for operand in operands:
         if operand.is_values != first.is_values:
             raise ParameterError(
-                f"{operand.name}: holds {operand.kind} but {first.name} holds {first.kind}; "
-                "combine files of one kind"
+                f"{operand.name}: holds {operand.kind} but {first.name} holds {first.kind}; combine files of one kind"
             )
         if operand.target.shape != result.shape:
-            raise ParameterError(f"{operand.name}: shape {operand.target.shape} differs from {first.name}'s {result.shape}")
+            raise ParameterError(
+                f"{operand.name}: shape {operand.target.shape} differs from {first.name}'s {result.shape}"
+            )
         result = function(result, operand.operand)
     if first.is_values:
         if args.to not in (None, "fits"):
@@ -117,4 +118,3 @@ def _run_stack(args) -> int:
     save_array(result, first[0], args.output, overwrite=args.overwrite)
     log.info("wrote %s (%s of %d images)", args.output, args.op, len(args.inputs))
     return 0
-

@@ -35,24 +35,49 @@ def add_parser(sub) -> None:
         "directory for several) with a PNG picture beside it. Detectors: " + ", ".join(CLASSICAL) + ".",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="input image (any format astromask reads)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (one IMAGE) or directory (several; created if missing)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output file (one IMAGE) or directory (several; created if missing)",
+    )
     p.add_argument("--detectors", metavar="LIST", help=f"comma-separated detectors (default: {','.join(CLASSICAL)})")
-    p.add_argument("--cnn", action=argparse.BooleanOptionalAction, default=None,
-                   help="add the MaxiMask network (default: when its extra and weights are installed)")
-    p.add_argument("--grow", metavar="PLANE=R,...",
-                   help="grow planes by R pixels or an angle, e.g. CR=1,SAT=2 (default: "
-                   + ",".join(f"{k}={v}" for k, v in DEFAULT_GROW.items()) + ")")
-    p.add_argument("--saturate", type=float, metavar="LEVEL", help="saturation level (default: SATURATE card, "
-                   "else repeated values at the top of the image)")
+    p.add_argument(
+        "--cnn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add the MaxiMask network (default: when its extra and weights are installed)",
+    )
+    p.add_argument(
+        "--grow",
+        metavar="PLANE=R,...",
+        help="grow planes by R pixels or an angle, e.g. CR=1,SAT=2 (default: "
+        + ",".join(f"{k}={v}" for k, v in DEFAULT_GROW.items())
+        + ")",
+    )
+    p.add_argument(
+        "--saturate",
+        type=float,
+        metavar="LEVEL",
+        help="saturation level (default: SATURATE card, else repeated values at the top of the image)",
+    )
     p.add_argument("--gain", type=float, help="gain in e-/ADU (default: GAIN card)")
     p.add_argument("--readnoise", type=float, help="read noise in e- (default: RDNOISE card)")
-    p.add_argument("--edge", default=str(DEFAULT_WIDTH), metavar="WIDTH",
-                   help=f"EDGE border width, pixels or an angle (default {DEFAULT_WIDTH}; 0: none)")
-    p.add_argument("--weight", metavar="FILE", help="weight map (inverse variance, e.g. a DECam oow file) of the "
-                   "one IMAGE")
-    p.add_argument("--stack", action="store_true",
-                   help="the IMAGEs are exposures of one detector: find hot/dead pixels and bad columns from all")
+    p.add_argument(
+        "--edge",
+        default=str(DEFAULT_WIDTH),
+        metavar="WIDTH",
+        help=f"EDGE border width, pixels or an angle (default {DEFAULT_WIDTH}; 0: none)",
+    )
+    p.add_argument(
+        "--weight", metavar="FILE", help="weight map (inverse variance, e.g. a DECam oow file) of the one IMAGE"
+    )
+    p.add_argument(
+        "--stack",
+        action="store_true",
+        help="the IMAGEs are exposures of one detector: find hot/dead pixels and bad columns from all",
+    )
     p.add_argument("--darks", nargs="+", metavar="FILE", help="dark frames (hot pixels)")
     p.add_argument("--flats", nargs="+", metavar="FILE", help="flat fields (dead pixels, bad columns)")
     cr = p.add_argument_group("cosmic rays (astroscrappy.detect_cosmics)")
@@ -60,11 +85,18 @@ def add_parser(sub) -> None:
     cr.add_argument("--sigfrac", type=float, default=0.3, help="fraction of sigclip for neighbours (default 0.3)")
     cr.add_argument("--objlim", type=float, default=5.0, help="contrast limit against stars (default 5)")
     cr.add_argument("--niter", type=int, default=4, help="iterations (default 4)")
-    cr.add_argument("--noise-model", choices=["auto", "model", "measured", "variance"], default="auto",
-                    help="noise of the cosmic-ray test (default auto; see docs/detection.md)")
+    cr.add_argument(
+        "--noise-model",
+        choices=["auto", "model", "measured", "variance"],
+        default="auto",
+        help="noise of the cosmic-ray test (default auto; see docs/detection.md)",
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--to", choices=WRITE_FORMATS,
-                     help="output format (default: the input's; plain FITS for DECam, JWST and MaxiMask inputs)")
+    out.add_argument(
+        "--to",
+        choices=WRITE_FORMATS,
+        help="output format (default: the input's; plain FITS for DECam, JWST and MaxiMask inputs)",
+    )
     out.add_argument("--png", metavar="FILE", help="picture of the result (one IMAGE; default OUT with .png)")
     out.add_argument("--no-png", action="store_true", help="write no picture")
     out.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -84,17 +116,35 @@ def run(args) -> int:
     weight = _weight(args.weight, loaded[0].obj.shape) if args.weight else None
     darks = _arrays(args.darks, "--darks")
     flats = _arrays(args.flats, "--flats")
-    options = {"sigclip": args.sigclip, "sigfrac": args.sigfrac, "objlim": args.objlim, "niter": args.niter,
-               "noise": args.noise_model}
+    options = {
+        "sigclip": args.sigclip,
+        "sigfrac": args.sigfrac,
+        "objlim": args.objlim,
+        "niter": args.niter,
+        "noise": args.noise_model,
+    }
     for i, (item, output) in enumerate(progress(list(zip(loaded, outputs))) if several else zip(loaded, outputs)):
         fmt = args.to or (item.format if item.format in WRITE_FORMATS and item.format not in _PLANE_LOSSY else "fits")
         png = None if args.no_png else (args.png or os.path.splitext(output)[0] + ".png")
         for path in [output] + ([png] if png else []):
             check_output(path, args.images, args.overwrite)
         frames = [other.obj.image for j, other in enumerate(loaded) if j != i] if args.stack else None
-        result = detect(item.obj, detectors=detectors, cnn=args.cnn, grow=grow, saturate=args.saturate,
-                        gain=args.gain, readnoise=args.readnoise, edge_width=edge, weight=weight, frames=frames,
-                        darks=darks, flats=flats, cosmic_options=options, progress=not several)
+        result = detect(
+            item.obj,
+            detectors=detectors,
+            cnn=args.cnn,
+            grow=grow,
+            saturate=args.saturate,
+            gain=args.gain,
+            readnoise=args.readnoise,
+            edge_width=edge,
+            weight=weight,
+            frames=frames,
+            darks=darks,
+            flats=flats,
+            cosmic_options=options,
+            progress=not several,
+        )
         written = save(item, result.image, output, to=fmt, overwrite=args.overwrite)
         if png:
             picture.save_png(result.image, png, title=os.path.basename(item.name))

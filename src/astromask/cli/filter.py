@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
         "filter",
         help="filter an event list or image with CIAO mask, region and range filters (dmcopy)",
         description="Copy INPUT to OUT keeping the rows (pixels) that pass its filters, as CIAO's "
-        "dmcopy \"IN[filters]\" OUT does: IN is FILE[block][filter]...[opt full,null=v], e.g. "
+        'dmcopy "IN[filters]" OUT does: IN is FILE[block][filter]...[opt full,null=v], e.g. '
         "'evt.fits[EVENTS][sky=mask(m.fits),pi=10:200]', 'img.fits[exclude sky=mask(m.fits)]', "
         "'evt.fits[(time,pi)=mask(m2.fits)]', 'evt.fits[sky=bounds(mask(m.fits))]'. Mask pixels of 0 exclude, "
         "any other value includes; positions outside a mask are always excluded. Images are cropped "
@@ -29,8 +29,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument("input", metavar="INPUT", help="virtual file name: FILE[block][filters][opt ...] (quote it)")
     p.add_argument("output", metavar="OUT", help="output FITS file")
-    p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
-                   help=f"table rows filtered at a time (default {DEFAULT_CHUNK_ROWS}; bounds memory)")
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="N",
+        help=f"table rows filtered at a time (default {DEFAULT_CHUNK_ROWS}; bounds memory)",
+    )
     add_output_options(p, formats=False)
 
     m = sub.add_parser(
@@ -41,8 +46,13 @@ def add_parser(sub) -> None:
         "holding their union.",
     )
     m.add_argument("files", nargs="+", metavar="FILE", help="two or more event lists, then OUT")
-    m.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
-                   help=f"rows copied at a time (default {DEFAULT_CHUNK_ROWS})")
+    m.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="N",
+        help=f"rows copied at a time (default {DEFAULT_CHUNK_ROWS})",
+    )
     add_output_options(m, formats=False)
 
 

@@ -26,8 +26,12 @@ def add_parser(sub) -> None:
         "rint(width / binsz) pixels across (or --npix), CRPIX at the centre and CDELT1 negative.",
     )
     p.add_argument("output", metavar="OUT", help="output FITS image")
-    p.add_argument("--skydir", required=True, metavar="POS",
-                   help="map centre: 'LON LAT' in degrees or sexagesimal ('05h34m31.9s +22d00m52s')")
+    p.add_argument(
+        "--skydir",
+        required=True,
+        metavar="POS",
+        help="map centre: 'LON LAT' in degrees or sexagesimal ('05h34m31.9s +22d00m52s')",
+    )
     p.add_argument("--skydir-frame", metavar="FRAME", help="frame of --skydir (default: --frame)")
     p.add_argument("--frame", default="icrs", help="frame of the map: icrs (default), galactic, ...")
     p.add_argument("--binsz", required=True, nargs="+", metavar="ANGLE", help="pixel size (one, or lon and lat)")

@@ -56,18 +56,27 @@ def _probability(text: str) -> float:
 
 
 def _common(p, batch_help: str) -> None:
-    p.add_argument("im_path", metavar="IM_PATH",
-                   help="a FITS file (.fits, .fits.fz, .fits.gz), one HDU of it (file.fits[n]), "
-                   "a directory or a .list file of such names")
-    p.add_argument("--net_dir", metavar="DIR",
-                   help="model directory in the original layout (.../maximask_and_maxitrack/<net>/model); "
-                   "default: the weights cached by 'python -m astromask.maximask'")
+    p.add_argument(
+        "im_path",
+        metavar="IM_PATH",
+        help="a FITS file (.fits, .fits.fz, .fits.gz), one HDU of it (file.fits[n]), "
+        "a directory or a .list file of such names",
+    )
+    p.add_argument(
+        "--net_dir",
+        metavar="DIR",
+        help="model directory in the original layout (.../maximask_and_maxitrack/<net>/model); "
+        "default: the weights cached by 'python -m astromask.maximask'",
+    )
     p.add_argument("--batch_size", type=_positive_int, metavar="N", help=batch_help)
     p.add_argument("--device", choices=["cpu", "cuda"], help="where the network runs (default: cuda if available)")
-    p.add_argument("--fast", action="store_true",
-                   help="let PyTorch use AVX-512 kernels where the CPU has them (faster on such CPUs, but a few "
-                   "pixels near the thresholds may differ from the original's; default: the pinned path, "
-                   "the same masks on every x86-64 CPU)")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="let PyTorch use AVX-512 kernels where the CPU has them (faster on such CPUs, but a few "
+        "pixels near the thresholds may differ from the original's; default: the pinned path, "
+        "the same masks on every x86-64 CPU)",
+    )
     p.add_argument("-v", "--verbose", dest="tool_verbose", action="store_true", help="log what is done")
 
 
@@ -80,17 +89,38 @@ def add_parser(sub) -> None:
         "14 class maps (uint8 by default, float32 probabilities with --proba_thresh no, or one int16 "
         "map of powers of two with --single_mask yes), with the input's HDU layout and sky WCS.",
     )
-    _common(p, "patches per network call (default: 4 on CPU, 16 on GPU; the original's 8 takes more "
-               "memory for no gain on CPU); each patch of a batch takes about 150 MB")
-    p.add_argument("--config_dir", metavar="DIR",
-                   help="directory with classes.flags, classes.priors and classes.thresh "
-                   "(14 lines 'NAME value'); default: the original's settings")
-    p.add_argument("--prior_modif", type=_bool, default=True, metavar="BOOL",
-                   help="move the probabilities to the priors of classes.priors (default: yes)")
-    p.add_argument("--proba_thresh", type=_bool, default=True, metavar="BOOL",
-                   help="threshold the probabilities with classes.thresh (default: yes)")
-    p.add_argument("--single_mask", type=_bool, default=False, metavar="BOOL",
-                   help="join the classes in one map of sum(2**k) (default: no; needs thresholds)")
+    _common(
+        p,
+        "patches per network call (default: 4 on CPU, 16 on GPU; the original's 8 takes more "
+        "memory for no gain on CPU); each patch of a batch takes about 150 MB",
+    )
+    p.add_argument(
+        "--config_dir",
+        metavar="DIR",
+        help="directory with classes.flags, classes.priors and classes.thresh "
+        "(14 lines 'NAME value'); default: the original's settings",
+    )
+    p.add_argument(
+        "--prior_modif",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="move the probabilities to the priors of classes.priors (default: yes)",
+    )
+    p.add_argument(
+        "--proba_thresh",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="threshold the probabilities with classes.thresh (default: yes)",
+    )
+    p.add_argument(
+        "--single_mask",
+        type=_bool,
+        default=False,
+        metavar="BOOL",
+        help="join the classes in one map of sum(2**k) (default: no; needs thresholds)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing .mask.fits outputs")
 
     t = sub.add_parser(
@@ -100,13 +130,30 @@ def add_parser(sub) -> None:
         "(per cube plane: '<file> HDU <i> Channel <c> <probability>') to maxitrack.out.",
     )
     _common(t, "blocks per network call (default: 16)")
-    t.add_argument("--prior_value", "--prior", dest="prior", type=_probability, default=0.05, metavar="P",
-                   help="expected proportion of exposures with tracking errors (default: 0.05)")
-    t.add_argument("--frac", type=_fraction, default=1.0, metavar="F",
-                   help="use a random fraction 0 < F <= 1 of each file's HDUs (at least one; default: 1)")
+    t.add_argument(
+        "--prior_value",
+        "--prior",
+        dest="prior",
+        type=_probability,
+        default=0.05,
+        metavar="P",
+        help="expected proportion of exposures with tracking errors (default: 0.05)",
+    )
+    t.add_argument(
+        "--frac",
+        type=_fraction,
+        default=1.0,
+        metavar="F",
+        help="use a random fraction 0 < F <= 1 of each file's HDUs (at least one; default: 1)",
+    )
     t.add_argument("--seed", type=int, help="seed of the --frac draw (default: unseeded, as the original)")
-    t.add_argument("-o", "--output", default="maxitrack.out", metavar="FILE",
-                   help="file the results are appended to (default: maxitrack.out)")
+    t.add_argument(
+        "-o",
+        "--output",
+        default="maxitrack.out",
+        metavar="FILE",
+        help="file the results are appended to (default: maxitrack.out)",
+    )
 
 
 def _files(im_path: str) -> list[str]:
@@ -130,8 +177,9 @@ def _run_maximask(args) -> int:
     from ..maximask import load_maximask, read_config
     from ..maximask.files import check_processable, maximask_file
 
-    config = read_config(args.config_dir, prior_modif=args.prior_modif, proba_thresh=args.proba_thresh,
-                         single_mask=args.single_mask)
+    config = read_config(
+        args.config_dir, prior_modif=args.prior_modif, proba_thresh=args.proba_thresh, single_mask=args.single_mask
+    )
     files = _files(args.im_path)
     for name in files:  # before any work: every input must have something to process
         check_processable(name)

@@ -39,8 +39,12 @@ def _size_list(text: str) -> tuple[str, ...]:
 
 def add_parser(sub) -> None:
     for name, text in OPERATIONS.items():
-        p = sub.add_parser(name, help=text, description=text + ". Sizes are pixels or angles "
-                           "('10arcsec', '0.2deg'), angles converted with each axis' pixel scale.")
+        p = sub.add_parser(
+            name,
+            help=text,
+            description=text + ". Sizes are pixels or angles "
+            "('10arcsec', '0.2deg'), angles converted with each axis' pixel scale.",
+        )
         p.add_argument("input", metavar="IN", help="mask, masked image or plain 0/1 image")
         p.add_argument("output", metavar="OUT", help="output file")
         p.add_argument("--footprint", choices=FOOTPRINTS, default="disk", help="footprint shape (default: disk)")
@@ -50,12 +54,19 @@ def add_parser(sub) -> None:
         p.add_argument("--planes", help="planes to change, e.g. 'CR,SAT' or '~(EDGE)' (default: all)")
         p.add_argument("--iterations", type=int, default=1, help="repeat N times (CIAO numiter; default 1)")
         if name != "grow":
-            p.add_argument("--outside", choices=morphology.OUTSIDE, default="set",
-                           help="what pixels beyond the image edge count as when shrinking (default: set)")
+            p.add_argument(
+                "--outside",
+                choices=morphology.OUTSIDE,
+                default="set",
+                help="what pixels beyond the image edge count as when shrinking (default: set)",
+            )
         add_output_options(p)
-    p = sub.add_parser("boundary", help="mask the margin of an image within a width of its edges",
-                       description="Write a 0/1 image on IN's grid (with its header and WCS): 1 within WIDTH "
-                       "of the edges. WIDTH is pixels or an angle; WIDTH_X,WIDTH_Y gives each axis its own.")
+    p = sub.add_parser(
+        "boundary",
+        help="mask the margin of an image within a width of its edges",
+        description="Write a 0/1 image on IN's grid (with its header and WCS): 1 within WIDTH "
+        "of the edges. WIDTH is pixels or an angle; WIDTH_X,WIDTH_Y gives each axis its own.",
+    )
     p.add_argument("input", metavar="IN", help="image whose grid and WCS to use")
     p.add_argument("output", metavar="OUT", help="output 0/1 image")
     p.add_argument("--width", type=_size_list, required=True, help="margin width, or WIDTH_X,WIDTH_Y")

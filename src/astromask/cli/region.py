@@ -36,16 +36,27 @@ def add_parser(sub) -> None:
         "OUT is a byte image (1 = in the region) with IMAGE's header, cropped to the selected pixels "
         "unless --full.",
     )
-    p.add_argument("image", metavar="IMAGE", help="image giving the grid, physical and sky coordinates "
-                   "(CFITSIO [ext] selector allowed)")
+    p.add_argument(
+        "image",
+        metavar="IMAGE",
+        help="image giving the grid, physical and sky coordinates (CFITSIO [ext] selector allowed)",
+    )
     p.add_argument("region", metavar="REGION", help="region string, region(FILE) or region file")
     p.add_argument("output", metavar="OUT", help="output FITS file")
     p.add_argument("--exclude", action="store_true", help="select the pixels outside the region")
     p.add_argument("--full", action="store_true", help="keep the full image size (CIAO [opt full])")
-    p.add_argument("--apply", action="store_true",
-                   help="write IMAGE's pixels instead of a 0/1 mask, unselected pixels set to --null")
-    p.add_argument("--null", type=float, default=0.0, metavar="VALUE",
-                   help="value of unselected pixels with --apply (default 0; 'nan' for float images)")
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="write IMAGE's pixels instead of a 0/1 mask, unselected pixels set to --null",
+    )
+    p.add_argument(
+        "--null",
+        type=float,
+        default=0.0,
+        metavar="VALUE",
+        help="value of unselected pixels with --apply (default 0; 'nan' for float images)",
+    )
     add_output_options(p, formats=False)
 
 
@@ -63,8 +74,10 @@ def run(args) -> int:
         header.remove("BUNIT", ignore_missing=True)
     if not args.full:
         if not selected.any():
-            raise ParameterError(f"{args.region}: the region selects no pixel of {args.image} (use --full to "
-                             "write the full-size image anyway)")
+            raise ParameterError(
+                f"{args.region}: the region selects no pixel of {args.image} (use --full to "
+                "write the full-size image anyway)"
+            )
         out, header = _crop(out, selected, header)
     header.add_history(f"astromask region{' --exclude' if args.exclude else ''}: {args.region}"[:72])
     save_array(out, header, args.output, overwrite=args.overwrite)

@@ -22,6 +22,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    write_report(args.images, args.output, masks=mask_files(args), hdus=args.hdu, planes=args.planes,
-                 stretch=args.stretch, title=args.title, overwrite=args.overwrite)
+    write_report(
+        args.images,
+        args.output,
+        masks=mask_files(args),
+        hdus=args.hdu,
+        planes=args.planes,
+        stretch=args.stretch,
+        title=args.title,
+        overwrite=args.overwrite,
+    )
     return 0

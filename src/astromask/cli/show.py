@@ -87,8 +87,9 @@ def run(args) -> int:
     if args.dpi <= 0:
         raise ParameterError(f"--dpi must be positive, got {args.dpi}")
     panels = read_inputs(args)
-    fig = show_figure(panels, planes=args.planes, stretch=args.stretch, alpha=args.alpha,
-                      ncols=args.ncols, dpi=args.dpi)
+    fig = show_figure(
+        panels, planes=args.planes, stretch=args.stretch, alpha=args.alpha, ncols=args.ncols, dpi=args.dpi
+    )
     partial = f"{args.output}.{os.getpid()}.tmp"
     try:
         fig.savefig(partial, format=fmt)
@@ -97,6 +98,12 @@ def run(args) -> int:
         if os.path.exists(partial):
             os.remove(partial)
     width, height = fig.get_size_inches() * fig.dpi
-    log.info("wrote %s (%d×%d pixels, %d panel%s)", args.output, round(width), round(height), len(panels),
-             "" if len(panels) == 1 else "s")
+    log.info(
+        "wrote %s (%d×%d pixels, %d panel%s)",
+        args.output,
+        round(width),
+        round(height),
+        len(panels),
+        "" if len(panels) == 1 else "s",
+    )
     return 0

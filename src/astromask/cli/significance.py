@@ -30,22 +30,28 @@ def add_parser(sub) -> None:
         "significance and write a 0/1 mask of the pixels above --above (or below --below).",
     )
     p.add_argument("counts", metavar="COUNTS", help="counts image (CFITSIO [ext] selector allowed)")
-    p.add_argument("background", metavar="BACKGROUND",
-                   help="expected background image, or the OFF counts with --alpha")
+    p.add_argument("background", metavar="BACKGROUND", help="expected background image, or the OFF counts with --alpha")
     p.add_argument("output", metavar="OUT", help="output FITS mask")
-    p.add_argument("--radius", required=True, metavar="SIZE",
-                   help="correlation radius: an angle (0.4deg) or pixels (5 or 5pix)")
+    p.add_argument(
+        "--radius", required=True, metavar="SIZE", help="correlation radius: an angle (0.4deg) or pixels (5 or 5pix)"
+    )
     p.add_argument("--above", type=float, metavar="S", help="mask pixels with significance > S")
     p.add_argument("--below", type=float, metavar="S", help="mask pixels with significance < S")
-    p.add_argument("--hysteresis", type=float, metavar="LOW",
-                   help="also mask pixels > LOW connected to a pixel above --above")
-    p.add_argument("--connectivity", type=int, choices=[4, 8], default=4,
-                   help="--hysteresis neighbours: 4 (default) or 8")
-    p.add_argument("--alpha", type=float, metavar="A",
-                   help="ON/OFF exposure ratio: BACKGROUND holds OFF counts (Li & Ma eq. 17)")
-    p.add_argument("--nan", choices=NAN_POLICIES, default="keep",
-                   help="pixels without a significance: keep them usable (0, default, as the gammapy "
-                   "tutorial) or mask them (1)")
+    p.add_argument(
+        "--hysteresis", type=float, metavar="LOW", help="also mask pixels > LOW connected to a pixel above --above"
+    )
+    p.add_argument(
+        "--connectivity", type=int, choices=[4, 8], default=4, help="--hysteresis neighbours: 4 (default) or 8"
+    )
+    p.add_argument(
+        "--alpha", type=float, metavar="A", help="ON/OFF exposure ratio: BACKGROUND holds OFF counts (Li & Ma eq. 17)"
+    )
+    p.add_argument(
+        "--nan",
+        choices=NAN_POLICIES,
+        default="keep",
+        help="pixels without a significance: keep them usable (0, default, as the gammapy tutorial) or mask them (1)",
+    )
     p.add_argument("--invert", action="store_true", help="write 1 for usable pixels instead")
     add_output_options(p, formats=False)
 
@@ -57,10 +63,16 @@ def run(args) -> int:
     counts, header = load_array(args.counts)
     background, _ = load_array(args.background)
     if background.shape != counts.shape:
-        raise ParameterError(f"{args.background}: shape {background.shape} differs from {args.counts} shape {counts.shape}")
+        raise ParameterError(
+            f"{args.background}: shape {background.shape} differs from {args.counts} shape {counts.shape}"
+        )
     significance = significance_map(counts, background, args.radius, wcs=read_wcs(header), alpha=args.alpha)
     mask = significance_mask(
-        significance, above=args.above, below=args.below, low=args.hysteresis, nan=args.nan,
+        significance,
+        above=args.above,
+        below=args.below,
+        low=args.hysteresis,
+        nan=args.nan,
         connectivity=args.connectivity,
     )
     if args.invert:

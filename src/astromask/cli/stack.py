@@ -18,8 +18,17 @@ from ..stack.scheduler import check_scheduler
 log = logging.getLogger("astromask")
 
 # option dest -> KBMOD parameter name
-_PARAMETERS = ("flag_keys", "repeated_flag_keys", "mask_num_images", "mask_grow", "footprint", "mask_threshold",
-               "max_masked_pixels", "mask_bits_dict", "mask_bit_vector")
+_PARAMETERS = (
+    "flag_keys",
+    "repeated_flag_keys",
+    "mask_num_images",
+    "mask_grow",
+    "footprint",
+    "mask_threshold",
+    "max_masked_pixels",
+    "mask_bits_dict",
+    "mask_bit_vector",
+)
 
 
 def _threshold(text: str) -> float | None:
@@ -61,31 +70,65 @@ def add_parser(sub) -> None:
         "--max-masked-pixels are dropped. Writes each masked image to DIR under its own name (in its format, "
         "or --to), global_mask.fits and stack_summary.ecsv. Streams: memory is one image plus the count array.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files, globs, directories, @list.txt or a .list/.txt file of names")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, globs, directories, @list.txt or a .list/.txt file of names",
+    )
     p.add_argument("--outdir", required=True, metavar="DIR", help="output directory (created if needed)")
     p.add_argument("--config", metavar="TOML", help="TOML file of KBMOD parameters (flag_keys, mask_grow, ...)")
-    p.add_argument("--flag-keys", metavar="NAMES",
-                   help="per-image flags, e.g. BAD,EDGE ('' for none; default BAD,EDGE,NO_DATA,SUSPECT,UNMASKEDNAN)")
-    p.add_argument("--repeated-flag-keys", metavar="NAMES",
-                   help="flags counted for the global mask, e.g. CR (default none: no global mask)")
-    p.add_argument("--mask-num-images", type=int, metavar="N",
-                   help="global where at least N images have a repeated flag (default 2)")
+    p.add_argument(
+        "--flag-keys",
+        metavar="NAMES",
+        help="per-image flags, e.g. BAD,EDGE ('' for none; default BAD,EDGE,NO_DATA,SUSPECT,UNMASKEDNAN)",
+    )
+    p.add_argument(
+        "--repeated-flag-keys",
+        metavar="NAMES",
+        help="flags counted for the global mask, e.g. CR (default none: no global mask)",
+    )
+    p.add_argument(
+        "--mask-num-images",
+        type=int,
+        metavar="N",
+        help="global where at least N images have a repeated flag (default 2)",
+    )
     p.add_argument("--mask-grow", type=int, metavar="N", help="grow the combined mask by N pixels (default 10)")
     p.add_argument("--footprint", choices=FOOTPRINTS, help="growth footprint (default diamond, as KBMOD)")
-    p.add_argument("--mask-threshold", type=_threshold, metavar="T",
-                   help="mask science > T ('none' or 0: off, the default)")
-    p.add_argument("--max-masked-pixels", type=float, metavar="F",
-                   help="drop images whose masked fraction is above F (default 0.5)")
-    p.add_argument("--mask-bits-dict", type=_bits_dict, metavar="JSON",
-                   help="use this {plane: bit index} map instead of each file's own ('kbmod': KBMOD's map)")
-    p.add_argument("--mask-bit-vector", type=int, metavar="INT",
-                   help="integer flags used instead of --flag-keys (KBMOD's mask_bit_vector)")
-    p.add_argument("--to", choices=WRITE_FORMATS,
-                   help="output format (default: the input's; DECam CP images are written as afw files)")
-    p.add_argument("--scheduler", type=_scheduler, metavar="NAME",
-                   help="synchronous, threads, processes or a Dask scheduler tcp://host:port "
-                   "(default: this process, without Dask)")
+    p.add_argument(
+        "--mask-threshold", type=_threshold, metavar="T", help="mask science > T ('none' or 0: off, the default)"
+    )
+    p.add_argument(
+        "--max-masked-pixels",
+        type=float,
+        metavar="F",
+        help="drop images whose masked fraction is above F (default 0.5)",
+    )
+    p.add_argument(
+        "--mask-bits-dict",
+        type=_bits_dict,
+        metavar="JSON",
+        help="use this {plane: bit index} map instead of each file's own ('kbmod': KBMOD's map)",
+    )
+    p.add_argument(
+        "--mask-bit-vector",
+        type=int,
+        metavar="INT",
+        help="integer flags used instead of --flag-keys (KBMOD's mask_bit_vector)",
+    )
+    p.add_argument(
+        "--to",
+        choices=WRITE_FORMATS,
+        help="output format (default: the input's; DECam CP images are written as afw files)",
+    )
+    p.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="NAME",
+        help="synchronous, threads, processes or a Dask scheduler tcp://host:port "
+        "(default: this process, without Dask)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
@@ -98,8 +141,7 @@ def _config(args) -> StackConfig:
 
 def run(args) -> int:
     config = _config(args)
-    result = run_stack(args.inputs, args.outdir, config, to=args.to, scheduler=args.scheduler,
-                       overwrite=args.overwrite)
+    result = run_stack(args.inputs, args.outdir, config, to=args.to, scheduler=args.scheduler, overwrite=args.overwrite)
     print(summary_text(result, config))
     return 0
 
@@ -110,17 +152,22 @@ def summary_text(result, config: StackConfig) -> str:
 
     table = result.table
     width = max([len("file")] + [len(os.path.basename(name)) for name in table["file"]])
-    lines = [f"pixel counts before growth; masked: the fraction after growth by {config.mask_grow} "
-             f"({config.footprint})",
-             f"{'file':{width}s}  {'flagged':>9s}  {'threshold':>9s}  {'global':>9s}  {'masked':>7s}  kept"]
+    lines = [
+        f"pixel counts before growth; masked: the fraction after growth by {config.mask_grow} ({config.footprint})",
+        f"{'file':{width}s}  {'flagged':>9s}  {'threshold':>9s}  {'global':>9s}  {'masked':>7s}  kept",
+    ]
     for row in table:
-        lines.append(f"{os.path.basename(row['file']):{width}s}  {row['n_flagged']:9d}  {row['n_threshold']:9d}  "
-                     f"{row['n_global']:9d}  {row['masked_fraction']:7.2%}  {'no' if row['dropped'] else 'yes'}")
+        lines.append(
+            f"{os.path.basename(row['file']):{width}s}  {row['n_flagged']:9d}  {row['n_threshold']:9d}  "
+            f"{row['n_global']:9d}  {row['masked_fraction']:7.2%}  {'no' if row['dropped'] else 'yes'}"
+        )
     if result.global_mask is None:
         lines.append("global mask: none (no --repeated-flag-keys)")
     else:
-        lines.append(f"global mask: {int(result.global_mask.sum())} pixels with {','.join(config.repeated_flag_keys)} "
-                     f"in at least {config.mask_num_images} images -> {result.paths['global']}")
+        lines.append(
+            f"global mask: {int(result.global_mask.sum())} pixels with {','.join(config.repeated_flag_keys)} "
+            f"in at least {config.mask_num_images} images -> {result.paths['global']}"
+        )
     kept = len(table) - len(result.dropped)
     lines.append(f"{kept} images masked, {len(result.dropped)} dropped; summary {result.paths['summary']}")
     return "\n".join(lines)

@@ -102,9 +102,7 @@ def run(args) -> int:
     else:
         if mode == "sigma":
             side = args.side or "above"
-            result = sigma_clip_mask(
-                image, args.sigma, above=side != "below", below=side != "above", box=args.box
-            )
+            result = sigma_clip_mask(image, args.sigma, above=side != "below", below=side != "above", box=args.box)
         else:
             low, high = args.hysteresis
             result = hysteresis(image, low, high, connectivity=args.connectivity or 4)

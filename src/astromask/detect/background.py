@@ -129,7 +129,9 @@ def _cell_statistics(data: np.ndarray, box: int) -> tuple[np.ndarray, np.ndarray
         n = np.maximum(hi - lo, 1)
         mean = (sums[rows, hi] - sums[rows, lo]) / n
         sigma = np.sqrt(np.maximum((squares[rows, hi] - squares[rows, lo]) / n - mean**2, 0.0)) / _CLIPPED_STD
-        median = 0.5 * (ordered[rows, np.clip((lo + hi - 1) // 2, 0, last)] + ordered[rows, np.clip((lo + hi) // 2, 0, last)])
+        median = 0.5 * (
+            ordered[rows, np.clip((lo + hi - 1) // 2, 0, last)] + ordered[rows, np.clip((lo + hi) // 2, 0, last)]
+        )
     thin = ~usable | (count < 0.5 * cells.shape[1])
     median = np.where(thin, np.nan, median).reshape(cy, cx)
     sigma = np.where(thin, np.nan, sigma).reshape(cy, cx)

@@ -240,7 +240,7 @@ def detect_bad_columns(
         found += _columns_of(_flat_significance(flat, mask), mask, nsigma, segment, max_width)
     out = np.zeros(stack.shape[1:], dtype=bool)
     for column in found:
-        out[column.y0:column.y1, column.x] = True
+        out[column.y0 : column.y1, column.x] = True
     return BadColumns(out, sorted(found, key=lambda c: (c.x, c.y0)))
 
 
@@ -428,7 +428,7 @@ def _refine(z: np.ndarray, x: int, segments: np.ndarray, difference: np.ndarray,
         rows, _ = ndi.label(_close_gaps(sign * smooth >= 0.5 * size, width // 2))
         seeds = np.zeros(ny, dtype=bool)
         for s in chosen:
-            seeds[s * segment:min((s + 1) * segment, ny)] = True
+            seeds[s * segment : min((s + 1) * segment, ny)] = True
         for label in np.unique(rows[seeds & (rows > 0)]):
             ys = np.flatnonzero(rows == label)
             if len(ys) < _MIN_ROWS:

@@ -169,10 +169,22 @@ def detect_cosmics(
     scale = gain if gain is not None else 1.0
     level = np.inf if satlevel is None else float(np.min(satlevel)) * scale
     crmask, _ = astroscrappy.detect_cosmics(
-        _padded(data), inmask=_padded(bad), invar=None if invar is None else _padded(invar), sigclip=sigclip,
-        sigfrac=sigfrac, objlim=objlim, gain=scale, readnoise=readnoise if readnoise is not None else 0.0,
-        satlevel=level, niter=niter, sepmed=sepmed, fsmode=fsmode, psfmodel=psfmodel, psffwhm=psffwhm,
-        psfsize=psfsize, verbose=False,
+        _padded(data),
+        inmask=_padded(bad),
+        invar=None if invar is None else _padded(invar),
+        sigclip=sigclip,
+        sigfrac=sigfrac,
+        objlim=objlim,
+        gain=scale,
+        readnoise=readnoise if readnoise is not None else 0.0,
+        satlevel=level,
+        niter=niter,
+        sepmed=sepmed,
+        fsmode=fsmode,
+        psfmodel=psfmodel,
+        psffwhm=psffwhm,
+        psfsize=psfsize,
+        verbose=False,
     )
     crmask = np.asarray(crmask, dtype=bool)[_PAD:-_PAD, _PAD:-_PAD]
     return CosmicRays(crmask & ~bad, model, gain, readnoise)

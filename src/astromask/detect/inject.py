@@ -112,8 +112,15 @@ def score(found: np.ndarray, truth: np.ndarray, ignore: np.ndarray | None = None
     )
 
 
-def star_field(shape=(512, 512), *, sky: float = 1000.0, readnoise: float = 5.0, fwhm: float = 3.0,
-               stars: float = 2e-3, seed: int = 0) -> np.ndarray:
+def star_field(
+    shape=(512, 512),
+    *,
+    sky: float = 1000.0,
+    readnoise: float = 5.0,
+    fwhm: float = 3.0,
+    stars: float = 2e-3,
+    seed: int = 0,
+) -> np.ndarray:
     """A sky with stars and Poisson plus read noise, in electrons (gain 1), float32.
 
     Star fluxes follow ``N(>F) ∝ F^-1.5`` from 20 times the sky noise per pixel
@@ -205,7 +212,7 @@ def _place(rng, taken: np.ndarray, size: int = 1) -> tuple[int, int] | None:
     reach = _MARGIN + size
     for _ in range(200):
         y, x = int(rng.integers(reach, ny - reach)), int(rng.integers(reach, nx - reach))
-        if not taken[y - reach:y + reach + 1, x - reach:x + reach + 1].any():
+        if not taken[y - reach : y + reach + 1, x - reach : x + reach + 1].any():
             return y, x
     return None
 
@@ -224,8 +231,9 @@ def _add_gaussian(model: np.ndarray, x: float, y: float, flux: float, sigma: flo
 # -- classes ------------------------------------------------------------------------------------
 
 
-def _inject_saturated(out: Injection, rng, count: int, level: float, fwhm: float, sigma_noise: float,
-                      taken: np.ndarray) -> None:
+def _inject_saturated(
+    out: Injection, rng, count: int, level: float, fwhm: float, sigma_noise: float, taken: np.ndarray
+) -> None:
     shape = out.image.shape
     truth = np.zeros(shape, dtype=bool)
     ignore = np.zeros(shape, dtype=bool)
@@ -276,7 +284,7 @@ def _inject_columns(out: Injection, rng, count: int, sigma: float, taken: np.nda
     truth = np.zeros((ny, nx), dtype=bool)
     for sign in (1, -1):
         for _ in range(count):
-            free = np.flatnonzero(~taken[:, _MARGIN:nx - _MARGIN].any(axis=0)) + _MARGIN
+            free = np.flatnonzero(~taken[:, _MARGIN : nx - _MARGIN].any(axis=0)) + _MARGIN
             free = free[(free > 8) & (free < nx - 8)]
             if free.size == 0:
                 return
@@ -288,7 +296,7 @@ def _inject_columns(out: Injection, rng, count: int, sigma: float, taken: np.nda
                 y0, y1 = (start, ny) if rng.uniform() < 0.5 else (0, start)
             out.image[y0:y1, x] = np.maximum(out.image[y0:y1, x] + sign * rng.uniform(1.5, 6.0) * sigma, 0.0)
             truth[y0:y1, x] = True
-            taken[:, max(0, x - 12):x + 13] = True
+            taken[:, max(0, x - 12) : x + 13] = True
     out.truth["BAD_COLUMN"] = truth
 
 
@@ -329,7 +337,7 @@ def _inject_cosmics(out: Injection, rng, count: int, sigma: float, taken: np.nda
         hit = np.zeros(shape)
         step = 0.25
         for py, px in path:
-            iy, ix = int(round(y + py)), int(round(x + px))
+            iy, ix = round(y + py), round(x + px)
             if 0 <= iy < shape[0] and 0 <= ix < shape[1]:
                 hit[iy, ix] += per_pixel * step
         hit = ndi.gaussian_filter(hit, 0.4)

@@ -32,8 +32,9 @@ PLANE_COLOURS = {
 _OTHER = ["#9467bd", "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
 
 
-def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title: str | None = None,
-             max_pixels: int = 1600) -> None:
+def save_png(
+    image: MaskedImage, path: str | os.PathLike, *, planes=None, title: str | None = None, max_pixels: int = 1600
+) -> None:
     """Write a PNG of ``image`` with its mask planes in colour.
 
     Parameters
@@ -58,8 +59,11 @@ def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title:
     step = max(1, int(np.ceil(max(image.shape) / max_pixels)))
     pixels = _binned_mean(np.asarray(image.image, dtype=np.float32), step)
     counts = image.mask.counts()
-    names = [n for n in image.mask.schema.names if counts[n]] if planes is None else image.mask.schema.interpret(
-        image.mask.schema.flags(planes))
+    names = (
+        [n for n in image.mask.schema.names if counts[n]]
+        if planes is None
+        else image.mask.schema.interpret(image.mask.schema.flags(planes))
+    )
     finite = pixels[np.isfinite(pixels)]
     norm = ImageNormalize(finite if finite.size else np.zeros(1), interval=ZScaleInterval(), stretch=AsinhStretch())
     ny, nx = pixels.shape
@@ -72,8 +76,15 @@ def save_png(image: MaskedImage, path: str | os.PathLike, *, planes=None, title:
     for name in names:
         colour = PLANE_COLOURS.get(name) or next(spare, "#ffffff")
         layer = _binned_any(image.mask.get(name), step)
-        axes.imshow(np.where(layer, 1.0, np.nan), origin="lower", cmap=ListedColormap([colour]), alpha=0.6,
-                    vmin=0, vmax=1, interpolation="nearest")
+        axes.imshow(
+            np.where(layer, 1.0, np.nan),
+            origin="lower",
+            cmap=ListedColormap([colour]),
+            alpha=0.6,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         handles.append(Patch(color=colour, label=f"{name} ({counts[name]})"))
     if handles:
         axes.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.7)

@@ -94,8 +94,15 @@ DETECTION_SCHEMA = MaskSchema([_PLANES[name] for name in CLASSICAL], name="astro
 #: Planes grown by default (radius in pixels).
 DEFAULT_GROW: dict[str, float] = {"SAT": 1}
 #: MaxiMask classes and the plane each one sets.
-CNN_PLANES = {"CR": "CR", "HCL": "BAD_COLUMN", "DCL": "BAD_COLUMN", "HP": "HOT", "DP": "DEAD", "TRL": "TRAIL",
-              "SAT": "SAT"}
+CNN_PLANES = {
+    "CR": "CR",
+    "HCL": "BAD_COLUMN",
+    "DCL": "BAD_COLUMN",
+    "HP": "HOT",
+    "DP": "DEAD",
+    "TRL": "TRAIL",
+    "SAT": "SAT",
+}
 #: Names other schemas give to the same flags; a file's own name is used when it has one.
 SYNONYMS = {"SAT": ("SATURATED",), "CR": ("COSMIC_RAY",), "TRAIL": ("STREAK",)}
 CNN_MISSING = (
@@ -269,12 +276,24 @@ def detect(
     names = parse_detectors(detectors)
     radii = {**DEFAULT_GROW, **parse_grow(grow)}
     header = mi.metadata if header is None else header
-    run = _Run(mi, header, weight=weight, saturate=saturate, gain=gain, readnoise=readnoise, frames=frames,
-               darks=darks, flats=flats, edge_width=edge_width, cosmic_options=dict(cosmic_options or {}), cnn=cnn)
+    run = _Run(
+        mi,
+        header,
+        weight=weight,
+        saturate=saturate,
+        gain=gain,
+        readnoise=readnoise,
+        frames=frames,
+        darks=darks,
+        flats=flats,
+        edge_width=edge_width,
+        cosmic_options=dict(cosmic_options or {}),
+        cnn=cnn,
+    )
     planes: dict[str, np.ndarray] = {}
     steps: list[Step] = []
     jobs = list(names) + (["CNN"] if _use_network(cnn, mi.shape) else [])
-    for name in (progress_bar(jobs) if progress else jobs):
+    for name in progress_bar(jobs) if progress else jobs:
         start = time.perf_counter()
         found, info = run.step(name, planes)
         if name == "CNN":
@@ -286,8 +305,9 @@ def detect(
         log.info("%s: %d pixels in %.2f s%s", name, step.pixels, step.seconds, _describe(info))
     found_mask = _grown(_as_mask(planes, mi.shape), radii)
     merged = mi.mask | _named_like(found_mask, mi.mask.schema)
-    result = MaskedImage(mi.image, mask=merged, variance=mi.variance, unit=mi.unit, wcs=mi.wcs, xy0=mi.xy0,
-                         metadata=mi.metadata)
+    result = MaskedImage(
+        mi.image, mask=merged, variance=mi.variance, unit=mi.unit, wcs=mi.wcs, xy0=mi.xy0, metadata=mi.metadata
+    )
     return Detection(result, found_mask, steps, run.trails, run.bad_columns)
 
 
@@ -304,8 +324,22 @@ def _use_network(cnn: bool | None, shape) -> bool:
 class _Run:
     """The state shared by the detectors of one exposure: pixels, header, sky and what is left out."""
 
-    def __init__(self, mi: MaskedImage, header, *, weight, saturate, gain, readnoise, frames, darks, flats,
-                 edge_width, cosmic_options, cnn) -> None:
+    def __init__(
+        self,
+        mi: MaskedImage,
+        header,
+        *,
+        weight,
+        saturate,
+        gain,
+        readnoise,
+        frames,
+        darks,
+        flats,
+        edge_width,
+        cosmic_options,
+        cnn,
+    ) -> None:
         self.data = np.asarray(mi.image)
         self.header = header
         self.frames, self.darks, self.flats = frames, darks, flats
@@ -368,16 +402,21 @@ class _Run:
                     exclude = self.data >= self.level
             found = nodata.detect_nodata(self.data, exclude=exclude)
             if self.weight is not None or self.variance is not None:
-                unweighted = nodata.detect_nodata(np.zeros(self.data.shape, dtype=np.float32), weight=self.weight,
-                                                  variance=self.variance, min_fill=None)
+                unweighted = nodata.detect_nodata(
+                    np.zeros(self.data.shape, dtype=np.float32),
+                    weight=self.weight,
+                    variance=self.variance,
+                    min_fill=None,
+                )
                 found |= unweighted & ~self.explained  # the file's own mask may give the reason (CR, BAD...)
             return {"NO_DATA": found}, {}
         if name == "SAT":
             if self.level is None:
                 self.level = saturation.image_saturation_level(self.data, background=self.background(planes))
                 self.level_source = "image" if self.level is not None else None
-            found = saturation.detect_saturation(self.data, self.level if self.level is not None else np.inf,
-                                                 grow=0, background=self.background(planes))
+            found = saturation.detect_saturation(
+                self.data, self.level if self.level is not None else np.inf, grow=0, background=self.background(planes)
+            )
             level = self.level if self.level is None or np.ndim(self.level) == 0 else "per amplifier"
             return {"SAT": found}, {"level": level, "from": self.level_source or "none found"}
         if name in ("BAD_COLUMN", "HOT", "DEAD"):
@@ -421,15 +460,21 @@ class _Run:
         if name == "HOT":
             found = badpixels.detect_hot_pixels(stack, darks=darks, gain=self.gain, mask=mask, backgrounds=backgrounds)
         else:
-            found = badpixels.detect_dead_pixels(stack, flats=flats, gain=self.gain, mask=mask,
-                                                 backgrounds=backgrounds)
+            found = badpixels.detect_dead_pixels(stack, flats=flats, gain=self.gain, mask=mask, backgrounds=backgrounds)
         return {name: found}, info
 
     def _cosmics(self, planes):
         options = self.cosmic_options
         result = cosmics.detect_cosmics(
-            self.data, gain=self.gain, readnoise=self.readnoise, satlevel=self.level, variance=self.variance,
-            mask=self.excluded(planes), header=self.header, background=self.background(planes), **options,
+            self.data,
+            gain=self.gain,
+            readnoise=self.readnoise,
+            satlevel=self.level,
+            variance=self.variance,
+            mask=self.excluded(planes),
+            header=self.header,
+            background=self.background(planes),
+            **options,
         )
         info = {"noise": result.noise}
         if result.gain is not None:

@@ -78,8 +78,9 @@ def saturation_level(header, shape: tuple[int, int] | None = None) -> float | np
     return min(known) if known else None
 
 
-def image_saturation_level(image: np.ndarray, *, background: Background | None = None,
-                           min_repeats: int = 8) -> float | None:
+def image_saturation_level(
+    image: np.ndarray, *, background: Background | None = None, min_repeats: int = 8
+) -> float | None:
     """The saturation level guessed from repeated values at the top of the image, or None.
 
     Examples

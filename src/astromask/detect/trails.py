@@ -47,6 +47,7 @@ the endpoints, and the full width of the masked band.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,8 +112,9 @@ class Trails:
     trails: list[Trail]
 
 
-def line_band(shape: tuple[int, int], rho: float, theta: float, width: float,
-              extent: tuple[float, float] | None = None) -> np.ndarray:
+def line_band(
+    shape: tuple[int, int], rho: float, theta: float, width: float, extent: tuple[float, float] | None = None
+) -> np.ndarray:
     """Pixels within ``width / 2`` of the line ``x cos(theta) + y sin(theta) = rho`` (theta in degrees).
 
     ``extent`` limits the band to positions ``t0 <= t <= t1`` along the line,
@@ -123,7 +125,7 @@ def line_band(shape: tuple[int, int], rho: float, theta: float, width: float,
     >>> line_band((5, 6), 2.0, 0.0, 1.0).astype(int)[0]
     array([0, 0, 1, 0, 0, 0])
     """
-    ny, nx = shape
+    _ny, _nx = shape
     c, s = np.cos(np.radians(theta)), np.sin(np.radians(theta))
     band = np.zeros(shape, dtype=bool)
     ys, xs = _box(shape, rho, c, s, width, extent)
@@ -322,11 +324,12 @@ def _accumulate(candidates: np.ndarray, thetas: np.ndarray) -> tuple[np.ndarray,
     counts = np.zeros((len(thetas), len(rhos)), dtype=np.int32)
     chunk = max(1, 4_000_000 // max(len(xs), 1))
     for start in range(0, len(thetas), chunk):
-        block = thetas[start:start + chunk]
+        block = thetas[start : start + chunk]
         rho = np.rint(np.outer(np.cos(block), xs) + np.outer(np.sin(block), ys)).astype(np.int64) + limit
         flat = (np.arange(len(block))[:, None] * len(rhos) + rho).ravel()
-        counts[start:start + len(block)] = np.bincount(flat, minlength=len(block) * len(rhos)).reshape(
-            len(block), len(rhos))
+        counts[start : start + len(block)] = np.bincount(flat, minlength=len(block) * len(rhos)).reshape(
+            len(block), len(rhos)
+        )
     return counts, rhos
 
 
@@ -347,7 +350,7 @@ def _next_line(candidates, valid, thetas, lengths, bin: int, min_length: float, 
         covered = _coverage(candidates, valid, rhos[j], theta, p)
         if covered is not None and (covered[1] - covered[0]) * bin >= min_length:
             return rhos[j], theta, covered, float(score[i, j])
-        score[max(0, i - 2):i + 3, max(0, j - 2):j + 3] = 0.0
+        score[max(0, i - 2) : i + 3, max(0, j - 2) : j + 3] = 0.0
     return None
 
 
@@ -389,7 +392,7 @@ def _coverage(candidates, valid, rho: float, theta: float, p: float) -> tuple[fl
     if run is None:
         return None
     first, last = run
-    hits = np.flatnonzero(hit[first * per_segment:(last + 1) * per_segment]) + first * per_segment
+    hits = np.flatnonzero(hit[first * per_segment : (last + 1) * per_segment]) + first * per_segment
     return float(t[hits[0]]) - 1.0, float(t[hits[-1]]) + 1.0  # the first to the last candidate block, and one more
 
 
@@ -451,10 +454,14 @@ def _refine(z, known, rho, theta, t_range, bin, min_width, score) -> Trail:
     t0, t1 = t_range
     turns = np.floor(theta / 180.0)  # the same line with theta in [0, 180): rho changes sign per half turn
     return Trail(
-        rho=float(rho * (-1.0) ** turns), theta=float(theta - 180.0 * turns),
-        x0=float(rho * c - t0 * s), y0=float(rho * s + t0 * c),
-        x1=float(rho * c - t1 * s), y1=float(rho * s + t1 * c),
-        width=float(width), significance=float(score),
+        rho=float(rho * (-1.0) ** turns),
+        theta=float(theta - 180.0 * turns),
+        x0=float(rho * c - t0 * s),
+        y0=float(rho * s + t0 * c),
+        x1=float(rho * c - t1 * s),
+        y1=float(rho * s + t1 * c),
+        width=float(width),
+        significance=float(score),
     )
 
 
@@ -516,7 +523,7 @@ def _ends(z, known, rho, theta, t_range, reach) -> tuple[float, float]:
     run = _run_around(present | unknown, middle, gap=2)
     if run is None:
         return t_range
-    inside = np.flatnonzero(present[run[0]:run[1] + 1]) + run[0]
+    inside = np.flatnonzero(present[run[0] : run[1] + 1]) + run[0]
     if inside.size == 0:
         return t_range
     return float(lo + inside[0] * _END_BIN), float(lo + (inside[-1] + 1) * _END_BIN)
@@ -542,7 +549,7 @@ def _width(z, rho, theta, t_range, min_width, bin) -> float:
     order = np.argsort(index[valid], kind="stable")
     sorted_index, sorted_values = index[valid][order], values[valid][order]
     bounds = np.searchsorted(sorted_index, np.arange(len(edges)))
-    groups = [sorted_values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    groups = [sorted_values[a:b] for a, b in itertools.pairwise(bounds)]
     size = max((len(g) for g in groups), default=0)
     if size == 0:
         return float(min_width)

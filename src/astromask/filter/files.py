@@ -53,8 +53,9 @@ def check_output(path: str, output: str, overwrite: bool) -> None:
             raise OutputExistsError(output)
 
 
-def filter_file(spec: str, output: str, *, overwrite: bool = False,
-                chunk_rows: int = DEFAULT_CHUNK_ROWS) -> FilterSummary:
+def filter_file(
+    spec: str, output: str, *, overwrite: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> FilterSummary:
     """Filter a table or an image with CIAO filters and write the result with its data subspace.
 
     Parameters
@@ -143,8 +144,11 @@ def _filter_image(vf, hdul, index, label, taken, output, overwrite) -> FilterSum
     hdu = hdul[index]
     shape = image_shape(hdu)
     if len(shape) != 2:
-        raise FormatError(f"{label} is a {len(shape)}-D image; masks and filters work on 2-D images only "
-                          "(CIAO: masks should not filter two axes of a 3-D or higher image)", path=vf.path)
+        raise FormatError(
+            f"{label} is a {len(shape)}-D image; masks and filters work on 2-D images only "
+            "(CIAO: masks should not filter two axes of a 3-D or higher image)",
+            path=vf.path,
+        )
     data = _integers_with_blank(read_pixels(hdu), hdu.header)
     target = ImageTarget(hdu.header, shape, label)
     plan = build_plan(vf.groups, target, text=vf.text, full=vf.full, null=vf.null)
@@ -164,5 +168,6 @@ def _filter_image(vf, hdul, index, label, taken, output, overwrite) -> FilterSum
     write_atomic(fits.HDUList(out), output, overwrite=overwrite)
     selected = int(result.selected.sum())
     log.info("wrote %s: %d of %d pixels of %s selected", output, selected, data.size, label)
-    return FilterSummary("image", label, pixels=(selected, int(data.size)), box=result.box,
-                         masks=[n for n, _ in stored])
+    return FilterSummary(
+        "image", label, pixels=(selected, int(data.size)), box=result.box, masks=[n for n, _ in stored]
+    )

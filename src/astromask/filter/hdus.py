@@ -42,8 +42,7 @@ def find_block(hdul: fits.HDUList, block: str | int | None, path: str) -> int:
         raise FormatError("holds no image or table block", path=path)
     if isinstance(block, int):
         if not 1 <= block <= len(hdul):
-            raise FormatError(f"no block {block}: the file has blocks 1..{len(hdul)} (1 is the primary HDU)",
-                              path=path)
+            raise FormatError(f"no block {block}: the file has blocks 1..{len(hdul)} (1 is the primary HDU)", path=path)
         return block - 1
     for index, hdu in enumerate(hdul):
         if str(hdu.header.get("HDUNAME", "")).strip().upper() == block.upper():

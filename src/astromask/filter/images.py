@@ -139,4 +139,3 @@ def crop_to_image(mask: MaskImage, frame: PixelFrame, box: tuple[int, int, int, 
     c0, c1 = max(0, math.ceil(x0) - 1), min(nx, math.floor(x1))
     r0, r1 = max(0, math.ceil(y0) - 1), min(ny, math.floor(y1))
     return mask.crop(c0, max(c0, c1), r0, max(r0, r1))
-

@@ -90,8 +90,9 @@ class MaskImage:
     [True, False]
     """
 
-    def __init__(self, values: np.ndarray, header: fits.Header | None = None, *, name: str = "mask",
-                 blank: int | None = None) -> None:
+    def __init__(
+        self, values: np.ndarray, header: fits.Header | None = None, *, name: str = "mask", blank: int | None = None
+    ) -> None:
         values = np.asarray(values)
         if values.ndim != 2:
             raise FormatError(f"a mask must be a 2-D image, got shape {values.shape}", path=name)
@@ -116,7 +117,7 @@ class MaskImage:
     @property
     def pixel_area(self) -> float:
         """Area of one mask pixel in square physical units."""
-        return self.frame.physical_per_logical ** 2
+        return self.frame.physical_per_logical**2
 
     def _lookup(self, x, y, want: int) -> np.ndarray:
         x = np.ravel(np.asarray(x, dtype=np.float64))
@@ -214,8 +215,9 @@ def _physical(wcs: WCS, frame: PixelFrame) -> tuple[np.ndarray, np.ndarray]:
     return _linear(wcs) @ ltm, crpix
 
 
-def wcs_difference(a: tuple[WCS | None, PixelFrame], b: tuple[WCS | None, PixelFrame], *,
-                   same_pixel_size: bool = False) -> str | None:
+def wcs_difference(
+    a: tuple[WCS | None, PixelFrame], b: tuple[WCS | None, PixelFrame], *, same_pixel_size: bool = False
+) -> str | None:
     """The first keyword in which two sky systems differ, or None when equivalent (or either is missing).
 
     Both are compared in physical pixels (so a cropped copy of an image

@@ -64,20 +64,27 @@ class _Input:
 
 
 def _columns(header: fits.Header) -> list[tuple]:
-    return [tuple(str(header.get(f"{k}{n}", "")).strip().upper() for k in _COLUMN_KEYS)
-            for n in range(1, int(header["TFIELDS"]) + 1)]
+    return [
+        tuple(str(header.get(f"{k}{n}", "")).strip().upper() for k in _COLUMN_KEYS)
+        for n in range(1, int(header["TFIELDS"]) + 1)
+    ]
 
 
 def _check_same_columns(first: _Input, other: _Input) -> None:
     a, b = _columns(first.layout.header), _columns(other.layout.header)
     if len(a) != len(b):
-        raise FormatError(f"{first.label} has {len(a)} columns but {other.label} has {len(b)}; "
-                          "merge needs the same columns", path=other.name)
+        raise FormatError(
+            f"{first.label} has {len(a)} columns but {other.label} has {len(b)}; merge needs the same columns",
+            path=other.name,
+        )
     for n, (ca, cb) in enumerate(zip(a, b), start=1):
         if ca != cb:
             key = next(k for k, va, vb in zip(_COLUMN_KEYS, ca, cb) if va != vb)
-            raise FormatError(f"column {n} differs: {key}{n} is {ca[_COLUMN_KEYS.index(key)]!r} in {first.label} "
-                              f"but {cb[_COLUMN_KEYS.index(key)]!r} in {other.label}", path=other.name)
+            raise FormatError(
+                f"column {n} differs: {key}{n} is {ca[_COLUMN_KEYS.index(key)]!r} in {first.label} "
+                f"but {cb[_COLUMN_KEYS.index(key)]!r} in {other.label}",
+                path=other.name,
+            )
 
 
 def _read_input(name: str, hdul: fits.HDUList) -> _Input:
@@ -93,8 +100,11 @@ def _read_input(name: str, hdul: fits.HDUList) -> _Input:
     components = read_subspace(layout.header)
     label = block_label(hdul, index, vf.path)
     if len(components) > 1:
-        raise FormatError(f"{label} has {len(components)} subspace components; their masks cannot be merged "
-                          "reliably (CIAO: apply mask filters after merging)", path=vf.path)
+        raise FormatError(
+            f"{label} has {len(components)} subspace components; their masks cannot be merged "
+            "reliably (CIAO: apply mask filters after merging)",
+            path=vf.path,
+        )
     return _Input(vf.path, label, layout, components[0] if components else [], stored_masks(hdul))
 
 
@@ -121,9 +131,10 @@ def union_masks(a: MaskImage, b: MaskImage) -> MaskImage:
     if difference is None and not np.allclose(offset, np.round(offset), atol=1e-6):
         difference = f"LTV offset {tuple(offset)} is not a whole number of pixels"
     if difference is not None:
-        raise ParameterError(f"masks {a.name} and {b.name} are on different pixel grids ({difference}); "
-                         "cannot form their union")
-    dx, dy = (int(round(v)) for v in offset)
+        raise ParameterError(
+            f"masks {a.name} and {b.name} are on different pixel grids ({difference}); cannot form their union"
+        )
+    dx, dy = (round(v) for v in offset)
     (nya, nxa), (nyb, nxb) = a.shape, b.shape
     x_lo, x_hi = min(1, 1 - dx), max(nxa, nxb - dx)
     y_lo, y_hi = min(1, 1 - dy), max(nya, nyb - dy)
@@ -182,15 +193,17 @@ def _merge_name(name: str, groups: list[list[Descriptor]], inputs: list[_Input],
             union = union | region
         return [Descriptor(name, str(union), form=groups[0][0].form)]
     if all(len(g) == 1 and not g[0].block and not g[0].is_region for g in groups):
-        return [Descriptor(name, ",".join(g[0].value for g in groups), form=groups[0][0].form,
-                           unit=groups[0][0].unit)]
-    if all(not d.is_region and not _is_mask(d, i.masks) for g, i in zip(groups, inputs) for d in g) \
-            and all(g[0].block for g in groups):
-        log.warning("merge: %s refers to different blocks (%s); keeping the first input's",
-                    name, ", ".join(g[0].ref or "" for g in groups))
+        return [Descriptor(name, ",".join(g[0].value for g in groups), form=groups[0][0].form, unit=groups[0][0].unit)]
+    if all(not d.is_region and not _is_mask(d, i.masks) for g, i in zip(groups, inputs) for d in g) and all(
+        g[0].block for g in groups
+    ):
+        log.warning(
+            "merge: %s refers to different blocks (%s); keeping the first input's",
+            name,
+            ", ".join(g[0].ref or "" for g in groups),
+        )
         return groups[0]
-    log.warning("merge: the subspace of %s cannot be merged exactly (masks, regions and ranges mixed); dropped",
-                name)
+    log.warning("merge: the subspace of %s cannot be merged exactly (masks, regions and ranges mixed); dropped", name)
     return []
 
 
@@ -204,8 +217,9 @@ def _merged_component(inputs: list[_Input]) -> tuple[list[Descriptor], list[tupl
     return component, stored
 
 
-def merge(inputs: list[str], output: str, *, overwrite: bool = False,
-          chunk_rows: int = DEFAULT_CHUNK_ROWS) -> MergeSummary:
+def merge(
+    inputs: list[str], output: str, *, overwrite: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> MergeSummary:
     """Concatenate event lists with the same columns; store the union of their masks.
 
     Parameters
@@ -235,7 +249,7 @@ def merge(inputs: list[str], output: str, *, overwrite: bool = False,
         header = without_checksums(first.layout.header)
         header = write_subspace(header, [component] if component else [])
         index = find_block(hduls[0], parse_virtual_file(inputs[0]).block, first.name)
-        masks_of_first = {n for n in first.masks}
+        masks_of_first = set(first.masks)
         pieces = []
         for i, span in enumerate(hdu_spans(hduls[0])):
             name = str(hduls[0][i].header.get("EXTNAME", "")).strip().upper()

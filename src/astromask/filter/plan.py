@@ -113,8 +113,9 @@ class TableTarget:
         m = re.match(r"^(\d*)([A-Z])", form)
         repeat, letter = int(m.group(1) or 1), m.group(2)
         if letter not in _NUMERIC_FORMS or repeat != 1:
-            raise NotFoundError(f"column {name!r} of {self.label} (TFORM {form}) cannot be filtered: "
-                           "only scalar numeric columns can")
+            raise NotFoundError(
+                f"column {name!r} of {self.label} (TFORM {form}) cannot be filtered: only scalar numeric columns can"
+            )
         scale, zero = float(h.get(f"TSCAL{n}", 1.0)), float(h.get(f"TZERO{n}", 0.0))
         integer = letter in _INTEGER_FORMS and scale == 1.0 and zero.is_integer()
         lo, hi = h.get(f"TLMIN{n}"), h.get(f"TLMAX{n}")
@@ -163,22 +164,27 @@ class ImageTarget:
 
     def vector(self, name: str) -> tuple[str, str] | None:
         if name in self.other_vectors:
-            raise NotFoundError(f"{self.label}: {name} ({','.join(self.other_vectors[name])}) is not an image axis; "
-                           f"filter on {', '.join(self.vectors)} (the physical axes)")
+            raise NotFoundError(
+                f"{self.label}: {name} ({','.join(self.other_vectors[name])}) is not an image axis; "
+                f"filter on {', '.join(self.vectors)} (the physical axes)"
+            )
         return self.vectors.get(name)
 
     def column(self, name: str) -> Column:
         if name not in self.axes:
-            raise NotFoundError(f"no axis {name!r} in {self.label} (image axes: {', '.join(self.axes)}, vector "
-                           f"{', '.join(self.vectors)})")
+            raise NotFoundError(
+                f"no axis {name!r} in {self.label} (image axes: {', '.join(self.axes)}, vector "
+                f"{', '.join(self.vectors)})"
+            )
         return Column(name, self.axes[name], False, None, "E", "")
 
     @property
     def extent(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """The physical box the image covers (pixel edges)."""
         ny, nx = self.shape
-        px, py = self.image_frame.to_physical(np.array([0.5, nx + 0.5, 0.5, nx + 0.5]),
-                                              np.array([0.5, 0.5, ny + 0.5, ny + 0.5]))
+        px, py = self.image_frame.to_physical(
+            np.array([0.5, nx + 0.5, 0.5, nx + 0.5]), np.array([0.5, 0.5, ny + 0.5, ny + 0.5])
+        )
         return (float(px.min()), float(px.max())), (float(py.min()), float(py.max()))
 
     def frame(self, cx: Column, cy: Column) -> PixelFrame:
@@ -199,8 +205,14 @@ def _in_range(v: np.ndarray, r: Range, integer: bool) -> np.ndarray:
             if r.hi is not None:
                 keep &= (v <= r.hi) if integer else (v < r.hi)
             return keep
-        return {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
-                "ge": np.greater_equal}[r.op](v, r.lo)
+        return {
+            "eq": np.equal,
+            "ne": np.not_equal,
+            "lt": np.less,
+            "le": np.less_equal,
+            "gt": np.greater,
+            "ge": np.greater_equal,
+        }[r.op](v, r.lo)
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,16 +397,20 @@ class _Resolver:
         else:
             names = self.target.vector(columns.names[0])
             if names is None:
-                raise NotFoundError(f"{columns.names[0]} is not a vector column of {self.target.label}; "
-                               "masks and regions need two columns: give (col1,col2)")
+                raise NotFoundError(
+                    f"{columns.names[0]} is not a vector column of {self.target.label}; "
+                    "masks and regions need two columns: give (col1,col2)"
+                )
             label = columns.names[0]
         return (self.target.column(names[0]), self.target.column(names[1])), label
 
     def range(self, node: RangeFilter) -> RangeTest:
         name = node.columns.names[0]
         if self.target.vector(name) is not None:
-            raise NotFoundError(f"{name} is a vector ({','.join(self.target.vector(name))}): give ranges per column, "
-                           f"e.g. {self.target.vector(name)[0]}=lo:hi")
+            raise NotFoundError(
+                f"{name} is a vector ({','.join(self.target.vector(name))}): give ranges per column, "
+                f"e.g. {self.target.vector(name)[0]}=lo:hi"
+            )
         return RangeTest(self.target.column(name), node.ranges)
 
     def load_mask(self, file: str) -> MaskImage:
@@ -410,7 +426,9 @@ class _Resolver:
             if used is not None and used[0] != names:
                 raise self.error(
                     f"column {name!r} is used in two masks, as ({','.join(used[0])}) and ({','.join(names)}) "
-                    "(CIAO: 'A single column can only be used with one mask at a time')", node.columns.column)
+                    "(CIAO: 'A single column can only be used with one mask at a time')",
+                    node.columns.column,
+                )
             self.mask_columns[name] = (names, node.column)
         mask = self.load_mask(node.file)
         self.check_wcs(mask, columns, node.column)
@@ -423,7 +441,9 @@ class _Resolver:
         if difference is not None:
             raise self.error(
                 f"the WCS of mask {mask.name} differs from that of {self.target.label}: {difference} "
-                "(mask and data must have equivalent WCSs: same pixel size and projection)", column)
+                "(mask and data must have equivalent WCSs: same pixel size and projection)",
+                column,
+            )
 
     def bounds(self, node: BoundsFilter) -> RegionTest:
         columns, label = self.pair(node.columns)
@@ -445,8 +465,15 @@ class _Resolver:
         return RegionTest(pair, label, parse(text).to_physical(self.target.frame(*pair)))
 
 
-def build_plan(groups: tuple[FilterGroup, ...], target, *, text: str, full: bool = False,
-               null: float | None = None, masks: dict[str, MaskImage] | None = None) -> Plan:
+def build_plan(
+    groups: tuple[FilterGroup, ...],
+    target,
+    *,
+    text: str,
+    full: bool = False,
+    null: float | None = None,
+    masks: dict[str, MaskImage] | None = None,
+) -> Plan:
     """Resolve filter groups against a :class:`TableTarget` or :class:`ImageTarget`.
 
     ``text`` is the filter text the groups' columns refer to (for error

@@ -92,11 +92,17 @@ def read_subspace(header: fits.Header) -> list[list[Descriptor]]:
     out = []
     for component in sorted(found):
         records = found[component]
-        out.append([
-            Descriptor(str(r["name"]).strip(), str(r["value"]).strip(),
-                       *(str(r[k]).strip() if k in r else None for k in ("ref", "form", "unit")))
-            for n, r in sorted(records.items()) if "name" in r and "value" in r
-        ])
+        out.append(
+            [
+                Descriptor(
+                    str(r["name"]).strip(),
+                    str(r["value"]).strip(),
+                    *(str(r[k]).strip() if k in r else None for k in ("ref", "form", "unit")),
+                )
+                for n, r in sorted(records.items())
+                if "name" in r and "value" in r
+            ]
+        )
     return [c for c in out if c]
 
 
@@ -109,8 +115,10 @@ def write_subspace(header: fits.Header, components: list[list[Descriptor]]) -> f
         prefix = "" if k == 1 else str(k)
         for n, d in enumerate(component, start=1):
             if len(f"{prefix}DSTYP{n}") > 8:
-                raise ParameterError(f"subspace too large for FITS keywords: component {k} descriptor {n} "
-                                 f"would need the keyword {prefix}DSTYP{n}")
+                raise ParameterError(
+                    f"subspace too large for FITS keywords: component {k} descriptor {n} "
+                    f"would need the keyword {prefix}DSTYP{n}"
+                )
             header[f"{prefix}DSTYP{n}"] = (d.name, "data subspace descriptor name")
             header[f"{prefix}DSVAL{n}"] = (d.value, "data subspace value")
             for field, value in (("REF", d.ref), ("FORM", d.form), ("UNIT", d.unit)):
@@ -157,8 +165,9 @@ def record_filter(header: fits.Header, plan: Plan, taken: set[str]) -> tuple[fit
     stored: list[tuple[str, MaskImage]] = []
     for test in plan.tests():
         if isinstance(test, MaskTest) and (id(test.mask), test.negated) not in names:
-            name = next(n for n in (f"MASK{k}" if k > 1 else "MASK" for k in range(1, 10_000))
-                        if n.upper() not in taken)
+            name = next(
+                n for n in (f"MASK{k}" if k > 1 else "MASK" for k in range(1, 10_000)) if n.upper() not in taken
+            )
             taken.add(name.upper())
             names[(id(test.mask), test.negated)] = name
             stored.append((name, test.stored))
@@ -216,8 +225,11 @@ def _field(columns, component: list[Descriptor]):
         return tuple((c.field[0] - 0.5, c.field[1] + 0.5) if c.integer else c.field for c in columns)
     ranges = []
     for column in columns:
-        found = [d.value for d in component if d.name.lower() == column.name and re.fullmatch(
-            r"\s*[-+.\deE]+\s*:\s*[-+.\deE]+\s*", d.value)]
+        found = [
+            d.value
+            for d in component
+            if d.name.lower() == column.name and re.fullmatch(r"\s*[-+.\deE]+\s*:\s*[-+.\deE]+\s*", d.value)
+        ]
         if not found:
             return None
         lo, hi = (float(v) for v in found[0].split(":"))
@@ -242,8 +254,10 @@ def _mask_region_area(masks: list[MaskImage], regions) -> float:
             continue
         lx = np.arange(1, nx + 1, dtype=float)[np.newaxis, :]
         ly = np.arange(j0 + 1, j1 + 1, dtype=float)[:, np.newaxis]
-        px, py = (np.ravel(a) for a in grid.frame.to_physical(np.broadcast_to(lx, keep.shape),
-                                                             np.broadcast_to(ly, keep.shape)))
+        px, py = (
+            np.ravel(a)
+            for a in grid.frame.to_physical(np.broadcast_to(lx, keep.shape), np.broadcast_to(ly, keep.shape))
+        )
         keep = keep.ravel()
         for other in masks[1:]:
             keep &= other.contains(px, py)
@@ -314,9 +328,11 @@ def describe_subspace(hdul: fits.HDUList, index: int, label: str = "") -> list[d
     target = _target(hdu, label or f"block {index + 1}")
     out = []
     for k, component in enumerate(components, start=1):
-        out.append({
-            "component": k,
-            "descriptors": [str(d) for d in component],
-            "areas": component_areas(component, target, masks),
-        })
+        out.append(
+            {
+                "component": k,
+                "descriptors": [str(d) for d in component],
+                "areas": component_areas(component, target, masks),
+            }
+        )
     return out

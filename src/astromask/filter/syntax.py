@@ -480,8 +480,9 @@ class _GroupParser:
         if followed_by_paren:
             raise self.error(f"unknown region shape or filter function {m.group()!r}", start)
         if m:
-            raise self.error(f"unexpected {m.group()!r}: expected a number, a range lo:hi, mask(file) or a region",
-                             start)
+            raise self.error(
+                f"unexpected {m.group()!r}: expected a number, a range lo:hi, mask(file) or a region", start
+            )
         if columns.pair:
             raise self.error(f"{columns} can only be filtered with =mask(...), =bounds(...) or a region", start)
         ranges = [self.range()]

@@ -53,10 +53,14 @@ class TableLayout:
         info = hdul.fileinfo(index)
         dtype = np.dtype(hdu.columns.dtype).newbyteorder(">")
         if dtype.itemsize != int(hdu.header["NAXIS1"]):
-            raise FormatError(f"table row layout ({dtype.itemsize} bytes) does not match NAXIS1 "
-                              f"{hdu.header['NAXIS1']}", path=path, hdu=index)
-        return cls(path, hdu.header.copy(), info["hdrLoc"], info["datLoc"], info["datSpan"],
-                   int(hdu.header["NAXIS2"]), dtype)
+            raise FormatError(
+                f"table row layout ({dtype.itemsize} bytes) does not match NAXIS1 {hdu.header['NAXIS1']}",
+                path=path,
+                hdu=index,
+            )
+        return cls(
+            path, hdu.header.copy(), info["hdrLoc"], info["datLoc"], info["datSpan"], int(hdu.header["NAXIS2"]), dtype
+        )
 
     @property
     def row_bytes(self) -> int:
@@ -73,7 +77,7 @@ class TableLayout:
         if self.nrows == 0:
             return
         compressed = _is_gzip(self.path)
-        with (gzip.open(self.path, "rb") if compressed else open(self.path, "rb")) as f:
+        with gzip.open(self.path, "rb") if compressed else open(self.path, "rb") as f:
             f.seek(self.data_offset)
             for start in range(0, self.nrows, chunk_rows):
                 count = min(chunk_rows, self.nrows - start)
@@ -82,8 +86,9 @@ class TableLayout:
                 else:
                     records = np.fromfile(f, dtype=self.dtype, count=count)
                 if len(records) != count:
-                    raise FormatError(f"table data ends after {start + len(records)} of {self.nrows} rows",
-                                      path=self.path)
+                    raise FormatError(
+                        f"table data ends after {start + len(records)} of {self.nrows} rows", path=self.path
+                    )
                 yield records
 
 
@@ -213,8 +218,14 @@ class StreamedTableFile:
     stored masks).
     """
 
-    def __init__(self, layout: TableLayout, pieces: list[tuple[int, int] | None], header: fits.Header,
-                 selections: Iterator[np.ndarray], extra: list) -> None:
+    def __init__(
+        self,
+        layout: TableLayout,
+        pieces: list[tuple[int, int] | None],
+        header: fits.Header,
+        selections: Iterator[np.ndarray],
+        extra: list,
+    ) -> None:
         self.layout = layout
         self.pieces = pieces
         self.header = header

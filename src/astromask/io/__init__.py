@@ -55,8 +55,15 @@ FORMATS: dict[str, str] = {
     "decam": "DECam Community Pipeline image/DQ/weight (ooi/ood/oow)",
     "fits": "plain FITS image or mask HDU",
 }
-_MODULES = {"lsst": "lsst", "afw": "afw", "jwst": "jwst", "ccddata": "ccddata", "maximask": "maximask",
-            "decam": "decam", "fits": "plain"}
+_MODULES = {
+    "lsst": "lsst",
+    "afw": "afw",
+    "jwst": "jwst",
+    "ccddata": "ccddata",
+    "maximask": "maximask",
+    "decam": "decam",
+    "fits": "plain",
+}
 WRITE_FORMATS = ("lsst", "afw", "ccddata", "jwst", "decam", "fits")
 
 

@@ -120,9 +120,7 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
     images = [i for i in range(len(hdul)) if is_image_hdu(hdul[i])]
     if any(_exttype(hdul[i]) in PLANES for i in range(len(hdul))):
         return True
-    return len(images) >= 2 and any(
-        is_integer_hdu(hdul[i]) and cards.has_mp_cards(hdul[i].header) for i in images
-    )
+    return len(images) >= 2 and any(is_integer_hdu(hdul[i]) and cards.has_mp_cards(hdul[i].header) for i in images)
 
 
 # -- locating the planes --------------------------------------------------------------------------
@@ -133,9 +131,7 @@ def _locate(hdul: fits.HDUList, path: str) -> dict[str, int | None]:
     found: dict[str, int | None] = {}
     for plane in PLANES:
         by_type = [i for i in range(1, len(hdul)) if _exttype(hdul[i]) == plane]
-        by_name = [
-            i for i in range(1, len(hdul)) if str(hdul[i].header.get("EXTNAME", "")).strip().upper() == plane
-        ]
+        by_name = [i for i in range(1, len(hdul)) if str(hdul[i].header.get("EXTNAME", "")).strip().upper() == plane]
         hits = by_type or by_name
         if len(hits) > 1:
             raise FormatError(f"{len(hits)} {plane} HDUs (HDUs {hits}); an afw file holds one", path=path)
@@ -210,7 +206,7 @@ def _metadata(hdul: fits.HDUList, image_index: int) -> fits.Header:
     archive = any(isinstance(h, (fits.BinTableHDU, fits.TableHDU)) for h in hdul)
     metadata = _without_blanks(clean_header(hdul[0].header, drop=_ARCHIVE_KEYS))
     if archive:  # afw's *_ID cards are row ids in the archive tables
-        for key in [k for k in metadata.keys() if k.endswith("_ID") and isinstance(metadata[k], int)]:
+        for key in [k for k in metadata if k.endswith("_ID") and isinstance(metadata[k], int)]:
             metadata.remove(key, remove_all=True)
     extra = clean_header(hdul[image_index].header, drop=_PLANE_KEYS)
     for card in _without_blanks(extra).cards:
@@ -408,4 +404,3 @@ def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dic
             ]
         )
     }
-

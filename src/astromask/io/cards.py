@@ -30,7 +30,7 @@ _MSKN = re.compile(r"^MSKN(\d{4})$")
 
 
 def has_msk_cards(header: fits.Header) -> bool:
-    return any(_MSKN.match(k) for k in header.keys())
+    return any(_MSKN.match(k) for k in header)
 
 
 def msk_cards(schema: MaskSchema, *, start: int = 0) -> fits.Header:
@@ -58,7 +58,7 @@ def schema_from_msk_cards(
     """
     bits: dict[str, int] = {}
     descriptions: dict[str, str] = {}
-    for key in header.keys():
+    for key in header:
         m = _MSKN.match(key)
         if not m:
             continue
@@ -80,7 +80,7 @@ def schema_from_msk_cards(
 
 
 def has_mp_cards(header: fits.Header) -> bool:
-    return any(k.upper().startswith("MP_") for k in header.keys())
+    return any(k.upper().startswith("MP_") for k in header)
 
 
 def mp_cards(schema: MaskSchema) -> fits.Header:
@@ -95,7 +95,7 @@ def mp_cards(schema: MaskSchema) -> fits.Header:
 def schema_from_mp_cards(header: fits.Header, *, descriptions=None, name: str | None = None) -> MaskSchema:
     """Schema from afw ``MP_<NAME> = bit`` cards (any keyword starting ``MP_``, HIERARCH included)."""
     bits = {}
-    for key in header.keys():
+    for key in header:
         if key.upper().startswith("MP_"):
             bits[key[3:]] = int(header[key])
     if not bits:

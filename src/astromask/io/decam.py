@@ -194,7 +194,7 @@ def sibling_path(path: str, role: str) -> str:
     found = list(_ROLE_NAME.finditer(base))
     if found:
         last = found[-1]
-        base = f"{base[: last.start()]}_oo{_LETTER[role]}_{base[last.end():]}"
+        base = f"{base[: last.start()]}_oo{_LETTER[role]}_{base[last.end() :]}"
     else:
         stem, ext = _split_ext(base)
         stem = re.sub(r"\.oo[dw]$", "", stem, flags=re.IGNORECASE)
@@ -678,8 +678,18 @@ def write(
     name = _extname(obj.metadata, extname)
     arrays = {"image": obj.image, "dq": encode_dq(obj.mask, encoding), "weight": _weight(obj)}
     return {
-        names[role]: _hdul(primary, ccd, role, encoding, arrays[role], obj.xy0, obj.wcs,
-                           obj.unit if role == "image" else None, name, compression)
+        names[role]: _hdul(
+            primary,
+            ccd,
+            role,
+            encoding,
+            arrays[role],
+            obj.xy0,
+            obj.wcs,
+            obj.unit if role == "image" else None,
+            name,
+            compression,
+        )
         for role in ROLES
     }
 

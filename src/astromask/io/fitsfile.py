@@ -180,7 +180,9 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
         if end > available:
             raise FormatError(
                 f"truncated: HDU {hdu_label(hdul, index)} declares {size} bytes of data ending at byte {end}, "
-                f"but the file has {available} bytes", path=path)
+                f"but the file has {available} bytes",
+                path=path,
+            )
     info = hdul.fileinfo(len(hdul) - 1)
     if info:  # astropy drops an extension whose header is cut or garbled: say so instead
         tail = int(info["datLoc"]) + int(info["datSpan"])
@@ -191,8 +193,11 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
             start = handle.read(8)
             handle.seek(where)
             if start == b"XTENSION":
-                raise FormatError(f"HDU {len(hdul)} starting at byte {tail} has a cut or unreadable header "
-                                  f"(the file has {len(hdul)} readable HDUs before it)", path=path)
+                raise FormatError(
+                    f"HDU {len(hdul)} starting at byte {tail} has a cut or unreadable header "
+                    f"(the file has {len(hdul)} readable HDUs before it)",
+                    path=path,
+                )
 
 
 def hdu_label(hdul: fits.HDUList, index: int) -> str:
@@ -400,11 +405,11 @@ def read_xy0(header: fits.Header, *, required: bool = False, where: str = "") ->
     Returns ``(0, 0)`` when neither is present, unless ``required``.
     """
     if "LTV1" in header or "LTV2" in header:
-        return (-int(round(float(header.get("LTV1", 0)))), -int(round(float(header.get("LTV2", 0)))))
+        return (-round(float(header.get("LTV1", 0))), -round(float(header.get("LTV2", 0))))
     if str(header.get("CTYPE1A", "")).strip().upper() == "LINEAR" and "CRVAL1A" in header:
         x0 = float(header["CRVAL1A"]) - (float(header.get("CRPIX1A", 1.0)) - 1)
         y0 = float(header.get("CRVAL2A", 0.0)) - (float(header.get("CRPIX2A", 1.0)) - 1)
-        return (int(round(x0)), int(round(y0)))
+        return (round(x0), round(y0))
     if required:
         raise FormatError("header records no LTV1/LTV2 cards or linear offset WCS", path=where or None)
     return (0, 0)

@@ -372,4 +372,3 @@ def write(
         dq_def_hdu(obj.mask.schema, path=path),
     ]
     return {path: fits.HDUList(hdus)}
-

@@ -212,8 +212,9 @@ def mask_hdu(mask: Mask, *, name: str = "MASK", compression: str | None = "GZIP_
     return make_image_hdu(data, hdr, name=name, compression=mask_compression(data, compression))
 
 
-def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP_2",
-          image_compression: str | None = None) -> dict[str, fits.HDUList]:
+def write(
+    obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP_2", image_compression: str | None = None
+) -> dict[str, fits.HDUList]:
     """The HDUs of a plain FITS file (see the module docstring)."""
     if isinstance(obj, Mask):
         return {path: fits.HDUList([fits.PrimaryHDU(), mask_hdu(obj, compression=compression)])}

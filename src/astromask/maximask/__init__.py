@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from .. import _optional
-from ..errors import AstromaskError, MissingDependencyError, WeightsNotFoundError
+from ..errors import MissingDependencyError, WeightsNotFoundError
 from . import numerics
 from .config import CLASS_NAMES, ClassConfig, read_config
 from .weights import fetch, find_net_dir, weights_available
@@ -100,9 +100,16 @@ def _config(classes, config_dir, config: ClassConfig | None) -> ClassConfig:
     return ClassConfig.default(classes=classes)
 
 
-def predict_mask(image: np.ndarray, *, classes=None, config_dir: str | os.PathLike | None = None,
-                 config: ClassConfig | None = None, net_dir: str | None = None, device: str | None = None,
-                 batch_size: int | None = None):
+def predict_mask(
+    image: np.ndarray,
+    *,
+    classes=None,
+    config_dir: str | os.PathLike | None = None,
+    config: ClassConfig | None = None,
+    net_dir: str | None = None,
+    device: str | None = None,
+    batch_size: int | None = None,
+):
     """MaxiMask's classes of a 2-D image as a :class:`~astromask.Mask` (schema ``maximask``).
 
     Parameters
@@ -134,16 +141,29 @@ def predict_mask(image: np.ndarray, *, classes=None, config_dir: str | os.PathLi
     return mm.mask(image, _config(classes, config_dir, config))
 
 
-def predict_probabilities(image: np.ndarray, *, classes=None, priors: bool = True, net_dir: str | None = None,
-                          device: str | None = None, batch_size: int | None = None) -> np.ndarray:
+def predict_probabilities(
+    image: np.ndarray,
+    *,
+    classes=None,
+    priors: bool = True,
+    net_dir: str | None = None,
+    device: str | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
     """MaxiMask's class probabilities ``(n_classes, H, W)`` float32, moved to the default priors unless
     ``priors=False``; a cube ``(C, H, W)`` gives ``(C, n_classes, H, W)``."""
     mm = load_maximask(None if net_dir is None else os.fspath(net_dir), device, batch_size)
     return mm.probabilities(image, classes=classes, priors=priors)
 
 
-def maxitrack_score(image: np.ndarray, *, prior: float = 0.05, net_dir: str | None = None,
-                    device: str | None = None, batch_size: int = 16):
+def maxitrack_score(
+    image: np.ndarray,
+    *,
+    prior: float = 0.05,
+    net_dir: str | None = None,
+    device: str | None = None,
+    batch_size: int = 16,
+):
     """MaxiTrack's probability that the image suffers from tracking errors (one per plane of a cube)."""
     mt = load_maxitrack(None if net_dir is None else os.fspath(net_dir), device, batch_size)
     return mt.score(image, prior)

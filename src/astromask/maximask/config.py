@@ -111,8 +111,9 @@ class ClassConfig:
             raise ParameterError("a single mask needs thresholds (cannot join probabilities)")
 
     @classmethod
-    def default(cls, *, classes=None, prior_modif: bool = True, proba_thresh: bool = True,
-                single_mask: bool = False) -> ClassConfig:
+    def default(
+        cls, *, classes=None, prior_modif: bool = True, proba_thresh: bool = True, single_mask: bool = False
+    ) -> ClassConfig:
         """The original's default settings, optionally for some ``classes`` (abbreviations) only."""
         if classes is None:
             flags = np.ones(N_CLASSES, dtype=bool)
@@ -186,8 +187,13 @@ def read_config_file(path: str | os.PathLike, kind: type = float) -> np.ndarray:
     return np.array(values, dtype=np.float32 if kind is float else bool)
 
 
-def read_config(config_dir: str | os.PathLike | None = None, *, prior_modif: bool = True,
-                proba_thresh: bool = True, single_mask: bool = False) -> ClassConfig:
+def read_config(
+    config_dir: str | os.PathLike | None = None,
+    *,
+    prior_modif: bool = True,
+    proba_thresh: bool = True,
+    single_mask: bool = False,
+) -> ClassConfig:
     """Settings from ``classes.flags`` (always read), ``classes.priors`` (if ``prior_modif``) and
     ``classes.thresh`` (if ``proba_thresh``) in ``config_dir``; the defaults when ``config_dir`` is None.
 

@@ -147,8 +147,18 @@ def _copied_hdu(hdu, primary: bool):
     if isinstance(hdu, _IMAGE_HDUS):
         header = hdu.header.copy()
         # the data are read scaled: the output gets its own scaling (and checksums would be stale)
-        for key in ("XTENSION", "SIMPLE", "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE", "BLANK",
-                    "CHECKSUM", "DATASUM"):
+        for key in (
+            "XTENSION",
+            "SIMPLE",
+            "EXTEND",
+            "PCOUNT",
+            "GCOUNT",
+            "BZERO",
+            "BSCALE",
+            "BLANK",
+            "CHECKSUM",
+            "DATASUM",
+        ):
             header.remove(key, ignore_missing=True)
         cls = fits.PrimaryHDU if primary else fits.ImageHDU
         return cls(hdu.data, header=header)
@@ -172,11 +182,16 @@ def _refuse(name: str, hdul, indices: list[int]) -> None:
     is refused rather than padded, since padding would feed it pixels that are
     not in the image (and its 200-pixel background meshes would be mostly padding).
     """
-    sizes = [f"{hdul[i].header['NAXIS1']}x{hdul[i].header['NAXIS2']}" for i in indices
-             if isinstance(hdul[i], _IMAGE_HDUS) and int(hdul[i].header.get("NAXIS", 0)) >= 2]
+    sizes = [
+        f"{hdul[i].header['NAXIS1']}x{hdul[i].header['NAXIS2']}"
+        for i in indices
+        if isinstance(hdul[i], _IMAGE_HDUS) and int(hdul[i].header.get("NAXIS", 0)) >= 2
+    ]
     seen = f"; its images are {', '.join(sizes)} (width x height)" if sizes else "; it has no 2-D image HDU"
-    raise AstromaskError(f"{name}: no HDU that MaxiMask can process: it needs 2-D images or (C, H, W) cubes "
-                         f"larger than {MIN_SIZE}x{MIN_SIZE} pixels, of a numeric type{seen}")
+    raise AstromaskError(
+        f"{name}: no HDU that MaxiMask can process: it needs 2-D images or (C, H, W) cubes "
+        f"larger than {MIN_SIZE}x{MIN_SIZE} pixels, of a numeric type{seen}"
+    )
 
 
 def _open_processable(name: str):
@@ -239,8 +254,9 @@ def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bo
     return output
 
 
-def maxitrack_file(mt: MaxiTrack, name: str, *, prior: float, frac: float = 1.0,
-                   rng: random.Random | None = None) -> list[str]:
+def maxitrack_file(
+    mt: MaxiTrack, name: str, *, prior: float, frac: float = 1.0, rng: random.Random | None = None
+) -> list[str]:
     """MaxiTrack's ``maxitrack.out`` lines for a file: ``"<name> <score>"`` over its 2-D HDUs, and
     ``"<name> HDU <i> Channel <c> <score>"`` per plane of each cube.
 
@@ -273,4 +289,3 @@ def maxitrack_file(mt: MaxiTrack, name: str, *, prior: float, frac: float = 1.0,
     if flat:
         lines.append(f"{name} {np.mean(flat):.4f}")
     return lines
-

@@ -164,8 +164,9 @@ class MaxiMask:
     >>> masks = mm.predict(image)  # (14, H, W) uint8 with the default priors and thresholds  # doctest: +SKIP
     """
 
-    def __init__(self, net_dir: str | os.PathLike | None = None, *, device: str | None = None,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self, net_dir: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int | None = None
+    ) -> None:
         from .checkpoint import read_checkpoint
         from .network import MaxiMaskNet
         from .weights import checkpoint_prefix

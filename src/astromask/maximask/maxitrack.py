@@ -72,8 +72,9 @@ class MaxiTrack:
     0.2429...
     """
 
-    def __init__(self, net_dir: str | os.PathLike | None = None, *, device: str | None = None,
-                 batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self, net_dir: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int = DEFAULT_BATCH
+    ) -> None:
         from .checkpoint import read_checkpoint
         from .network import MaxiTrackNet
         from .weights import checkpoint_prefix

@@ -151,8 +151,9 @@ class MaxiMaskNet(nn.Module):
         u1 = _unpool(d, i1, full)
         main = c("upconv1", u1 + e1)
         del p, d, e1, e2, e3, e4, e5, u2, u3, u4
-        heads = torch.empty((full[0], 5 * N_CLASSES) + full[2:], dtype=main.dtype, device=main.device,
-                            memory_format=_layout(main))
+        heads = torch.empty(
+            (full[0], 5 * N_CLASSES) + full[2:], dtype=main.dtype, device=main.device, memory_format=_layout(main)
+        )
         heads[:, :N_CLASSES] = main
         del main
         heads[:, 4 * N_CLASSES :] = c("ucp1_conv1", u1)

@@ -109,8 +109,10 @@ def use(path: str) -> None:
     if path not in PATHS:
         raise AstromaskError(f"numeric path must be one of {', '.join(PATHS)}, got {path!r}")
     if _state is not None and path != _state.path:
-        raise AstromaskError(f"the numeric path is already {_state.path!r} in this process: a network has run; "
-                             f"choose {path!r} before the first one")
+        raise AstromaskError(
+            f"the numeric path is already {_state.path!r} in this process: a network has run; "
+            f"choose {path!r} before the first one"
+        )
     _chosen = path
     if path == "pinned":
         pin()
@@ -194,13 +196,20 @@ def ensure(device: str = "cpu") -> NumericState:
     convolution = _probe_convolution() if torch.device(device).type == "cpu" else None
     _state = NumericState(_chosen, convolution, torch.backends.cpu.get_cpu_capability())
     if _chosen == "pinned" and not _state.pinned and not has_avx2():
-        warnings.warn(f"{_state.describe()}: this CPU has no AVX2, so the pinned path's kernels cannot run; "
-                      "the masks may differ from the original's in a few pixels near the thresholds",
-                      NumericsWarning, stacklevel=3)
+        warnings.warn(
+            f"{_state.describe()}: this CPU has no AVX2, so the pinned path's kernels cannot run; "
+            "the masks may differ from the original's in a few pixels near the thresholds",
+            NumericsWarning,
+            stacklevel=3,
+        )
     elif _chosen == "pinned" and not _state.pinned:
-        warnings.warn(f"{_state.describe()}: PyTorch ran kernels before astromask could pin them, so the masks "
-                      "may differ from the original's in a few pixels near the thresholds on this CPU; call "
-                      "astromask.maximask.numerics.pin() before other PyTorch work", NumericsWarning, stacklevel=3)
+        warnings.warn(
+            f"{_state.describe()}: PyTorch ran kernels before astromask could pin them, so the masks "
+            "may differ from the original's in a few pixels near the thresholds on this CPU; call "
+            "astromask.maximask.numerics.pin() before other PyTorch work",
+            NumericsWarning,
+            stacklevel=3,
+        )
     return _state
 
 

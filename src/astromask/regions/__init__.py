@@ -69,8 +69,7 @@ def load_region(spec: str) -> Region | Ds9Region:
     return parse(spec)
 
 
-def region_mask(image, region, *, exclude: bool = False, shape: tuple[int, int] | None = None,
-                wcs=None) -> np.ndarray:
+def region_mask(image, region, *, exclude: bool = False, shape: tuple[int, int] | None = None, wcs=None) -> np.ndarray:
     """Boolean mask of the pixels of an image whose centres are in a region.
 
     Parameters
@@ -101,7 +100,9 @@ def region_mask(image, region, *, exclude: bool = False, shape: tuple[int, int] 
         header = image.header
         shape = shape or getattr(image, "shape", None)
     else:
-        raise ParameterTypeError(f"image must be a FITS header, an image HDU or a shape tuple, got {type(image).__name__}")
+        raise ParameterTypeError(
+            f"image must be a FITS header, an image HDU or a shape tuple, got {type(image).__name__}"
+        )
     if shape is None:
         if header is None or "NAXIS1" not in header or "NAXIS2" not in header:
             raise ParameterError("give the image shape: the header has no NAXIS1/NAXIS2")

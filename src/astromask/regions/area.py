@@ -25,6 +25,7 @@ empty rectangle has area 0.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -215,13 +216,18 @@ def _integrate(components, box) -> float:
     edges = sorted(points)
     scale = (box[1] - box[0]) * (box[3] - box[2])
     total = 0.0
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         active = [(c, bb) for c, bb in kept if bb[0] <= a and b <= bb[1]]
         if b > a and active:
             comps, comp_boxes = [c for c, _ in active], [bb for _, bb in active]
             value, *_ = quad(
-                lambda x: _chord_length(comps, comp_boxes, x), a, b,
-                epsabs=1e-12 * scale, epsrel=1e-10, limit=200, full_output=1,
+                lambda x, comps=comps, comp_boxes=comp_boxes: _chord_length(comps, comp_boxes, x),
+                a,
+                b,
+                epsabs=1e-12 * scale,
+                epsrel=1e-10,
+                limit=200,
+                full_output=1,
             )
             total += value
     return total

@@ -295,8 +295,10 @@ def _roles(kind: str, count: int) -> str | None:
         return "xy" * (count // 2) if count >= 6 and count % 2 == 0 else None
     if "?" in pattern:
         required, optional = pattern.split("?")
-        return required + optional if count == len(required) + len(optional) else (
-            required if count == len(required) else None
+        return (
+            required + optional
+            if count == len(required) + len(optional)
+            else (required if count == len(required) else None)
         )
     return pattern if count == len(pattern) else None
 
@@ -311,8 +313,9 @@ def _arity(kind: str) -> str:
     return str(len(pattern))
 
 
-def parse_terms(text: str, *, where: str = "region", continuation: bool = False,
-                load_file: Callable) -> list[tuple[str, bool, object]]:
+def parse_terms(
+    text: str, *, where: str = "region", continuation: bool = False, load_file: Callable
+) -> list[tuple[str, bool, object]]:
     """Parse a region string into ``[(op, negated, term)]``.
 
     ``op`` is ``'|'`` (OR), ``'&'`` (AND) or ``'-'`` (AND NOT); ``term`` is a

@@ -102,9 +102,7 @@ class Ds9Region:
         if self.format == "crtf":
             parsed = [(None, r) for r in regions.Regions.parse(self._crtf_text(frame), format="crtf")]
         else:
-            parsed = [
-                (system, r) for system, text in self._chunks() for r in regions.Regions.parse(text, format="ds9")
-            ]
+            parsed = [(system, r) for system, text in self._chunks() for r in regions.Regions.parse(text, format="ds9")]
         for system, region in parsed:
             include = bool(region.meta.get("include", True))
             if isinstance(region, regions.SkyRegion):
@@ -127,8 +125,11 @@ class Ds9Region:
         for line in self.text.splitlines():
             body = line.strip()
             geometry = body[: body.rfind("]") + 1]
-            if geometry and not body.startswith("#") and "pix" not in geometry and not re.search(
-                r"\bcoord\s*=", body, flags=re.I
+            if (
+                geometry
+                and not body.startswith("#")
+                and "pix" not in geometry
+                and not re.search(r"\bcoord\s*=", body, flags=re.I)
             ):
                 line = f"{line.rstrip()}, coord={name}"
             lines.append(line)

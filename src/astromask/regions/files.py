@@ -30,8 +30,19 @@ from .region import Literal, Region, build_shape, combine
 __all__ = ["read_fits_region", "read_region_file", "region_file_kind"]
 
 _DS9_SYSTEMS = {
-    "image", "physical", "fk4", "fk5", "icrs", "galactic", "ecliptic", "j2000", "b1950",
-    "linear", "amplifier", "detector", "wcs",
+    "image",
+    "physical",
+    "fk4",
+    "fk5",
+    "icrs",
+    "galactic",
+    "ecliptic",
+    "j2000",
+    "b1950",
+    "linear",
+    "amplifier",
+    "detector",
+    "wcs",
 }
 
 
@@ -48,7 +59,7 @@ def region_file_kind(path: str) -> str:
         return "crtf"
     for line in content:
         low = line.lower()
-        if low.startswith("# region file format: ds9") or low.startswith("global "):
+        if low.startswith(("# region file format: ds9", "global ")):
             return "ds9"
         if not low.startswith("#") and low.split(";")[0].split("#")[0].strip() in _DS9_SYSTEMS:
             return "ds9"
@@ -177,8 +188,16 @@ def _row_literal(row: dict, units: dict[str, str]) -> Literal:
 
 
 _KIND_ROLES = {
-    "circle": "xys", "annulus": "xyss", "ellipse": "xyssa", "box": "xyss", "rotbox": "xyssa",
-    "rectangle": "xyxy", "pie": "xyssaa", "sector": "xyaa", "point": "xy", "field": "",
+    "circle": "xys",
+    "annulus": "xyss",
+    "ellipse": "xyssa",
+    "box": "xyss",
+    "rotbox": "xyssa",
+    "rectangle": "xyxy",
+    "pie": "xyssaa",
+    "sector": "xyaa",
+    "point": "xy",
+    "field": "",
 }
 
 

@@ -64,7 +64,7 @@ def _component_mask(component, index: Index, frame: PixelFrame, nx: int, ny: int
         if part is None:
             continue
         sx, sy = _grid(frame, part)
-        view = inside[part[2] - j0:part[3] - j0, part[0] - i0:part[1] - i0]
+        view = inside[part[2] - j0 : part[3] - j0, part[0] - i0 : part[1] - i0]
         view &= ~lit.shape.contains(sx, sy)
     return inside
 
@@ -85,5 +85,5 @@ def rasterize(region: Region, shape: tuple[int, int], frame: PixelFrame) -> np.n
             step = max(1, CHUNK // (i1 - i0))
             for r0 in range(j0, j1, step):  # row blocks keep the temporaries in cache
                 rows = (i0, i1, r0, min(r0 + step, j1))
-                out[rows[2]:rows[3], i0:i1] |= _component_mask(component, rows, frame, nx, ny)
+                out[rows[2] : rows[3], i0:i1] |= _component_mask(component, rows, frame, nx, ny)
     return out

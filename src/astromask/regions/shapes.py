@@ -473,11 +473,7 @@ class Polygon(_PolygonLike):
     def _edge_step(x1, y1, x2, y2, x, y, on_edge, winding) -> None:
         """One edge of CIAO's winding-number test: on-edge points, then the crossing count."""
         is_left = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
-        on_edge |= (
-            (is_left == 0)
-            & (x >= min(x1, x2)) & (x <= max(x1, x2))
-            & (y >= min(y1, y2)) & (y <= max(y1, y2))
-        )
+        on_edge |= (is_left == 0) & (x >= min(x1, x2)) & (x <= max(x1, x2)) & (y >= min(y1, y2)) & (y <= max(y1, y2))
         if y1 <= y2:
             winding += (y1 <= y) & (y2 > y) & (is_left > 0)
         if y1 >= y2:

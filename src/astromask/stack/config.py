@@ -42,11 +42,26 @@ __all__ = ["DEFAULT_FLAG_KEYS", "KBMOD_MASK_BITS", "StackConfig", "load_config"]
 DEFAULT_FLAG_KEYS = ("BAD", "EDGE", "NO_DATA", "SUSPECT", "UNMASKEDNAN")
 
 #: KBMOD's hard-coded ``mask_bits_dict`` (bit indices), selected with ``mask_bits_dict = "kbmod"``.
-KBMOD_MASK_BITS = MappingProxyType({
-    "BAD": 0, "SAT": 1, "INTRP": 2, "CR": 3, "EDGE": 4, "DETECTED": 5, "DETECTED_NEGATIVE": 6, "SUSPECT": 7,
-    "NO_DATA": 8, "CLIPPED": 9, "CROSSTALK": 10, "INEXACT_PSF": 11, "NOT_DEBLENDED": 12, "REJECTED": 13,
-    "SENSOR_EDGE": 14, "UNMASKEDNAN": 15,
-})
+KBMOD_MASK_BITS = MappingProxyType(
+    {
+        "BAD": 0,
+        "SAT": 1,
+        "INTRP": 2,
+        "CR": 3,
+        "EDGE": 4,
+        "DETECTED": 5,
+        "DETECTED_NEGATIVE": 6,
+        "SUSPECT": 7,
+        "NO_DATA": 8,
+        "CLIPPED": 9,
+        "CROSSTALK": 10,
+        "INEXACT_PSF": 11,
+        "NOT_DEBLENDED": 12,
+        "REJECTED": 13,
+        "SENSOR_EDGE": 14,
+        "UNMASKEDNAN": 15,
+    }
+)
 
 
 def _names(value, key: str) -> tuple[str, ...]:
@@ -87,8 +102,9 @@ def _bits_dict(value) -> Mapping[str, int] | None:
     for name, bit in value.items():
         _names([name], "mask_bits_dict")
         if isinstance(bit, bool) or not isinstance(bit, int) or not 0 <= bit < MAX_PLANES:
-            raise ParameterError(f"mask_bits_dict: bit index of {name!r} must be an integer in 0..{MAX_PLANES - 1}, "
-                             f"got {bit!r}")
+            raise ParameterError(
+                f"mask_bits_dict: bit index of {name!r} must be an integer in 0..{MAX_PLANES - 1}, got {bit!r}"
+            )
         out[name.strip().upper()] = int(bit)
     return out
 

@@ -51,7 +51,8 @@ def _images_only(names: Iterable[str]) -> list[str]:
 
 def _directory(path: str) -> list[str]:
     names = sorted(
-        os.path.join(path, n) for n in os.listdir(path)
+        os.path.join(path, n)
+        for n in os.listdir(path)
         if n.lower().endswith(FITS_SUFFIXES) and os.path.isfile(os.path.join(path, n))
     )
     return _images_only(names)
@@ -98,4 +99,3 @@ def expand_inputs(specs: Iterable[str | os.PathLike]) -> list[str]:
     if not names:
         raise ParameterError("no input images given")
     return list(dict.fromkeys(names))
-

@@ -76,8 +76,9 @@ __all__ = [
 log = logging.getLogger("astromask")
 
 STACK_PLANE = MaskPlane(
-    "STACK_MASKED", "Masked by astromask stack (KBMOD pipeline): flag_keys, threshold or global mask, grown; "
-    "science and variance are NaN here."
+    "STACK_MASKED",
+    "Masked by astromask stack (KBMOD pipeline): flag_keys, threshold or global mask, grown; "
+    "science and variance are NaN here.",
 )
 GLOBAL_PLANE = MaskPlane(
     "GLOBAL", "Global mask of astromask stack: repeated_flag_keys set in at least mask_num_images images."
@@ -205,8 +206,9 @@ def _output_mask(mask: Mask, masked: np.ndarray, global_: np.ndarray | None, cop
     return Mask(array, schema, copy=False)
 
 
-def mask_image(image: MaskedImage, config: StackConfig, global_: np.ndarray | None = None, *,
-               copy: bool = True) -> tuple[MaskedImage, dict]:
+def mask_image(
+    image: MaskedImage, config: StackConfig, global_: np.ndarray | None = None, *, copy: bool = True
+) -> tuple[MaskedImage, dict]:
     """KBMOD's per-image steps on one image: flags, threshold, union with the global mask, grow, apply.
 
     Parameters
@@ -259,8 +261,15 @@ def mask_image(image: MaskedImage, config: StackConfig, global_: np.ndarray | No
         masked = grow_union(masked, config.mask_grow, config.footprint)
     science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
     n_nan = _apply_nan(science, variance, masked)
-    out = MaskedImage(science, mask=_output_mask(mask, masked, global_, copy), variance=variance, unit=image.unit,
-                      wcs=image.wcs, xy0=image.xy0, metadata=image.metadata)
+    out = MaskedImage(
+        science,
+        mask=_output_mask(mask, masked, global_, copy),
+        variance=variance,
+        unit=image.unit,
+        wcs=image.wcs,
+        xy0=image.xy0,
+        metadata=image.metadata,
+    )
     stats = {
         "flags": int(flags),
         "unknown_flags": ",".join(unknown),
@@ -511,11 +520,19 @@ def _for_writing(image: MaskedImage, fmt: str) -> MaskedImage:
     """
     mask = image.mask
     if fmt == "decam":
-        keep = MaskSchema([p for p in mask.schema if p.name not in (STACK_PLANE.name, GLOBAL_PLANE.name)],
-                          name=mask.schema.name)
+        keep = MaskSchema(
+            [p for p in mask.schema if p.name not in (STACK_PLANE.name, GLOBAL_PLANE.name)], name=mask.schema.name
+        )
         mask = mask.remap(keep, drop=True)
-    return MaskedImage(_big_endian(image.image), mask=mask, variance=_big_endian(image.variance),
-                       unit=image.unit, wcs=image.wcs, xy0=image.xy0, metadata=image.metadata)
+    return MaskedImage(
+        _big_endian(image.image),
+        mask=mask,
+        variance=_big_endian(image.variance),
+        unit=image.unit,
+        wcs=image.wcs,
+        xy0=image.xy0,
+        metadata=image.metadata,
+    )
 
 
 def _big_endian(array: np.ndarray) -> np.ndarray:
@@ -559,8 +576,14 @@ def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
         options = _write_options(written, stored.mask) if job.write_options is None else job.write_options
         write(stored, job.output, format=written, overwrite=job.overwrite, **options)
         del stored
-        log.info("%s: %d pixels masked (%.2f %%), wrote %s (%s)", job.name, stats["n_masked"],
-                 100 * stats["masked_fraction"], job.output, written)
+        log.info(
+            "%s: %d pixels masked (%.2f %%), wrote %s (%s)",
+            job.name,
+            stats["n_masked"],
+            100 * stats["masked_fraction"],
+            job.output,
+            written,
+        )
     return _row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
 
 
@@ -682,15 +705,18 @@ def run_stack(
         if config.global_masking:
             log.info("pass 1: counting %s in %d images", ",".join(config.repeated_flag_keys), len(names))
             dtype = _count_dtype(len(names))
-            votes = runner.reduce(_VoteTask(config), [os.path.abspath(n) for n in names], _Combine(dtype),
-                                  label="stack-count")
+            votes = runner.reduce(
+                _VoteTask(config), [os.path.abspath(n) for n in names], _Combine(dtype), label="stack-count"
+            )
             counts = _Combine(dtype)([votes]).counts if votes.packed else votes.counts.astype(dtype, copy=False)
             global_ = global_mask(counts, config)
             paths["global"] = os.path.join(outdir, GLOBAL_FILE)
             written = writer.submit(_write_global, paths["global"], global_, counts, config, overwrite)
             log.info("global mask: %d pixels in >= %d images", int(global_.sum()), config.mask_num_images)
-        jobs = [_Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config, write_options)
-                for i, name in enumerate(names)]
+        jobs = [
+            _Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config, write_options)
+            for i, name in enumerate(names)
+        ]
         log.info("pass 2: masking %d images", len(jobs))
         rows = runner.map(_apply_file, jobs, global_, label="stack-apply")
         if written is not None:
@@ -700,10 +726,16 @@ def run_stack(
     _write_table(table, paths["summary"])
     result = StackResult(table, global_, counts, [], paths)
     for row in table[table["dropped"]]:
-        log.warning("dropped %s: %.1f %% masked > max_masked_pixels %.1f %%", row["file"],
-                    100 * row["masked_fraction"], 100 * config.max_masked_pixels)
+        log.warning(
+            "dropped %s: %.1f %% masked > max_masked_pixels %.1f %%",
+            row["file"],
+            100 * row["masked_fraction"],
+            100 * config.max_masked_pixels,
+        )
     fractions = np.asarray(table["masked_fraction"], dtype=float)
     if not np.any(fractions < UNUSABLE_FRACTION):
-        raise AstromaskError(f"no image is less than {UNUSABLE_FRACTION:.0%} masked (lowest "
-                             f"{fractions.min():.1%}); see {paths['summary']}")
+        raise AstromaskError(
+            f"no image is less than {UNUSABLE_FRACTION:.0%} masked (lowest "
+            f"{fractions.min():.1%}); see {paths['summary']}"
+        )
     return result

@@ -40,8 +40,10 @@ def check_scheduler(scheduler: str | None) -> str | None:
     """``scheduler`` if valid, else ``ValueError`` naming the accepted values."""
     if scheduler is None or scheduler in LOCAL_SCHEDULERS or _ADDRESS.match(scheduler):
         return scheduler
-    raise ParameterError(f"scheduler must be one of {', '.join(LOCAL_SCHEDULERS)} or an address such as "
-                     f"tcp://host:port, got {scheduler!r}")
+    raise ParameterError(
+        f"scheduler must be one of {', '.join(LOCAL_SCHEDULERS)} or an address such as "
+        f"tcp://host:port, got {scheduler!r}"
+    )
 
 
 def _import_dask():
@@ -172,8 +174,7 @@ class Runner:
         while len(level) > 1:
             depth += 1
             level = [
-                dask.delayed(combine, pure=False)(level[i : i + FAN_IN],
-                                                  dask_key_name=f"{label}-combine-{depth}-{i}")
+                dask.delayed(combine, pure=False)(level[i : i + FAN_IN], dask_key_name=f"{label}-combine-{depth}-{i}")
                 for i in range(0, len(level), FAN_IN)
             ]
         (result,) = self._compute(level, prefix, len(items))
@@ -213,8 +214,10 @@ class Runner:
             dask = _import_dask()
             prefix = f"{label}-"
             shared_task = dask.delayed(shared, name=f"{label}-shared") if shared is not None else None
-            tasks = [dask.delayed(func, pure=False)(item, shared_task, dask_key_name=f"{prefix}{i}")
-                     for i, item in enumerate(items)]
+            tasks = [
+                dask.delayed(func, pure=False)(item, shared_task, dask_key_name=f"{prefix}{i}")
+                for i, item in enumerate(items)
+            ]
             return list(self._compute(tasks, prefix, len(items)))
         return self._map_cluster(func, items, shared, label)
 
@@ -224,8 +227,13 @@ class Runner:
         client = self._client
         remote = client.scatter(shared, broadcast=True) if shared is not None else None
         token = uuid.uuid4().hex[:8]
-        futures = client.map(func, list(items), [remote] * len(items), pure=False,
-                             key=[f"{label}-{token}-{i}" for i in range(len(items))])
+        futures = client.map(
+            func,
+            list(items),
+            [remote] * len(items),
+            pure=False,
+            key=[f"{label}-{token}-{i}" for i in range(len(items))],
+        )
         order = {f.key: i for i, f in enumerate(futures)}
         results = [None] * len(futures)
         bar = _Bar(len(futures))

@@ -225,7 +225,6 @@ def _read_one(name: str, fmt: str | None, hdu) -> tuple[MaskedImage | Mask, dict
     return obj, _file_parameters(parsed.path, index)
 
 
-
 def read_panels(
     names: str | Sequence[str],
     *,
@@ -285,8 +284,9 @@ def _file_panel(name: str, fmt: str | None, hdu: int | None, title: str, mask_na
             raise FormatError("holds a mask, not an image to draw --mask over", path=name)
         mask = mask_obj.mask if isinstance(mask_obj, MaskedImage) else mask_obj
         if mask.shape != obj.shape:
-            raise FormatError(f"mask shape {mask.shape} differs from the image's {obj.shape} ({name})",
-                              path=os.fspath(mask_name))
+            raise FormatError(
+                f"mask shape {mask.shape} differs from the image's {obj.shape} ({name})", path=os.fspath(mask_name)
+            )
         panel = _panel(obj, mask, f"{title} + {os.path.basename(os.fspath(mask_name))}")
         params = {**params, **mask_params}
     panel.parameters = params
