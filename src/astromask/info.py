@@ -8,8 +8,8 @@ import os
 import numpy as np
 from astropy.io import fits
 
-from .io import get_format, identify
-from .io.fitsfile import find_hdu, image_shape, is_image_hdu, open_fits, parse_fits_name, read_wcs, read_xy0
+from .io import open as open_source
+from .io.fitsfile import find_hdu, image_shape, is_image_hdu, read_wcs, read_xy0
 
 __all__ = ["file_info", "format_info"]
 
@@ -64,14 +64,11 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
     blocks filtered by a region or mask add ``subspace``, ``field_area`` and
     ``region_area``, see :func:`astromask.filter.describe_subspace`).
     """
-    name = parse_fits_name(path)
-    hdul = open_fits(name.path)
-    with hdul:
-        fmt = format or identify(hdul, name.path)
-        module = get_format(fmt)
-        rows = module.describe(hdul, name.path)
-        if name.hdu is not None:  # f.fits[EXT]: that HDU only
-            chosen = find_hdu(hdul, name.hdu, name.path)
+    with open_source(path, format=format) as source:
+        hdul, fmt, module = source.hdul, source.format, source.functions
+        rows = source.describe()
+        if source.hdu is not None:  # f.fits[EXT]: that HDU only
+            chosen = find_hdu(hdul, source.hdu, source.path)
             rows = [r for r in rows if r["index"] == chosen]
         hdus = []
         for row in rows:
@@ -96,7 +93,7 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
                 entry["shape"] = [int(hdr.get("NAXIS2", 0))]
                 entry["dtype"] = "table"
             if row["kind"] == "mask":
-                mask = module.mask_at(hdul, name.path, i)
+                mask = module.mask_at(hdul, source.path, i)
                 entry["planes"] = _schema_rows(mask)
                 entry["masked_pixels"] = int(np.count_nonzero(mask.any_set()))
                 if flags is not None:

@@ -21,8 +21,9 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from .. import algebra
-from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
-from ..io import FORMATS, WRITE_FORMATS, cards, get_format, identify, read, write
+from ..errors import AstromaskError, FormatError, OutputExistsError
+from ..io import WRITE_FORMATS, cards, get_format, output_format, write
+from ..io import open as open_source
 from ..io.fitsfile import (
     find_hdu,
     image_hdu_indices,
@@ -84,25 +85,19 @@ def check_output(output: str, inputs: list[str] | tuple[str, ...], overwrite: bo
 
 def load(name: str, *, format: str | None = None) -> Loaded:
     """Read ``name`` (CFITSIO selector allowed) as a mask or masked image, keeping its format."""
-    path = parse_fits_name(name).path
-    if format is None:
-        with open_fits(path) as hdul:
-            format = identify(hdul, path)
-    if format not in FORMATS:
-        raise ParameterError(f"unknown format {format!r}")
-    return Loaded(name, format, read(name, format=format))
+    with open_source(name, format=format) as source:
+        return Loaded(name, source.format, source.read())
 
 
 def save(
     loaded: Loaded, obj: MaskedImage | Mask, output: str, *, to: str | None = None, overwrite: bool = False
 ) -> str:
-    """Write ``obj`` in format ``to``, else the input's format where it can be written, else plain FITS.
+    """Write ``obj`` in format ``to``, else the input's format where it stores ``obj`` whole, else plain
+    FITS (:func:`astromask.io.output_format`).
 
     Returns the format written.
     """
-    fmt = to or (loaded.format if loaded.format in WRITE_FORMATS else "fits")
-    if fmt == "decam" and isinstance(obj, Mask):
-        fmt = "fits"
+    fmt = output_format(loaded.format, obj, to)
     write(obj, output, format=fmt, overwrite=overwrite)
     return fmt
 
@@ -209,10 +204,9 @@ def _plain_image(hdul: fits.HDUList, path: str, hdu) -> bool:
 
 def read_operand(name: str) -> Operand:
     """Read ``name``: a plain FITS image as values (with its header), anything else as plane masks."""
-    parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul:
-        fmt = identify(hdul, parsed.path)
-        plain = fmt == "fits" and _plain_image(hdul, parsed.path, parsed.hdu)
+    with open_source(name) as source:
+        fmt = source.format
+        plain = fmt == "fits" and _plain_image(source.hdul, source.path, source.hdu)
     if plain:
         values, header = load_array(name)
         return Operand(name, values=values, header=header)

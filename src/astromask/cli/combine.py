@@ -38,7 +38,6 @@ from ._common import (
 log = logging.getLogger("astromask")
 
 OPS = algebra.SET_OPS + algebra.STACK_OPS
-LONE_MASK_FORMATS = ("fits", "jwst")  # formats that store a mask without an image
 
 
 def add_parser(sub) -> None:
@@ -90,8 +89,7 @@ def run(args) -> int:
         save_array(result.astype(np.uint8), first.header, args.output, overwrite=args.overwrite)
         fmt = "fits"
     else:
-        to = args.to or (first.loaded.format if first.loaded.format in LONE_MASK_FORMATS else "fits")
-        fmt = save(first.loaded, result, args.output, to=to, overwrite=args.overwrite)
+        fmt = save(first.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
     log.info("wrote %s (%s, %d inputs)", args.output, fmt, len(args.inputs))
     return 0
 

@@ -21,10 +21,6 @@ from ._common import check_output, load, load_array, save
 
 log = logging.getLogger("astromask")
 
-# formats whose masks cannot hold the detector planes (the CP DQ has no bits for them, JWST's 32 DQ bits are
-# all named, MaxiMask files are not written): plain FITS unless --to says otherwise
-_PLANE_LOSSY = ("decam", "jwst", "maximask")
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -124,7 +120,6 @@ def run(args) -> int:
         "noise": args.noise_model,
     }
     for i, (item, output) in enumerate(progress(list(zip(loaded, outputs))) if several else zip(loaded, outputs)):
-        fmt = args.to or (item.format if item.format in WRITE_FORMATS and item.format not in _PLANE_LOSSY else "fits")
         png = None if args.no_png else (args.png or os.path.splitext(output)[0] + ".png")
         for path in [output] + ([png] if png else []):
             check_output(path, args.images, args.overwrite)
@@ -145,7 +140,7 @@ def run(args) -> int:
             cosmic_options=options,
             progress=not several,
         )
-        written = save(item, result.image, output, to=fmt, overwrite=args.overwrite)
+        written = save(item, result.image, output, to=args.to, overwrite=args.overwrite)
         if png:
             picture.save_png(result.image, png, title=os.path.basename(item.name))
         if not args.quiet:

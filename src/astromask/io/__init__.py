@@ -7,6 +7,9 @@ Each format lives in its own module with the same functions:
 ``read(hdul, path, *, hdu=None, bbox=None) -> MaskedImage | Mask``
     The object the file holds (``hdu`` picks one where a file holds several;
     ``bbox`` is an absolute :class:`~astromask.Box` to read instead of the whole).
+``read_mask(hdul, path, *, hdu=None, bbox=None) -> Mask``
+    The mask ``read`` gives, reading only the HDUs that hold it (``stack``'s
+    first pass, :func:`astromask.read_mask`).
 ``describe(hdul, path) -> list[dict]``
     One ``{'index', 'kind'}`` row per HDU (kind: ``header``, ``image``, ``mask``,
     ``variance``, ``weight``, ``table``), for ``astromask info``.
@@ -27,13 +30,19 @@ maximask    MaxiMask output cubes (``MM_UTC`` cards)         :mod:`.maximask`
 decam       DECam Community Pipeline ooi/ood/oow files       :mod:`.decam`
 fits        any plain image or mask HDU                      :mod:`.plain`
 ==========  ===============================================  =====================
+
+What each format can store (lone masks, bits, plane names) is declared once, in
+:mod:`.registry`; :func:`output_format` chooses every command's output format
+from it. :func:`open` gives the one :class:`Source` object through which the
+library, ``info``, ``stack`` and the pictures read a file.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import ModuleType
 
 from astropy.io import fits
@@ -41,56 +50,99 @@ from astropy.io import fits
 from ..errors import FormatError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
+from . import registry
 from .fitsfile import HduSpec, open_fits, parse_fits_name, write_atomic
+from .registry import output_format
 
-__all__ = ["FORMATS", "get_format", "identify", "read", "read_mask", "read_masked_image", "write"]
+__all__ = [
+    "FORMATS",
+    "Source",
+    "get_format",
+    "identify",
+    "open",
+    "output_format",
+    "read",
+    "read_mask",
+    "read_masked_image",
+    "write",
+]
 
-# identification order: the most specific first, plain FITS last
-FORMATS: dict[str, str] = {
-    "lsst": "lsst.images FITS archive (FMTVER=1; 30.0.6 files read)",
-    "afw": "Rubin/afw legacy MaskedImage (IMAGE/MASK/VARIANCE, MP_* cards)",
-    "jwst": "JWST-style SCI/ERR/DQ with a DQ_DEF table",
-    "ccddata": "astropy CCDData (image + uint8 MASK + UNCERT)",
-    "maximask": "MaxiMask output (class cube or single mask, MM_* cards)",
-    "decam": "DECam Community Pipeline image/DQ/weight (ooi/ood/oow)",
-    "fits": "plain FITS image or mask HDU",
-}
-_MODULES = {
-    "lsst": "lsst",
-    "afw": "afw",
-    "jwst": "jwst",
-    "ccddata": "ccddata",
-    "maximask": "maximask",
-    "decam": "decam",
-    "fits": "plain",
-}
-WRITE_FORMATS = ("lsst", "afw", "ccddata", "jwst", "decam", "fits")
+#: format name -> one-line description, in identification order (plain FITS last); see :mod:`.registry`
+FORMATS: dict[str, str] = {name: fmt.description for name, fmt in registry.FORMATS.items()}
+WRITE_FORMATS = tuple(name for name, fmt in registry.FORMATS.items() if fmt.writes)
 
 
 def get_format(name: str) -> ModuleType:
     """The module implementing format ``name``."""
-    try:
-        module = _MODULES[name.lower()]
-    except (KeyError, AttributeError):
-        raise ParameterError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
-    return importlib.import_module(f"{__name__}.{module}")
+    return registry.get(name).functions
 
 
 def identify(hdul: fits.HDUList, path: str) -> str:
     """Name of the format of an open file (``'fits'`` when nothing more specific matches)."""
-    for name in FORMATS:
-        if get_format(name).identify(hdul, path):
+    for name, fmt in registry.FORMATS.items():
+        if fmt.functions.identify(hdul, path):
             return name
     return "fits"
 
 
-def _open(path: str | os.PathLike, format: str | None, hdu: HduSpec):
+@dataclass
+class Source:
+    """An open input file: its path, the HDU selected in its name, its format and its HDUs.
+
+    Made by :func:`open`; every reader (the library, ``info``, ``stack``, the pictures)
+    goes through one, so that a file is opened, checked and identified one way.
+    """
+
+    path: str
+    hdu: HduSpec
+    format: str
+    hdul: fits.HDUList
+
+    @property
+    def functions(self) -> ModuleType:
+        return get_format(self.format)
+
+    def read(self, *, bbox: Box | None = None) -> MaskedImage | Mask:
+        """What the file holds (the selected HDU's, where it names one)."""
+        return self.functions.read(self.hdul, self.path, hdu=self.hdu, bbox=bbox)
+
+    def read_mask(self, *, bbox: Box | None = None) -> Mask:
+        """The mask :meth:`read` would give, reading only the HDUs that hold it."""
+        return self.functions.read_mask(self.hdul, self.path, hdu=self.hdu, bbox=bbox)
+
+    def describe(self) -> list[dict]:
+        """One row per HDU (``index``, ``kind``...), as ``astromask info`` lists them."""
+        return self.functions.describe(self.hdul, self.path)
+
+
+@contextmanager
+def open(path: str | os.PathLike, *, format: str | None = None, hdu: HduSpec = None) -> Iterator[Source]:
+    """Open ``path`` (a CFITSIO HDU selector allowed), check it and identify its format.
+
+    >>> with open("calexp.fits") as source:  # doctest: +SKIP
+    ...     source.format, source.read_mask().schema.names[:3]
+    ('afw', ('BAD', 'SAT', 'INTRP'))
+    """
     name = parse_fits_name(path)
     if hdu is not None and name.hdu is not None:
         raise FormatError(f"HDU given twice (in the name and as hdu={hdu!r})", path=str(path))
     hdul = open_fits(name.path)
-    fmt = format.lower() if format else identify(hdul, name.path)
-    return name.path, hdul, get_format(fmt), (name.hdu if name.hdu is not None else hdu)
+    try:
+        fmt = registry.get(format).name if format else identify(hdul, name.path)
+        yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
+    finally:
+        hdul.close()
+
+
+def _renamed(obj: MaskedImage | Mask, plane_map: Mapping[str, str | None] | None) -> MaskedImage | Mask:
+    if not plane_map:
+        return obj
+    mask = obj.mask if isinstance(obj, MaskedImage) else obj
+    renamed = Mask(mask.array, mask.schema.renamed(plane_map), copy=False)
+    if isinstance(obj, MaskedImage):
+        obj.mask = renamed
+        return obj
+    return renamed
 
 
 def read(
@@ -125,17 +177,9 @@ def read(
     >>> mi = astromask.read("image.fits")  # doctest: +SKIP
     >>> mi = astromask.read("calexp.fits", plane_map={"SAT": "SATURATED"})  # doctest: +SKIP
     """
-    real, hdul, module, hdu = _open(path, format, hdu)
-    with hdul:
-        obj = module.read(hdul, real, hdu=hdu, bbox=bbox)
-    if plane_map:
-        mask = obj.mask if isinstance(obj, MaskedImage) else obj
-        renamed = Mask(mask.array, mask.schema.renamed(plane_map), copy=False)
-        if isinstance(obj, MaskedImage):
-            obj.mask = renamed
-        else:
-            obj = renamed
-    return obj
+    with open(path, format=format, hdu=hdu) as source:
+        obj = source.read(bbox=bbox)
+    return _renamed(obj, plane_map)
 
 
 def read_masked_image(path: str | os.PathLike, **kwargs) -> MaskedImage:
@@ -149,10 +193,23 @@ def read_masked_image(path: str | os.PathLike, **kwargs) -> MaskedImage:
     raise FormatError("holds a mask, not an image", path=str(path))
 
 
-def read_mask(path: str | os.PathLike, **kwargs) -> Mask:
-    """Read a :class:`Mask` (the mask of a masked image, or a mask file)."""
-    obj = read(path, **kwargs)
-    return obj.mask if isinstance(obj, MaskedImage) else obj
+def read_mask(
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    hdu: HduSpec = None,
+    bbox: Box | None = None,
+    plane_map: Mapping[str, str | None] | None = None,
+) -> Mask:
+    """Read a :class:`Mask` (the mask of a masked image, or a mask file), reading only the mask HDUs.
+
+    The result is the mask :func:`read` gives; parameters as there.
+    """
+    with open(path, format=format, hdu=hdu) as source:
+        mask = source.read_mask(bbox=bbox)
+    result = _renamed(mask, plane_map)
+    assert isinstance(result, Mask)
+    return result
 
 
 def write(
@@ -179,7 +236,7 @@ def write(
         each format module).
     """
     if format.lower() not in WRITE_FORMATS:
-        raise ParameterError(f"format must be one of {WRITE_FORMATS}, got {format!r}")
+        raise ParameterError(f"format must be one of {', '.join(WRITE_FORMATS)}, got {format!r}")
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise OutputExistsError(path)

@@ -73,6 +73,7 @@ from .fitsfile import (
     is_image_hdu,
     make_image_hdu,
     mask_compression,
+    mask_of,
     origin_cards,
     read_pixels,
     read_wcs,
@@ -80,7 +81,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["PLANES", "describe", "identify", "mask_at", "read", "schema_from_header", "write"]
+__all__ = ["PLANES", "describe", "identify", "mask_at", "read", "read_mask", "schema_from_header", "write"]
 
 #: The three plane kinds of an afw MaskedImage, in afw's HDU order.
 PLANES = ("IMAGE", "MASK", "VARIANCE")
@@ -404,3 +405,11 @@ def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dic
             ]
         )
     }
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives, reading only the ``MASK`` HDU."""
+    found = _locate(hdul, path)
+    if hdu is None and found["MASK"] is not None and found["IMAGE"] is not None:
+        return _read_mask_only(hdul, path, found["MASK"], bbox, None)
+    return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))

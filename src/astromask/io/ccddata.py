@@ -57,6 +57,7 @@ from .fitsfile import (
     is_image_hdu,
     make_image_hdu,
     mask_compression,
+    mask_of,
     origin_cards,
     read_pixels,
     read_wcs,
@@ -65,7 +66,7 @@ from .fitsfile import (
 )
 from .plain import filter_mask_ref, mask_from_hdu, mask_hdu
 
-__all__ = ["BOOL_PLANE", "UNCERTAINTY_TYPES", "describe", "identify", "mask_at", "read", "write"]
+__all__ = ["BOOL_PLANE", "UNCERTAINTY_TYPES", "describe", "identify", "mask_at", "read", "read_mask", "write"]
 
 MASK_NAME = "MASK"
 UNCERT_NAME = "UNCERT"
@@ -356,3 +357,13 @@ def write(
     if obj.mask.schema != _BOOL_SCHEMA:
         hdus.append(mask_hdu(obj.mask, name=FLAGS_NAME, compression=compression))
     return {path: fits.HDUList(hdus)}
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives, reading only the ``FLAGS``/``MASK`` HDUs."""
+    if hdu is None and bbox is None:
+        index = _data_index(hdul, None, path)
+        shape = image_shape(hdul[index])
+        if len(shape) == 2 and _role(hdul, index) not in ("mask", "flags", "flag"):
+            return _read_mask(hdul, path, (slice(0, shape[0]), slice(0, shape[1])))
+    return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))

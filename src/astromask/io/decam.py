@@ -109,6 +109,7 @@ from .fitsfile import (
     is_image_hdu,
     make_image_hdu,
     mask_compression,
+    mask_of,
     open_fits,
     read_pixels,
     read_wcs,
@@ -128,6 +129,7 @@ __all__ = [
     "identify",
     "mask_at",
     "read",
+    "read_mask",
     "sibling_path",
     "write",
 ]
@@ -479,6 +481,13 @@ def _box(hdul, index, bbox, path):
     return xy0 if bbox is None else (bbox.x0, bbox.y0), slices
 
 
+def _no_data_where_unweighted(mask: Mask, variance: np.ndarray) -> None:
+    """Set ``NO_DATA`` where the weight is 0 (infinite variance) and the DQ mask gives no reason."""
+    no_reason = ~np.isfinite(variance) & ~mask.any_set()
+    if no_reason.any():
+        mask.set("NO_DATA", no_reason)
+
+
 def read(
     hdul: fits.HDUList,
     path: str,
@@ -525,9 +534,7 @@ def read(
     variance, weight_notes = _sibling_variance(hdul, path, index, slices)
     notes += weight_notes
     if variance is not None:
-        no_reason = ~np.isfinite(variance) & ~mask.any_set()
-        if no_reason.any():
-            mask.set("NO_DATA", no_reason)
+        _no_data_where_unweighted(mask, variance)
     enc = _encoding_of(mask.schema)
     metadata["DQENCODE"] = (enc, "how the CP DQ mask stores flags (codes or bits)")
     metadata["DQRULE"] = (mask.schema.name.split(": ", 1)[-1], "how astromask decided DQENCODE")
@@ -713,3 +720,17 @@ def _hdul(primary, ccd, role, encoding, data, xy0, wcs, unit, extname, compressi
     hdu_compression = mask_compression(data, compression) if role == "dq" else compression
     ccd_hdu = make_image_hdu(data, header, name=extname, compression=hdu_compression)
     return fits.HDUList([fits.PrimaryHDU(header=head), ccd_hdu])
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives an image: its ``ood`` DQ sibling and the ``oow`` weight (a zero
+    weight sets ``NO_DATA`` where the DQ mask gives no reason), without reading the image."""
+    if bbox is not None or file_role(hdul, path) != "image":
+        return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))
+    index = _ccd_index(hdul, hdu, path)
+    _, slices = _box(hdul, index, None, path)
+    mask, _ = _sibling_mask(hdul, path, index, slices, None)
+    variance, _ = _sibling_variance(hdul, path, index, slices)
+    if variance is not None:
+        _no_data_where_unweighted(mask, variance)
+    return mask

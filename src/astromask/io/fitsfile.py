@@ -20,7 +20,8 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..errors import FormatError, OutputExistsError, ParameterError
-from ..masked_image import Box
+from ..mask import Mask
+from ..masked_image import Box, MaskedImage
 
 __all__ = [
     "FitsName",
@@ -198,6 +199,11 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
                     f"(the file has {len(hdul)} readable HDUs before it)",
                     path=path,
                 )
+
+
+def mask_of(obj: MaskedImage | Mask) -> Mask:
+    """The mask of a masked image, or the mask itself."""
+    return obj.mask if isinstance(obj, MaskedImage) else obj
 
 
 def hdu_label(hdul: fits.HDUList, index: int) -> str:

@@ -63,6 +63,7 @@ from .fitsfile import (
     is_image_hdu,
     make_image_hdu,
     mask_compression,
+    mask_of,
     origin_cards,
     read_pixels,
     read_wcs,
@@ -70,7 +71,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["describe", "dq_def_hdu", "identify", "mask_at", "read", "schema_from_dq_def", "write"]
+__all__ = ["describe", "dq_def_hdu", "identify", "mask_at", "read", "read_mask", "schema_from_dq_def", "write"]
 
 DQ_BITS = 32
 NAME_WIDTH = 40
@@ -372,3 +373,17 @@ def write(
         dq_def_hdu(obj.mask.schema, path=path),
     ]
     return {path: fits.HDUList(hdus)}
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives, reading only the ``DQ`` HDU and its ``DQ_DEF`` table."""
+    if hdu is None and bbox is None:
+        index = _target(hdul, None, path)
+        main = hdul[index]
+        shape = image_shape(main)
+        if len(shape) == 2 and not (index > 0 and _extname(main) == "DQ"):
+            dq = _companion(hdul, "DQ", _extver(main) if index > 0 else 1, shape, path)
+            if dq is None:
+                return Mask(shape, _file_schema(hdul, path, np.zeros((0, 0), np.uint32)))
+            return _dq_mask(hdul, path, dq, (slice(0, shape[0]), slice(0, shape[1])))
+    return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))

@@ -82,6 +82,7 @@ from .fitsfile import (
     image_shape,
     is_image_hdu,
     make_image_hdu,
+    mask_of,
     origin_cards,
     read_pixels,
     read_wcs,
@@ -89,7 +90,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["FORMAT_VERSION", "PLANES_PER_HDU", "describe", "identify", "mask_at", "read", "write"]
+__all__ = ["FORMAT_VERSION", "PLANES_PER_HDU", "describe", "identify", "mask_at", "read", "read_mask", "write"]
 
 FORMAT_VERSION = 1
 PLANES_PER_HDU = 31  # bits of an int32 that lsst.images uses (the sign bit is left clear)
@@ -964,3 +965,13 @@ def write(
     tree = _tree(obj, image_ref, mask_refs, variance_ref)
     hdus = [primary, image_hdu, *mask_hdus, variance_hdu, _json_hdu(tree)]
     return {path: _finish(hdus)}
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives, reading only the ``MASK`` HDUs (merged into the tree's bit layout)."""
+    if hdu is None and bbox is None:
+        layout = _layout(hdul, path)
+        if layout.image is not None and layout.masks:
+            shape = image_shape(hdul[layout.first])
+            return _read_mask(hdul, path, layout, (slice(0, shape[0]), slice(0, shape[1])))
+    return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))

@@ -36,7 +36,7 @@ from ..presets import get_schema
 from ..schema import MaskSchema
 from .fitsfile import bbox_slices, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
 
-__all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read"]
+__all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read", "read_mask"]
 
 MM_KEY = "MM_UTC"
 #: MaxiMask's background class: it has a cube plane but no bit.
@@ -221,3 +221,8 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
 def mask_at(hdul: fits.HDUList, path: str, index: int) -> Mask:
     """The mask in HDU ``index``."""
     return read(hdul, path, hdu=index)
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives (a MaxiMask file is a mask: nothing else to leave unread)."""
+    return read(hdul, path, hdu=hdu, bbox=bbox)

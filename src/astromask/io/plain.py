@@ -46,6 +46,7 @@ from .fitsfile import (
     is_image_hdu,
     make_image_hdu,
     mask_compression,
+    mask_of,
     origin_cards,
     read_pixels,
     read_wcs,
@@ -53,7 +54,7 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["describe", "identify", "mask_at", "mask_from_hdu", "read", "write"]
+__all__ = ["describe", "identify", "mask_at", "mask_from_hdu", "read", "read_mask", "write"]
 
 _MASK_NAME = re.compile(r"(MASK|^DQ$|BPM|FLAG|BADPIX|QUAL)", re.IGNORECASE)
 _MASK_FILE = re.compile(r"(mask|_ood[_.]|bpm|badpix)", re.IGNORECASE)
@@ -239,3 +240,18 @@ def write(
             ]
         )
     }
+
+
+def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
+    """The mask :func:`read` gives, reading only the mask HDU beside the image."""
+    if hdu is None and bbox is None:
+        index = next(image_hdu_indices(hdul), None)
+        if index is not None and not _is_mask_hdu(hdul, index, path):
+            shape = image_shape(hdul[index])
+            if len(shape) == 2:
+                mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
+                if mask_index is not None and _is_integer(hdul[mask_index]):
+                    whole = (slice(0, shape[0]), slice(0, shape[1]))
+                    return mask_from_hdu(hdul[mask_index], whole, path=path, index=mask_index)
+                return Mask(shape, get_schema("rubin"))
+    return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))

@@ -7,9 +7,9 @@ Parameters use KBMOD's names (:class:`StackConfig`, :func:`load_config`).
 See ``docs/stack.md``.
 """
 
+from ..io import read_mask
 from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
 from .inputs import expand_inputs
-from .masks import read_stack_mask
 from .pipeline import (
     GLOBAL_PLANE,
     STACK_PLANE,
@@ -21,6 +21,8 @@ from .pipeline import (
     resolve_flags,
     run_stack,
 )
+
+read_stack_mask = read_mask  # the name stack users know: the mask read() gives, reading only the mask HDUs
 
 __all__ = [
     "DEFAULT_FLAG_KEYS",

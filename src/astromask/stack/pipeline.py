@@ -47,8 +47,9 @@ from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
 from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
-from ..io import WRITE_FORMATS, get_format, identify, write
-from ..io.fitsfile import make_image_hdu, open_fits, parse_fits_name, stored_float_order, write_atomic
+from ..io import WRITE_FORMATS, output_format, read_mask, write
+from ..io import open as open_source
+from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
 from ..io.plain import mask_hdu
 from ..mask import Mask
 from ..masked_image import MaskedImage
@@ -56,7 +57,6 @@ from ..schema import MaskPlane, MaskSchema
 from .config import StackConfig
 from .growth import grow_union
 from .inputs import expand_inputs
-from .masks import read_stack_mask
 from .scheduler import Runner, check_scheduler
 
 __all__ = [
@@ -450,7 +450,7 @@ class _Votes:
 
 def _vote(name: str, config: StackConfig) -> _Votes:
     """Pass-1 task: read one mask and return where it has a repeated flag."""
-    mask = read_stack_mask(name)
+    mask = read_mask(name)
     log.info("%s: %s planes, repeated flags counted", name, mask.schema.name or "")
     return _Votes.of_image(name, count_repeated(mask, config))
 
@@ -479,19 +479,10 @@ class _VoteTask:
         return _vote(name, self.config)
 
 
-def _output_format(input_format: str, schema: MaskSchema, to: str | None) -> str:
-    """``to``, else the input's format where it keeps named planes, else afw (KBMOD's own input layout).
-
-    DECam CP DQ masks have no room for the new planes; afw and JWST masks hold 32 bits.
-    """
-    if to:
-        return to
-    fmt = input_format if input_format in WRITE_FORMATS else "fits"
-    if fmt == "decam":
-        fmt = "afw"
-    if fmt in ("afw", "jwst") and schema.nbits > 32:
-        fmt = "lsst"
-    return fmt
+def _output_format(input_format: str, image: MaskedImage, to: str | None) -> str:
+    """``to``, else the input's format where it keeps every plane, else afw (KBMOD's own input
+    layout), else lsst.images (more than afw's 32 bits); see :func:`astromask.io.output_format`."""
+    return output_format(input_format, image, to, fallback=("afw", "lsst"))
 
 
 def _write_options(fmt: str, mask: Mask) -> dict:
@@ -552,10 +543,8 @@ def _read_image(name: str) -> tuple[str, MaskedImage | Mask]:
     work on either order, so they are never swapped. The file's HDUs are
     freed on return.
     """
-    parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul, stored_float_order():
-        fmt = identify(hdul, parsed.path)
-        return fmt, get_format(fmt).read(hdul, parsed.path, hdu=parsed.hdu)
+    with open_source(name) as source, stored_float_order():
+        return source.format, source.read()
 
 
 def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
@@ -570,7 +559,7 @@ def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
     dropped = _dropped(stats, job.config)
     written = ""
     if not dropped:
-        written = _output_format(fmt, mask.schema, job.to)
+        written = _output_format(fmt, out, job.to)
         stored = _for_writing(out, written)  # takes over the pixels of out
         del out
         options = _write_options(written, stored.mask) if job.write_options is None else job.write_options

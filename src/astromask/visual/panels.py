@@ -18,7 +18,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from ..errors import FormatError, ParameterError, ParameterTypeError
-from ..io import get_format, identify, read
+from ..io import open as open_source
+from ..io import read
 from ..io.fitsfile import find_hdu, open_fits, parse_fits_name
 from ..mask import Mask
 from ..masked_image import MaskedImage
@@ -192,10 +193,10 @@ def _hdu_indices(path: str, hdus: list) -> tuple[str, list[tuple[int, str]]]:
 
     The label is the HDU's EXTNAME, or its index when it has none.
     """
-    with open_fits(path) as hdul:
-        fmt = identify(hdul, path)
+    with open_source(path) as source:
+        hdul, fmt = source.hdul, source.format
         if hdus == ["all"]:
-            rows = get_format(fmt).describe(hdul, path)
+            rows = source.describe()
             kind = next((k for k in ("image", "mask") if any(r["kind"] == k for r in rows)), None)
             if kind is None:
                 raise FormatError("holds no image or mask HDU", path=path)
