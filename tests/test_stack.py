@@ -447,3 +447,14 @@ def test_config_validation_names_the_key():
         StackConfig(mask_bits_dict={"BAD": 99})
     with pytest.raises(ValueError, match="flag_keys: '1BAD' is not a plane name"):
         StackConfig(flag_keys=["1BAD"])
+
+
+def test_kbmod_bits_are_kbmods_table():
+    """KBMOD_MASK_BITS is derived from the rubin preset; KBMOD's own table (a8e96632 configuration.py,
+    ../shared/reference/kbmod.md section 2) is the independent reference."""
+    kbmod = (
+        "BAD 0, SAT 1, INTRP 2, CR 3, EDGE 4, DETECTED 5, DETECTED_NEGATIVE 6, SUSPECT 7, NO_DATA 8, "
+        "CLIPPED 9, CROSSTALK 10, INEXACT_PSF 11, NOT_DEBLENDED 12, REJECTED 13, SENSOR_EDGE 14, UNMASKEDNAN 15"
+    )
+    table = {name: int(bit) for name, bit in (item.split() for item in kbmod.split(", "))}
+    assert dict(KBMOD_MASK_BITS) == table

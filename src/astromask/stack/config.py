@@ -34,6 +34,7 @@ from types import MappingProxyType
 
 from ..errors import ParameterError
 from ..footprint import FOOTPRINTS
+from ..presets import get_schema
 from ..schema import MAX_PLANES, MaskPlane
 
 __all__ = ["DEFAULT_FLAG_KEYS", "KBMOD_MASK_BITS", "StackConfig", "load_config"]
@@ -41,27 +42,9 @@ __all__ = ["DEFAULT_FLAG_KEYS", "KBMOD_MASK_BITS", "StackConfig", "load_config"]
 #: KBMOD's default per-image flags.
 DEFAULT_FLAG_KEYS = ("BAD", "EDGE", "NO_DATA", "SUSPECT", "UNMASKEDNAN")
 
-#: KBMOD's hard-coded ``mask_bits_dict`` (bit indices), selected with ``mask_bits_dict = "kbmod"``.
-KBMOD_MASK_BITS = MappingProxyType(
-    {
-        "BAD": 0,
-        "SAT": 1,
-        "INTRP": 2,
-        "CR": 3,
-        "EDGE": 4,
-        "DETECTED": 5,
-        "DETECTED_NEGATIVE": 6,
-        "SUSPECT": 7,
-        "NO_DATA": 8,
-        "CLIPPED": 9,
-        "CROSSTALK": 10,
-        "INEXACT_PSF": 11,
-        "NOT_DEBLENDED": 12,
-        "REJECTED": 13,
-        "SENSOR_EDGE": 14,
-        "UNMASKEDNAN": 15,
-    }
-)
+#: KBMOD's hard-coded ``mask_bits_dict`` (bit indices), selected with ``mask_bits_dict = "kbmod"``:
+#: the Rubin planes at their afw bits (``tests/test_stack.py`` checks it against KBMOD's table).
+KBMOD_MASK_BITS = MappingProxyType({plane.name: bit for bit, plane in get_schema("rubin").items()})
 
 
 def _names(value, key: str) -> tuple[str, ...]:
