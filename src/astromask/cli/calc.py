@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..calc import cast_like, parse
-from ..errors import ParameterError
+from ..errors import AstromaskError, ParameterError
 from ..progress import progress
 from ._common import add_output_options, check_output, load_array, save_array
 
@@ -74,8 +74,9 @@ def _plain_errors():
     """Calculator errors without their ``calc:`` prefix (the command line names the command already)."""
     try:
         yield
-    except ValueError as exc:
-        raise ParameterError(str(exc).removeprefix("calc: ")) from None
+    except AstromaskError as exc:  # only the user's mistakes: a bug keeps its own type and traceback
+        exc.args = (str(exc).removeprefix("calc: "),)
+        raise
 
 
 def _as_type(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
