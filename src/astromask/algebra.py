@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .errors import ParameterError, ParameterTypeError
-from .mask import Mask
+from .mask import Mask, included
 from .masked_image import MaskedImage
 
 __all__ = ["SET_OPS", "STACK_OPS", "difference", "intersection", "invert", "stack", "to_bool", "union", "xor"]
@@ -37,9 +37,8 @@ STACK_OPS = ("sum", "mul", "min", "max")
 
 
 def _members(array: np.ndarray) -> np.ndarray:
-    """CIAO's reading of a value mask: non-zero and finite."""
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(array) & (array != 0)
+    """CIAO's reading of a value mask: non-zero and finite (:func:`astromask.mask.included`)."""
+    return included(array).view(bool)
 
 
 def to_bool(mask, flags: object = None) -> np.ndarray:

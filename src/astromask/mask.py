@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ParameterError, ParameterTypeError
 from .schema import MaskPlane, MaskSchema
 
-__all__ = ["Mask", "as_unsigned"]
+__all__ = ["Mask", "as_unsigned", "included"]
 
 
 def as_unsigned(array: np.ndarray) -> np.ndarray:
@@ -239,3 +239,29 @@ class Mask:
 
     def __invert__(self) -> Mask:
         return self.invert()
+
+
+def included(data: np.ndarray, *, blank: int | None = None) -> np.ndarray:
+    """CIAO's mask rule as 0/1 bytes: 1 where the value is non-zero and not NaN, Inf or ``blank``.
+
+    The one place this rule is written: CIAO masks *include* where non-zero, astromask's planes
+    *exclude* where set, and every reader of a CIAO-style 0/1 image goes through here.
+
+    Examples
+    --------
+    >>> included(np.array([[0.0, -2.5, np.nan, np.inf, 3.0]]))
+    array([[0, 1, 0, 0, 1]], dtype=uint8)
+    >>> included(np.array([[0, 7, -32768]], dtype=np.int16), blank=-32768)
+    array([[0, 1, 0]], dtype=uint8)
+    """
+    data = np.asarray(data)
+    if data.dtype.kind in "fc":
+        with np.errstate(invalid="ignore"):
+            keep = (data != 0) & np.isfinite(data)
+    elif data.dtype.kind in "iub":
+        keep = data != 0
+        if blank is not None and data.dtype.kind != "b":
+            keep &= data != blank
+    else:
+        raise ParameterTypeError(f"a mask must be numeric, got dtype {data.dtype}")
+    return np.asarray(keep, dtype=np.uint8)

@@ -19,8 +19,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..errors import FormatError, ParameterTypeError
+from ..errors import FormatError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels
+from ..mask import included  # CIAO's polarity rule lives with the core types
 from ..measure import logical_bounds
 from ..regions import Literal, PixelFrame, Region
 from ..regions.shapes import Polygon, Rectangle
@@ -36,28 +37,6 @@ _SAVED = re.compile(
     r"A_ORDER|B_ORDER|AP_ORDER|BP_ORDER|A_\d+_\d+|B_\d+_\d+|AP_\d+_\d+|BP_\d+_\d+|A_DMAX|B_DMAX)$"
 )
 _CHUNK = 1 << 20  # points per call of the compiled lookup (bounds the float64 copies)
-
-
-def included(data: np.ndarray, *, blank: int | None = None) -> np.ndarray:
-    """CIAO's mask rule as 0/1 bytes: 1 where the value is non-zero and not NaN, Inf or ``blank``.
-
-    Examples
-    --------
-    >>> included(np.array([[0.0, -2.5, np.nan, np.inf, 3.0]]))
-    array([[0, 1, 0, 0, 1]], dtype=uint8)
-    >>> included(np.array([[0, 7, -32768]], dtype=np.int16), blank=-32768)
-    array([[0, 1, 0]], dtype=uint8)
-    """
-    data = np.asarray(data)
-    if data.dtype.kind in "fc":
-        keep = (data != 0) & np.isfinite(data)
-    elif data.dtype.kind in "iub":
-        keep = data != 0
-        if blank is not None and data.dtype.kind != "b":
-            keep &= data != blank
-    else:
-        raise ParameterTypeError(f"a mask must be numeric, got dtype {data.dtype}")
-    return keep.astype(np.uint8)
 
 
 def saved_cards(header: fits.Header | None) -> fits.Header:

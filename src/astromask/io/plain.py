@@ -30,7 +30,7 @@ import re
 from astropy.io import fits
 
 from ..errors import FormatError, ParameterTypeError
-from ..mask import Mask, as_unsigned
+from ..mask import Mask, as_unsigned, included
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
 from ..schema import MaskPlane, MaskSchema
@@ -181,8 +181,8 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
     mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
     if mask_index is not None and filter_mask_ref(hdul, index) == mask_index:
         # a CIAO mask filter's record: the MASK HDU holds 1 where the filter includes the pixel
-        included = read_pixels(hdul[mask_index], slices) != 0
-        mask = Mask.from_bool(~included, MaskPlane("FILTERED", _FILTERED))
+        inside = included(read_pixels(hdul[mask_index], slices)).view(bool)  # NaN is outside, as in CIAO
+        mask = Mask.from_bool(~inside, MaskPlane("FILTERED", _FILTERED))
     elif mask_index is not None and _is_integer(hdul[mask_index]):
         mask = mask_from_hdu(hdul[mask_index], slices, path=path, index=mask_index)
     else:
