@@ -205,9 +205,7 @@ def _plain_image(hdul: fits.HDUList, path: str, hdu) -> bool:
 def read_operand(name: str) -> Operand:
     """Read ``name``: a plain FITS image as values (with its header), anything else as plane masks."""
     with open_source(name) as source:
-        fmt = source.format
-        plain = fmt == "fits" and _plain_image(source.hdul, source.path, source.hdu)
-    if plain:
-        values, header = load_array(name)
-        return Operand(name, values=values, header=header)
-    return Operand(name, loaded=load(name, format=fmt))
+        if not (source.format == "fits" and _plain_image(source.hdul, source.path, source.hdu)):
+            return Operand(name, loaded=Loaded(name, source.format, source.read()))
+    values, header = load_array(name)
+    return Operand(name, values=values, header=header)

@@ -4,6 +4,7 @@ pixel origin, compression choices, sections and atomic writes."""
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import mmap
 import os
@@ -135,7 +136,16 @@ _OPENERS = {"gzip": gzip.open, "bzip2": bz2.open}
 
 
 def _decompressed_size(path: str, compression: str) -> int:
-    """Bytes in the decompressed stream of a gzip or bzip2 file; a cut or corrupt stream is an error."""
+    """Bytes in the decompressed stream of a gzip or bzip2 file; a cut or corrupt stream is an error.
+
+    Decompressed once per file version: a command opens its input more than once.
+    """
+    stat = os.stat(path)
+    return _stream_size(os.path.realpath(path), stat.st_mtime_ns, stat.st_size, compression)
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_size(path: str, mtime_ns: int, size: int, compression: str) -> int:
     opener = _OPENERS.get(compression)
     if opener is None:  # zip, lzma: astropy reads them whole; nothing to learn here
         return 1 << 62

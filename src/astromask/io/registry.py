@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 
 from ..errors import ParameterError
@@ -52,14 +52,11 @@ class Format:
     lone_mask: bool = False
     max_bits: int = 64
     vocabulary: str | None = None
-    _module: list[ModuleType] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def functions(self) -> ModuleType:
-        """The implementing module, imported on first use."""
-        if not self._module:
-            self._module.append(importlib.import_module(f"astromask.io.{self.module}"))
-        return self._module[0]
+        """The implementing module, imported on first use (then taken from ``sys.modules``)."""
+        return importlib.import_module(f"astromask.io.{self.module}")
 
 
 # identification order: the most specific first, plain FITS last
