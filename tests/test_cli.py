@@ -249,6 +249,7 @@ def test_every_user_error_class_is_an_astromask_error_and_its_builtin():
         "UnknownPlaneError": KeyError,
         "OutOfBoundsError": IndexError,
         "FormatError": ValueError,
+        "AmbiguousHDUError": ValueError,
         "ParseError": ValueError,
         "FlagExpressionError": ValueError,
         "CalcSyntaxError": ValueError,

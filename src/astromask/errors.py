@@ -10,6 +10,7 @@ The tree::
     │   └── UnknownPlaneError            a flag expression names a plane the schema lacks
     ├── OutOfBoundsError (IndexError)    a box or index outside the image
     ├── FormatError (ValueError)         a file does not hold what its format requires
+    │   └── AmbiguousHDUError            one mask or image asked of a file that holds several
     ├── ParseError (ValueError)          malformed text, with the column in the user's own text
     │   ├── FlagExpressionError
     │   ├── RegionSyntaxError            (astromask.regions)
@@ -28,6 +29,7 @@ astromask and is reported as one.
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousHDUError",
     "AstromaskError",
     "CalcSyntaxError",
     "FlagExpressionError",
@@ -94,6 +96,17 @@ class FormatError(AstromaskError, ValueError):
         super().__init__(where + message)
         self.path = path
         self.hdu = hdu
+
+
+class AmbiguousHDUError(FormatError):
+    """A file holds several masks or images (one per HDU) and the caller asked for one without naming it.
+
+    ``units`` holds the selectors of the HDUs the file holds, in file order.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, units: tuple[str, ...] = ()) -> None:
+        super().__init__(message, path=path)
+        self.units = units
 
 
 class ParseError(AstromaskError, ValueError):

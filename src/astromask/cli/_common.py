@@ -13,22 +13,26 @@ Two kinds of input:
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
 from .. import algebra
-from ..errors import AstromaskError, FormatError, OutputExistsError
-from ..io import WRITE_FORMATS, cards, get_format, output_format, write
+from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
+from ..io import WRITE_FORMATS, Extension, Extensions, cards, get_format, output_format, registry, write
 from ..io import open as open_source
+from ..io.extensions import merge_outputs
 from ..io.fitsfile import (
     find_hdu,
     image_hdu_indices,
     image_shape,
-    open_fits,
     parse_fits_name,
     read_pixels,
     read_wcs,
@@ -42,12 +46,18 @@ __all__ = [
     "Operand",
     "add_output_options",
     "check_output",
+    "each_hdu",
     "load",
     "load_array",
     "read_operand",
     "save",
     "save_array",
+    "stage",
+    "staged_name",
+    "wrote",
 ]
+
+log = logging.getLogger("astromask")
 
 
 @dataclass
@@ -83,6 +93,157 @@ def check_output(output: str, inputs: list[str] | tuple[str, ...], overwrite: bo
             raise OutputExistsError(output)
 
 
+@dataclass
+class _Gathered:
+    """The outputs of a command run once per HDU, held until every HDU is done."""
+
+    parts: list[tuple[Extension, dict[str, fits.HDUList]]] = field(default_factory=list)
+    formats: set[str] = field(default_factory=set)
+    staged: list[tuple[str, str]] = field(default_factory=list)  # (temporary, final) side files, e.g. PNGs
+
+
+#: while :func:`each_hdu` runs a command on one HDU: where its outputs go, and which HDU it is
+_GATHER: ContextVar[tuple[_Gathered, Extension] | None] = ContextVar("astromask_gather", default=None)
+
+
+def _gathered(outputs: dict[str, fits.HDUList], fmt: str) -> bool:
+    """Hand one HDU's outputs to :func:`each_hdu` when it is collecting them; True when it took them."""
+    current = _GATHER.get()
+    if current is None:
+        return False
+    gathered, ext = current
+    gathered.parts.append((ext, outputs))
+    gathered.formats.add(fmt)
+    return True
+
+
+def staged_name(final: str) -> str:
+    """A temporary name beside ``final`` (same extension) to write a side output to, then rename."""
+    folder, base = os.path.split(final)
+    return os.path.join(folder, f".astromask-{os.getpid()}-{base}")
+
+
+def hdu_label() -> str | None:
+    """The HDU :func:`each_hdu` is running the command on, or None."""
+    current = _GATHER.get()
+    return current[1].label if current is not None else None
+
+
+def stage(final: str) -> str | None:
+    """While :func:`each_hdu` runs: a temporary name for the side output ``final`` (a picture), renamed
+    when every HDU is done and removed otherwise. None outside :func:`each_hdu`."""
+    current = _GATHER.get()
+    if current is None:
+        return None
+    temporary = staged_name(final)
+    current[0].staged.append((temporary, final))
+    return temporary
+
+
+def wrote(output: str, detail: str = "") -> None:
+    """Log ``wrote OUTPUT<detail>`` (``detail`` such as ``' (fits)'`` or ``': 12 pixels set'``), or while
+    :func:`each_hdu` runs, what one HDU gave."""
+    current = _GATHER.get()
+    if current is not None:
+        log.info("  HDU %s%s", current[1].label, detail)
+    else:
+        log.info("wrote %s%s", output, detail)
+
+
+def _layout(name: str) -> Extensions | None:
+    """The layout of a file of several masks or images with none selected (objects not read), else None."""
+    with open_source(name) as source:
+        return source.layout() if source.several else None
+
+
+def each_hdu(
+    args: argparse.Namespace,
+    body: Callable[[argparse.Namespace], int],
+    *,
+    inputs: Sequence[str] = ("input",),
+    output: str | None = "output",
+) -> int:
+    """Run a one-HDU command ``body(args)`` on every HDU of a file of several masks or images.
+
+    ``inputs`` names the attributes of ``args`` holding input names (a name or a list of names).
+    When none holds several masks or images (or each names its HDU, ``f.fits[ccd2]``), this is
+    ``body(args)``. Otherwise ``body`` runs once per HDU, the inputs of several HDUs given as
+    ``f.fits[<HDU>]`` (they must hold the same HDUs), and what it writes to ``args.<output>`` is
+    kept in memory and written at the end as one file: the HDUs in their order and with their
+    names, the primary header and the other HDUs (tables) copied from the first such input.
+    Nothing is written unless every HDU succeeds.
+    """
+    files: dict[str, Extensions] = {}
+    labels: list[str] | None = None
+    first = ""
+    for attr in inputs:
+        value = getattr(args, attr, None)
+        for name in [value] if isinstance(value, str) else list(value or []):
+            layout = _layout(name)
+            if layout is None:
+                continue
+            these = list(layout)
+            if labels is None:
+                labels, first = these, name
+            elif [x.upper() for x in these] != [x.upper() for x in labels]:
+                raise ParameterError(
+                    f"{name}: holds the HDUs {', '.join(these)}, {first} holds {', '.join(labels)}; "
+                    "give files with the same HDUs, or pick one with [HDU]"
+                )
+            files[name] = layout
+    if labels is None:
+        return body(args)
+    target = getattr(args, output) if output else None
+    if target and os.path.exists(target) and not getattr(args, "overwrite", False):
+        raise OutputExistsError(target)
+    reference = files[first]
+    log.info("%s: %d HDUs (%s)", first, len(labels), ", ".join(labels))
+    gathered = _Gathered()
+    try:
+        return _each(args, body, inputs, files, labels, reference, target, gathered)
+    finally:
+        for temporary, _ in gathered.staged:  # left only when something failed
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
+
+def _each(args, body, inputs, files, labels, reference, target, gathered) -> int:
+    status = 0
+    for k, label in enumerate(labels):
+        sub = argparse.Namespace(**vars(args))
+        for attr in inputs:
+            value = getattr(args, attr, None)
+            if isinstance(value, str):
+                setattr(sub, attr, f"{files[value].path}[{label}]" if value in files else value)
+            elif value:
+                setattr(sub, attr, [f"{files[v].path}[{label}]" if v in files else v for v in value])
+        token = _GATHER.set((gathered, reference.extensions[k]))
+        try:
+            status = max(status, body(sub))
+        finally:
+            _GATHER.reset(token)
+    if target:
+        if len(gathered.parts) != len(labels):
+            raise AstromaskError(f"{target}: the command wrote {len(gathered.parts)} of {len(labels)} HDUs")  # a bug
+        fmt = gathered.formats.pop() if len(gathered.formats) == 1 else "fits"
+        if not registry.get(fmt).per_hdu:
+            raise ParameterError(f"{target}: {fmt} files hold one masked image, not {len(labels)} HDUs; use --to fits")
+        # the input's primary cards travel only within its format (a CP primary would make a plain file read as CP)
+        primary = reference.primary if fmt == reference.format else None
+        merged = merge_outputs(gathered.parts, primary=primary, other=reference.other, main=target)
+        overwrite = getattr(args, "overwrite", False)
+        for path in merged:
+            if os.path.exists(path) and not overwrite:
+                raise OutputExistsError(path)
+        for path, hdul in merged.items():
+            write_atomic(hdul, path, overwrite=overwrite)
+        log.info("wrote %s (%s, %d HDUs)", target, fmt, len(labels))
+    for temporary, final in gathered.staged:
+        os.replace(temporary, final)
+        log.info("wrote %s", final)
+    return status
+
+
 def load(name: str, *, format: str | None = None) -> Loaded:
     """Read ``name`` (CFITSIO selector allowed) as a mask or masked image, keeping its format."""
     with open_source(name, format=format) as source:
@@ -98,7 +259,12 @@ def save(
     Returns the format written.
     """
     fmt = output_format(loaded.format, obj, to)
-    write(obj, output, format=fmt, overwrite=overwrite)
+    if _GATHER.get() is not None:
+        if fmt.lower() not in WRITE_FORMATS:
+            raise ParameterError(f"format must be one of {', '.join(WRITE_FORMATS)}, got {fmt!r}")
+        _gathered(get_format(fmt).write(obj, output), fmt)
+    else:
+        write(obj, output, format=fmt, overwrite=overwrite)
     return fmt
 
 
@@ -109,9 +275,13 @@ def load_array(name: str) -> tuple[np.ndarray, fits.Header]:
     or the first HDU holding an image.
     """
     parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul:
+    with open_source(name, format="fits") as source:
+        source.one(hint="")
+        hdul = source.hdul
         if parsed.hdu is None:
-            index = next(image_hdu_indices(hdul), None)
+            index = next(iter(source.units()), None)
+            if index is None:
+                index = next(image_hdu_indices(hdul), None)
             if index is None:
                 raise FormatError("holds no image HDU", path=parsed.path)
         else:
@@ -153,7 +323,8 @@ def save_array(array: np.ndarray, header: fits.Header | None, output: str, *, ov
         hdu = fits.PrimaryHDU(data, header=hdr, uint=True)
     else:
         hdu = fits.PrimaryHDU(data, header=hdr)
-    write_atomic(fits.HDUList([hdu]), output, overwrite=overwrite)
+    if not _gathered({output: fits.HDUList([hdu])}, "fits"):
+        write_atomic(fits.HDUList([hdu]), output, overwrite=overwrite)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from astropy.wcs import WCS
 from ..errors import ParameterError
 from ..io.fitsfile import find_hdu, image_hdu_indices, image_shape, open_fits, parse_fits_name, read_wcs
 from ..measure import area
-from ._common import read_operand
+from ._common import each_hdu, read_operand
 
 UNITS = ("pix", "sr", "deg2", "arcmin2", "arcsec2")
 
@@ -55,7 +55,7 @@ def _wcs_of(name: str, shape: tuple[int, int] | None = None) -> WCS | None:
     return None
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     operand = read_operand(args.input)
     if args.flags is not None and operand.is_values:
         raise ParameterError(f"{args.input}: --flags needs a mask file; this is a plain image (values)")
@@ -82,3 +82,7 @@ def run(args) -> int:
     else:
         print(f"{args.input}: {result['area']:.10g} {args.unit} ({result['pixels']} pixels)")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input",), output=None)

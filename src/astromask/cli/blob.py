@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from ..blobs import blob_mask, blobs
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -38,12 +38,16 @@ def add_parser(sub) -> None:
     add_output_options(p, formats=False)
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     check_output(args.output, [args.input], args.overwrite)
     image, header = load_array(args.input)
     labels = blobs(image, args.threshold, smooth=args.smooth, connectivity=args.connectivity, srconly=args.srconly)
     result = labels if args.select is None else blob_mask(labels, args.select)
     header.remove("BUNIT", ignore_missing=True)
     save_array(result, header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s (%d sources)", args.output, int(labels.max(initial=0)))
+    wrote(args.output, f" ({int(labels.max(initial=0))} sources)")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input",), output="output")

@@ -12,7 +12,7 @@ import json
 
 from ..errors import ParameterError
 from ..measure import bounds, logical_bounds
-from ._common import read_operand
+from ._common import each_hdu, read_operand
 
 
 def add_parser(sub) -> None:
@@ -46,7 +46,7 @@ def describe(name: str, flags: object = None) -> dict:
     return info
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     info = describe(args.input, args.flags)
     if args.json:
         print(json.dumps(info))
@@ -60,3 +60,7 @@ def run(args) -> int:
         )
         print(f"  CIAO logical x={lg['xmin']}:{lg['xmax']} y={lg['ymin']}:{lg['ymax']}  {info['region']}")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input",), output=None)

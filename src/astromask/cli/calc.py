@@ -17,7 +17,7 @@ import numpy as np
 from ..calc import cast_like, parse
 from ..errors import AstromaskError, ParameterError
 from ..progress import progress
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
     add_output_options(p, formats=False)
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     with _plain_errors():
         expression = parse(args.expression)
     needed = expression.image_count()
@@ -65,7 +65,7 @@ def run(args) -> int:
         result = expression.evaluate(*images)
     result = cast_like(result, *images) if args.type == "auto" else _as_type(result, np.dtype(args.type))
     save_array(result, header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s (%s)", args.output, result.dtype)
+    wrote(args.output, f" ({result.dtype})")
     return 0
 
 
@@ -92,3 +92,7 @@ def _as_type(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
             f"the result spans {values.min():g}..{values.max():g}, outside --type {dtype} ({info.min}..{info.max})"
         )
     return values.astype(dtype)
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("inputs",), output="output")

@@ -29,10 +29,12 @@ from ..progress import progress
 from ._common import (
     add_output_options,
     check_output,
+    each_hdu,
     load_array,
     read_operand,
     save,
     save_array,
+    wrote,
 )
 
 log = logging.getLogger("astromask")
@@ -61,7 +63,7 @@ def add_parser(sub) -> None:
     add_output_options(p)
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     check_output(args.output, args.inputs, args.overwrite)
     if args.op in algebra.STACK_OPS:
         return _run_stack(args)
@@ -90,7 +92,7 @@ def run(args) -> int:
         fmt = "fits"
     else:
         fmt = save(first.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
-    log.info("wrote %s (%s, %d inputs)", args.output, fmt, len(args.inputs))
+    wrote(args.output, f" ({fmt}, {len(args.inputs)} inputs)")
     return 0
 
 
@@ -114,5 +116,9 @@ def _run_stack(args) -> int:
     result = algebra.stack(args.op, arrays(), skip_nan=skip)
     result = cast_like(result, *dtypes)  # integer sums come back to the inputs' type when they fit
     save_array(result, first[0], args.output, overwrite=args.overwrite)
-    log.info("wrote %s (%s of %d images)", args.output, args.op, len(args.inputs))
+    wrote(args.output, f" ({args.op} of {len(args.inputs)} images)")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("inputs",), output="output")

@@ -6,7 +6,8 @@ import logging
 import os
 
 from ..errors import AstromaskError, OutputExistsError
-from ..io import FORMATS, WRITE_FORMATS, read, write
+from ..io import FORMATS, WRITE_FORMATS, Extensions, write
+from ..io import open as open_source
 from ..io.fitsfile import parse_fits_name
 
 log = logging.getLogger("astromask")
@@ -37,11 +38,13 @@ def run(args) -> int:
         raise AstromaskError(f"{args.output}: output is the input file; write to another name")
     if os.path.exists(args.output) and not args.overwrite:
         raise OutputExistsError(args.output)
-    obj = read(args.input, format=args.from_format)
+    with open_source(args.input, format=args.from_format) as source:
+        obj = source.read_all() if source.several else source.read()
     options = {}
     if args.compression:
         key = "mask_compression" if args.to == "lsst" else "compression"
         options[key] = None if args.compression == "NONE" else args.compression
     write(obj, args.output, format=args.to, overwrite=args.overwrite, **options)
-    log.info("wrote %s (%s)", args.output, args.to)
+    hdus = f", {len(obj)} HDUs: {', '.join(obj)}" if isinstance(obj, Extensions) else ""
+    log.info("wrote %s (%s%s)", args.output, args.to, hdus)
     return 0

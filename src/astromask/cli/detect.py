@@ -8,16 +8,18 @@ import os
 
 import numpy as np
 
+from .._optional import require
 from ..detect import picture
 from ..detect.edge import DEFAULT_WIDTH
 from ..detect.pipeline import CLASSICAL, DEFAULT_GROW, detect, parse_detectors, parse_grow
 from ..errors import AstromaskError, FormatError, ParameterError
 from ..footprint import parse_size
 from ..io import WRITE_FORMATS
+from ..io import open as open_source
 from ..io.fitsfile import parse_fits_name
 from ..masked_image import MaskedImage
 from ..progress import progress
-from ._common import check_output, load, load_array, save
+from ._common import check_output, each_hdu, hdu_label, load, load_array, save, stage, staged_name
 
 log = logging.getLogger("astromask")
 
@@ -99,6 +101,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if len(args.images) == 1:  # one IMAGE of several HDUs: each HDU, into one OUT (and a picture per HDU)
+        return each_hdu(args, _run, inputs=("images", "weight", "darks", "flats"), output="output")
+    for name in args.images:
+        with open_source(name) as source:
+            source.one(hint="give such a file as the only IMAGE to detect in every HDU")
+    return _run(args)
+
+
+def _run(args) -> int:
     detectors = parse_detectors(args.detectors)
     grow = parse_grow(args.grow)
     edge = parse_size(args.edge, "--edge")
@@ -107,6 +118,8 @@ def run(args) -> int:
         raise ParameterError("--weight and --png apply to a single IMAGE")
     if args.png and args.no_png:
         raise ParameterError("give --png FILE or --no-png, not both")
+    if not args.no_png:  # before any work, not after every detector has run
+        require("matplotlib", extra="plot", needed_for="detect's PNG (or give --no-png)")
     outputs = _outputs(args.images, args.output, several)
     loaded = [_load_image(name) for name in args.images]
     weight = _weight(args.weight, loaded[0].obj.shape) if args.weight else None
@@ -121,6 +134,9 @@ def run(args) -> int:
     }
     for i, (item, output) in enumerate(progress(list(zip(loaded, outputs))) if several else zip(loaded, outputs)):
         png = None if args.no_png else (args.png or os.path.splitext(output)[0] + ".png")
+        if png and hdu_label() is not None:  # one picture per HDU: out.ccd2.png
+            root, ext = os.path.splitext(png)
+            png = f"{root}.{hdu_label().replace(',', '_')}{ext}"
         for path in [output] + ([png] if png else []):
             check_output(path, args.images, args.overwrite)
         frames = [other.obj.image for j, other in enumerate(loaded) if j != i] if args.stack else None
@@ -140,9 +156,17 @@ def run(args) -> int:
             cosmic_options=options,
             progress=not several,
         )
-        written = save(item, result.image, output, to=args.to, overwrite=args.overwrite)
-        if png:
-            picture.save_png(result.image, png, title=os.path.basename(item.name))
+        # the picture first, under a temporary name: the FITS and the PNG appear together or not at all
+        partial = (stage(png) or staged_name(png)) if png else None
+        try:
+            if partial:
+                picture.save_png(result.image, partial, title=os.path.basename(item.name))
+            written = save(item, result.image, output, to=args.to, overwrite=args.overwrite)
+            if partial and hdu_label() is None:
+                os.replace(partial, png)
+        finally:
+            if partial and hdu_label() is None and os.path.exists(partial):
+                os.remove(partial)
         if not args.quiet:
             trails = "".join(f"; trail rho={t.rho:.1f} theta={t.theta:.2f} width={t.width:.1f}" for t in result.trails)
             print(f"{item.name}: {result.summary()}{trails} -> {output} ({written})" + (f", {png}" if png else ""))

@@ -17,7 +17,7 @@ import numpy as np
 from .. import algebra
 from ..errors import ParameterError
 from ..masked_image import MaskedImage
-from ._common import add_output_options, check_output, read_operand, save, save_array
+from ._common import add_output_options, check_output, each_hdu, read_operand, save, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     add_output_options(p)
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     check_output(args.output, [args.input], args.overwrite)
     operand = read_operand(args.input)
     if operand.is_values:
@@ -57,5 +57,9 @@ def run(args) -> int:
             obj.mask = inverted
             inverted = obj
         fmt = save(operand.loaded, inverted, args.output, to=args.to, overwrite=args.overwrite)
-    log.info("wrote %s (%s)", args.output, fmt)
+    wrote(args.output, f" ({fmt})")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input",), output="output")

@@ -18,7 +18,7 @@ from ..errors import ParameterError
 from ..footprint import FOOTPRINTS
 from ..io.fitsfile import read_wcs
 from ..mask import Mask
-from ._common import add_output_options, check_output, load_array, read_operand, save, save_array
+from ._common import add_output_options, check_output, each_hdu, load_array, read_operand, save, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -79,11 +79,11 @@ def _run_boundary(args) -> int:
     width = args.width if len(args.width) == 2 else args.width[0]
     margin = morphology.boundary(data.shape, width, wcs=read_wcs(header))
     save_array((~margin if args.invert else margin).astype(np.uint8), header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s: %d margin pixels", args.output, int(margin.sum()))
+    wrote(args.output, f": {int(margin.sum())} margin pixels")
     return 0
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     check_output(args.output, [args.input], args.overwrite)
     if args.command == "boundary":
         return _run_boundary(args)
@@ -101,10 +101,14 @@ def run(args) -> int:
             raise ParameterError(f"--planes: {args.input} is a plain image with no planes")
         result = operation(operand.operand, wcs=operand.wcs, **options)
         save_array(result.astype(operand.values.dtype), operand.header, args.output, overwrite=args.overwrite)
-        log.info("wrote %s: %d pixels set", args.output, int(result.sum()))
+        wrote(args.output, f": {int(result.sum())} pixels set")
         return 0
     result = operation(operand.loaded.obj, planes=args.planes, **options)
     fmt = save(operand.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
     mask = result if isinstance(result, Mask) else result.mask
-    log.info("wrote %s (%s): %s", args.output, fmt, mask.counts())
+    wrote(args.output, f" ({fmt}): {mask.counts()}")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input",), output="output")

@@ -19,7 +19,7 @@ from astropy.io import fits
 
 from ..errors import ParameterError
 from ..regions import load_region
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_options, check_output, each_hdu, hdu_label, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
     add_output_options(p, formats=False)
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     check_output(args.output, [args.image, args.region], args.overwrite)
     data, header = load_array(args.image)
     region = load_region(args.region)
@@ -72,7 +72,9 @@ def run(args) -> int:
     else:
         out = selected.astype(np.uint8)
         header.remove("BUNIT", ignore_missing=True)
-    if not args.full:
+    if not args.full and not selected.any() and hdu_label() is not None:
+        log.info("  HDU %s: the region selects no pixel; written at full size", hdu_label())
+    elif not args.full:
         if not selected.any():
             raise ParameterError(
                 f"{args.region}: the region selects no pixel of {args.image} (use --full to "
@@ -81,7 +83,7 @@ def run(args) -> int:
         out, header = _crop(out, selected, header)
     header.add_history(f"astromask region{' --exclude' if args.exclude else ''}: {args.region}"[:72])
     save_array(out, header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s: %d of %d pixels selected", args.output, int(selected.sum()), selected.size)
+    wrote(args.output, f": {int(selected.sum())} of {selected.size} pixels selected")
     return 0
 
 
@@ -108,3 +110,7 @@ def _crop(out: np.ndarray, selected: np.ndarray, header: fits.Header) -> tuple[n
         header["LTV1"] = float(header.get("LTV1", 0.0)) - i0
         header["LTV2"] = float(header.get("LTV2", 0.0)) - j0
     return out[j0:j1, i0:i1], header
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("image",), output="output")

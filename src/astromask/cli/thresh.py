@@ -20,7 +20,7 @@ import math
 
 from ..errors import ParameterError
 from ..threshold import hysteresis, parse_cut, sigma_clip_mask, thresh
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -86,7 +86,7 @@ def _check_mode_options(args) -> str:
     return mode
 
 
-def run(args) -> int:
+def _run_one(args) -> int:
     mode = _check_mode_options(args)
     inputs = [args.input] + ([args.exp] if args.exp else [])
     check_output(args.output, inputs, args.overwrite)
@@ -108,5 +108,9 @@ def run(args) -> int:
             result = hysteresis(image, low, high, connectivity=args.connectivity or 4)
         header.remove("BUNIT", ignore_missing=True)
     save_array(result, header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s (%s)", args.output, mode)
+    wrote(args.output, f" ({mode})")
     return 0
+
+
+def run(args) -> int:
+    return each_hdu(args, _run_one, inputs=("input", "exp"), output="output")

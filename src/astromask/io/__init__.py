@@ -42,26 +42,30 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 from astropy.io import fits
 
-from ..errors import FormatError, OutputExistsError, ParameterError
+from ..errors import AmbiguousHDUError, FormatError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from . import registry
-from .fitsfile import HduSpec, open_fits, parse_fits_name, write_atomic
+from .extensions import Extension, Extensions, _without_structure, merge_outputs, unit_label
+from .fitsfile import HduSpec, clean_header, is_image_hdu, open_fits, parse_fits_name, write_atomic
 from .registry import output_format
 
 __all__ = [
     "FORMATS",
+    "Extension",
+    "Extensions",
     "Source",
     "get_format",
     "identify",
     "open",
     "output_format",
     "read",
+    "read_all",
     "read_mask",
     "read_masked_image",
     "write",
@@ -102,17 +106,107 @@ class Source:
     def functions(self) -> ModuleType:
         return get_format(self.format)
 
+    def units(self) -> list[int]:
+        """The HDUs that each hold one mask or image, in file order (empty: the file holds one,
+        over several HDUs, as an afw or lsst.images file does). A selected HDU is the only one."""
+        if self.hdu is not None:
+            from .fitsfile import find_hdu
+
+            return [find_hdu(self.hdul, self.hdu, self.path)]
+        units = getattr(self.functions, "units", None)
+        return list(units(self.hdul, self.path)) if units is not None else []
+
+    @property
+    def several(self) -> bool:
+        """Does the file hold several masks or images, none selected?"""
+        return self.hdu is None and len(self.units()) > 1
+
+    def labels(self) -> list[str]:
+        """The selector of each of :meth:`units` (``ccd2``, ``SCI,2``, ``3``)."""
+        return [unit_label(self.hdul, i) for i in self.units()]
+
+    def one(self, hint: str = "") -> None:
+        """Refuse a file of several masks or images when none is selected, naming them (and ``hint``)."""
+        if not self.several:
+            return
+        labels = self.labels()
+        shown = ", ".join(labels) if len(labels) <= 12 else ", ".join(labels[:10]) + f", ... {labels[-1]}"
+        kinds = {row["kind"] for row in self.describe() if row["index"] in self.units()}
+        what = "masks" if kinds == {"mask"} else "images"
+        base = os.path.basename(self.path)
+        raise AmbiguousHDUError(
+            f"holds {len(labels)} {what}, one per HDU ({shown}); pick one as {base}[{labels[1]}]"
+            + (f", {hint}" if hint else ""),
+            path=self.path,
+            units=tuple(labels),
+        )
+
     def read(self, *, bbox: Box | None = None) -> MaskedImage | Mask:
-        """What the file holds (the selected HDU's, where it names one)."""
+        """What the file holds (the selected HDU's, where it names one).
+
+        A file of several masks or images with none selected is an
+        :class:`~astromask.errors.AmbiguousHDUError`; :meth:`read_all` reads every one.
+        """
+        self.one()
         return self.functions.read(self.hdul, self.path, hdu=self.hdu, bbox=bbox)
 
     def read_mask(self, *, bbox: Box | None = None) -> Mask:
         """The mask :meth:`read` would give, reading only the HDUs that hold it."""
+        self.one()
         return self.functions.read_mask(self.hdul, self.path, hdu=self.hdu, bbox=bbox)
+
+    def layout(self) -> Extensions:
+        """The file's units (their objects not read yet: ``obj`` is ``None``), primary header and
+        other HDUs: what :meth:`read_all` fills and :func:`write` puts back."""
+        units = self.units()
+        if units:
+            claimed = set(units)
+            companions = getattr(self.functions, "companions", None)
+            for i in units if companions is not None else []:
+                claimed.update(companions(self.hdul, self.path, i))
+            other = [(i, _detached(self.hdul[i])) for i in range(1, len(self.hdul)) if i not in claimed]
+        else:  # one object over several HDUs
+            units = [next((i for i in range(len(self.hdul)) if is_image_hdu(self.hdul[i])), 0)]
+            other = []
+        extensions = [self._extension(i) for i in units]
+        primary = clean_header(self.hdul[0].header, drop_wcs=False)
+        return Extensions(extensions, primary=primary, other=other, path=self.path, format=self.format)
+
+    def read_all(self, *, masks_only: bool = False) -> Extensions:
+        """Every mask or masked image the file holds, with its primary header and other HDUs."""
+        read = self.functions.read_mask if masks_only else self.functions.read
+        layout = self.layout()
+        whole = not self.units()
+        return layout.replace(
+            [
+                replace(ext, obj=read(self.hdul, self.path, hdu=None if whole else ext.index))
+                for ext in layout.extensions
+            ]
+        )
+
+    def _extension(self, index: int) -> Extension:
+        header = self.hdul[index].header
+        extver = int(header["EXTVER"]) if "EXTVER" in header and index > 0 else None
+        name = str(header.get("EXTNAME", "")).strip() or ("PRIMARY" if index == 0 else f"HDU{index}")
+        own = clean_header(header, drop_wcs=False, drop=("MSKN*", "MSKM*", "MSKD*", "MP_*", "BUNIT"))
+        return Extension(name, index, unit_label(self.hdul, index), None, extver, own)
 
     def describe(self) -> list[dict]:
         """One row per HDU (``index``, ``kind``...), as ``astromask info`` lists them."""
         return self.functions.describe(self.hdul, self.path)
+
+
+def _detached(hdu):
+    """A copy of an HDU that outlives its file (data read now)."""
+    header = _without_structure(hdu.header) if is_image_hdu(hdu) or hdu.data is None else hdu.header.copy()
+    if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+        return type(hdu)(data=None if hdu.data is None else hdu.data.copy(), header=header)
+    if isinstance(hdu, fits.CompImageHDU):
+        return fits.CompImageHDU(data=hdu.data.copy(), header=header, compression_type=hdu.compression_type)
+    data = None if hdu.data is None else hdu.data.copy()
+    if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU)):
+        return fits.ImageHDU(data=data, header=header)
+    return type(hdu)(data=data, header=header)
 
 
 @contextmanager
@@ -132,6 +226,9 @@ def open(path: str | os.PathLike, *, format: str | None = None, hdu: HduSpec = N
         yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
     finally:
         hdul.close()
+
+
+_READ_ALL = "or read them all with astromask.read_all"
 
 
 def _renamed(obj: MaskedImage | Mask, plane_map: Mapping[str, str | None] | None) -> MaskedImage | Mask:
@@ -178,8 +275,36 @@ def read(
     >>> mi = astromask.read("calexp.fits", plane_map={"SAT": "SATURATED"})  # doctest: +SKIP
     """
     with open(path, format=format, hdu=hdu) as source:
+        source.one(hint=_READ_ALL)
         obj = source.read(bbox=bbox)
     return _renamed(obj, plane_map)
+
+
+def read_all(
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    plane_map: Mapping[str, str | None] | None = None,
+    masks_only: bool = False,
+) -> Extensions:
+    """Read every mask or masked image of a file, one per HDU, as an :class:`Extensions`.
+
+    A file holding one (an afw or lsst.images masked image, a single-CCD DECam file) gives an
+    :class:`Extensions` of one. With ``masks_only``, only the masks are read (as
+    :func:`read_mask` does). ``format`` and ``plane_map`` are as for :func:`read`.
+
+    Examples
+    --------
+    >>> ccds = read_all("ksb_staticmask_ood_v1.fits.fz")  # doctest: +SKIP
+    >>> [ccds[name].shape for name in ccds]  # doctest: +SKIP
+    [(4096, 4032), (4096, 4032), (4096, 4032), (4096, 4032)]
+    >>> write(ccds.map(lambda m: m.grow(2)), "grown.fits", format="fits")  # doctest: +SKIP
+    """
+    with open(path, format=format) as source:
+        extensions = source.read_all(masks_only=masks_only)
+    if plane_map:
+        extensions = extensions.map(lambda obj: _renamed(obj, plane_map))
+    return extensions
 
 
 def read_masked_image(path: str | os.PathLike, **kwargs) -> MaskedImage:
@@ -206,6 +331,7 @@ def read_mask(
     The result is the mask :func:`read` gives; parameters as there.
     """
     with open(path, format=format, hdu=hdu) as source:
+        source.one(hint=_READ_ALL)
         mask = source.read_mask(bbox=bbox)
     result = _renamed(mask, plane_map)
     assert isinstance(result, Mask)
@@ -213,7 +339,7 @@ def read_mask(
 
 
 def write(
-    obj: MaskedImage | Mask,
+    obj: MaskedImage | Mask | Extensions,
     path: str | os.PathLike,
     *,
     format: str = "lsst",
@@ -224,7 +350,10 @@ def write(
 
     Parameters
     ----------
-    obj : MaskedImage or Mask
+    obj : MaskedImage, Mask or Extensions
+        An :class:`Extensions` (from :func:`read_all`) is written whole, one HDU per unit with
+        its name and version, the other HDUs copied, in a format that holds several
+        (``fits``, ``decam``).
     path : str
         Output file. It is written to a temporary file beside it and renamed.
     format : {'lsst', 'afw', 'ccddata', 'jwst', 'decam', 'fits'}
@@ -240,7 +369,16 @@ def write(
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise OutputExistsError(path)
-    outputs = get_format(format).write(obj, path, **options)
+    if isinstance(obj, Extensions):
+        why = registry.can_store(registry.get(format), obj)
+        if why is not None and not registry.get(format).per_hdu:
+            raise ParameterError(f"{path}: {why}; write them as fits or decam, or one at a time")
+        functions = get_format(format)
+        parts = [(ext, functions.write(ext.obj, path, **options)) for ext in obj.extensions]
+        primary = obj.primary if format.lower() == obj.format else None  # a CP primary would read as CP
+        outputs = merge_outputs(parts, primary=primary, other=obj.other, main=path)
+    else:
+        outputs = get_format(format).write(obj, path, **options)
     for target in outputs:
         if os.path.exists(target) and not overwrite:
             raise OutputExistsError(target)

@@ -131,6 +131,7 @@ __all__ = [
     "read",
     "read_mask",
     "sibling_path",
+    "units",
     "write",
 ]
 
@@ -414,6 +415,11 @@ def _ccd_index(hdul: fits.HDUList, hdu, path: str) -> int:
     if len(image_shape(hdul[index])) != 2:
         raise FormatError(f"CCD image must be 2-D, got shape {image_shape(hdul[index])}", path=path, hdu=hdu)
     return index
+
+
+def units(hdul: fits.HDUList, path: str) -> list[int]:
+    """The CCD HDUs, one image, DQ mask or weight map each, in file order."""
+    return [i for i in image_hdu_indices(hdul) if len(image_shape(hdul[i])) == 2]
 
 
 def _matching_index(hdul: fits.HDUList, main: fits.HDUList, index: int, path: str) -> int:

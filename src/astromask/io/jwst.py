@@ -71,7 +71,18 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["describe", "dq_def_hdu", "identify", "mask_at", "read", "read_mask", "schema_from_dq_def", "write"]
+__all__ = [
+    "companions",
+    "describe",
+    "dq_def_hdu",
+    "identify",
+    "mask_at",
+    "read",
+    "read_mask",
+    "schema_from_dq_def",
+    "units",
+    "write",
+]
 
 DQ_BITS = 32
 NAME_WIDTH = 40
@@ -256,6 +267,25 @@ def _target(hdul: fits.HDUList, hdu, path: str) -> int:
         if index is not None:
             return index
     raise FormatError("holds neither a SCI nor a DQ HDU", path=path)
+
+
+def units(hdul: fits.HDUList, path: str) -> list[int]:
+    """Every ``SCI`` HDU (``SCI,1``, ``SCI,2``... each read with its own ``ERR`` and ``DQ``), else every ``DQ``."""
+    for name in ("SCI", "DQ"):
+        found = [i for i, hdu in enumerate(hdul) if i > 0 and _extname(hdu) == name and is_image_hdu(hdu)]
+        if found:
+            return found
+    return []
+
+
+def companions(hdul: fits.HDUList, path: str, index: int) -> list[int]:
+    """The ``ERR``, ``DQ`` and ``VAR_*`` HDUs of the ``SCI`` HDU ``index``, and the ``DQ_DEF`` table."""
+    if _extname(hdul[index]) != "SCI":
+        return [i for i in [_named(hdul, "DQ_DEF")] if i is not None]
+    extver = _extver(hdul[index])
+    names = ("ERR", "DQ", *VARIANCE_TERMS)
+    found = [_named(hdul, name, extver) for name in names] + [_named(hdul, "DQ_DEF")]
+    return [i for i in found if i is not None]
 
 
 def _companion(hdul, name: str, extver: int, shape, path: str) -> int | None:

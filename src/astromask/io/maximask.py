@@ -36,7 +36,7 @@ from ..presets import get_schema
 from ..schema import MaskSchema
 from .fitsfile import bbox_slices, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
 
-__all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read", "read_mask"]
+__all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read", "read_mask", "units"]
 
 MM_KEY = "MM_UTC"
 #: MaxiMask's background class: it has a cube plane but no bit.
@@ -73,6 +73,11 @@ def _is_mask_hdu(hdu) -> bool:
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
     """One ``{'index', 'kind'}`` row per HDU: ``mask`` for class cubes and single masks."""
     return describe_hdus(hdul, lambda i: "mask" if _is_mask_hdu(hdul[i]) else "image")
+
+
+def units(hdul: fits.HDUList, path: str) -> list[int]:
+    """The HDUs holding a mask, one per image HDU MaxiMask processed."""
+    return [i for i, hdu in enumerate(hdul) if _is_mask_hdu(hdu)]
 
 
 # -- class layout -----------------------------------------------------------------------------------

@@ -54,11 +54,11 @@ from .fitsfile import (
     wcs_cards,
 )
 
-__all__ = ["describe", "identify", "mask_at", "mask_from_hdu", "read", "read_mask", "write"]
+__all__ = ["companions", "describe", "identify", "mask_at", "mask_from_hdu", "read", "read_mask", "units", "write"]
 
 _MASK_NAME = re.compile(r"(MASK|^DQ$|BPM|FLAG|BADPIX|QUAL)", re.IGNORECASE)
 _MASK_FILE = re.compile(r"(mask|_ood[_.]|bpm|badpix)", re.IGNORECASE)
-_VARIANCE_NAME = re.compile(r"^(VARIANCE|VAR)$", re.IGNORECASE)
+_VARIANCE_NAME = re.compile(r"(^|_)(VARIANCE|VAR)$", re.IGNORECASE)
 
 
 def identify(hdul: fits.HDUList, path: str) -> bool:
@@ -73,23 +73,23 @@ def _is_integer(hdu) -> bool:
     return bitpix is not None and int(bitpix) > 0 and not scaled
 
 
+def _named_mask(hdu) -> bool:
+    """An integer image HDU that is a mask by its own cards or EXTNAME (not only by the file's name)."""
+    if not is_image_hdu(hdu) or not _is_integer(hdu):
+        return False
+    hdr = hdu.header
+    return cards.has_msk_cards(hdr) or cards.has_mp_cards(hdr) or bool(_MASK_NAME.search(str(hdr.get("EXTNAME", ""))))
+
+
 def _is_mask_hdu(hdul: fits.HDUList, index: int, path: str) -> bool:
     hdu = hdul[index]
     if not is_image_hdu(hdu) or not _is_integer(hdu):
         return False
-    hdr = hdu.header
-    if cards.has_msk_cards(hdr) or cards.has_mp_cards(hdr):
-        return True
-    return bool(_MASK_NAME.search(str(hdr.get("EXTNAME", "")))) or bool(_MASK_FILE.search(os.path.basename(path)))
+    return _named_mask(hdu) or bool(_MASK_FILE.search(os.path.basename(path)))
 
 
 def describe(hdul: fits.HDUList, path: str) -> list[dict]:
-    def kind(i: int) -> str:
-        if _is_mask_hdu(hdul, i, path):
-            return "mask"
-        return "variance" if _VARIANCE_NAME.match(str(hdul[i].header.get("EXTNAME", ""))) else "image"
-
-    return describe_hdus(hdul, kind)
+    return describe_hdus(hdul, lambda i: _kind(hdul, i, path))
 
 
 def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0, whole_hdu_names: bool = False) -> Mask:
@@ -146,27 +146,90 @@ def filter_mask_ref(hdul: fits.HDUList, index: int) -> int | None:
     return None
 
 
+def _kind(hdul: fits.HDUList, index: int, path: str) -> str:
+    if _is_mask_hdu(hdul, index, path):
+        return "mask"
+    return "variance" if _VARIANCE_NAME.search(str(hdul[index].header.get("EXTNAME", ""))) else "image"
+
+
+def _two_d(hdul: fits.HDUList) -> list[int]:
+    return [i for i in image_hdu_indices(hdul) if len(image_shape(hdul[i])) == 2]
+
+
+def units(hdul: fits.HDUList, path: str) -> list[int]:
+    """The HDUs that each hold one image (read with its mask and variance) or, in a file of masks
+    alone, one mask: ``[SCI]`` for SCI/DQ/VAR, ``[ccd1, ccd2, ...]`` for a file of CCD masks."""
+    two_d = _two_d(hdul)
+    kinds = {i: _kind(hdul, i, path) for i in two_d}
+    # an HDU named as a mask is not an image of its own even when it holds floats (a CIAO filter record)
+    images = [i for i in two_d if kinds[i] == "image" and not _MASK_NAME.search(str(hdul[i].header.get("EXTNAME", "")))]
+    if images:
+        return images
+    masks = [i for i in two_d if kinds[i] == "mask"]
+    named = [i for i in masks if _named_mask(hdul[i])]
+    return named or masks  # beside a MASK HDU, an integer HDU called mask only by the file (COUNT) is not one
+
+
+def companions(hdul: fits.HDUList, path: str, index: int) -> list[int]:
+    """The mask and variance HDUs read with image HDU ``index``."""
+    if _kind(hdul, index, path) != "image":
+        return []
+    shape = image_shape(hdul[index])
+    found = (_companion(hdul, pattern, shape, index, path) for pattern in (_MASK_NAME, _VARIANCE_NAME))
+    return [i for i in found if i is not None]
+
+
+def _owned(hdul: fits.HDUList, candidate: int, image: int) -> bool:
+    """Does HDU ``candidate`` belong to image HDU ``image`` by name (``ccd1_MASK`` beside ``ccd1``)
+    or by version (``DQ,2`` beside ``SCI,2``)?"""
+    own, other = hdul[image].header, hdul[candidate].header
+    same_version = own.get("EXTVER", 1) == other.get("EXTVER", 1)  # FITS: EXTVER is 1 when absent
+    extname = str(own.get("EXTNAME", "")).strip().upper()
+    if extname and str(other.get("EXTNAME", "")).strip().upper().startswith(extname + "_"):
+        return same_version
+    return "EXTVER" in own and "EXTVER" in other and same_version
+
+
 def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int, path: str) -> int | None:
-    """The mask or variance HDU that goes with image HDU ``skip`` (by EXTNAME), shape-checked."""
-    for i in image_hdu_indices(hdul):
-        if i != skip and pattern.search(str(hdul[i].header.get("EXTNAME", ""))):
-            if image_shape(hdul[i]) != shape:
-                raise FormatError(
-                    f"shape {image_shape(hdul[i])} differs from the image's {shape} in HDU {skip}", path=path, hdu=i
-                )
-            return i
-    return None
+    """The mask or variance HDU that goes with image HDU ``skip`` (by EXTNAME), shape-checked.
+
+    Where the file holds several images, the companion must be the image's own (by name prefix or
+    EXTVER); with one image, the first HDU whose name matches is.
+    """
+    matches = [
+        i for i in image_hdu_indices(hdul) if i != skip and pattern.search(str(hdul[i].header.get("EXTNAME", "")))
+    ]
+    own = [i for i in matches if _owned(hdul, i, skip)]
+    if own:
+        found = own[0]
+    elif matches and len(units(hdul, path)) <= 1:
+        found = matches[0]
+    else:
+        return None
+    if image_shape(hdul[found]) != shape:
+        raise FormatError(
+            f"shape {image_shape(hdul[found])} differs from the image's {shape} in HDU {skip}", path=path, hdu=found
+        )
+    return found
+
+
+def _main_index(hdul: fits.HDUList, path: str, hdu) -> int:
+    """The HDU to read: the one selected, else the first of :func:`units`, else the first image."""
+    if hdu is None:
+        index = next(iter(units(hdul, path)), None)
+        if index is None:
+            index = next(image_hdu_indices(hdul), None)
+        if index is None:
+            raise FormatError("holds no image HDU", path=path)
+        return index
+    index = find_hdu(hdul, hdu, path)
+    if not is_image_hdu(hdul[index]):
+        raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
+    return index
 
 
 def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> MaskedImage | Mask:
-    if hdu is None:
-        index = next(image_hdu_indices(hdul), None)
-        if index is None:
-            raise FormatError("holds no image HDU", path=path)
-    else:
-        index = find_hdu(hdul, hdu, path)
-        if not is_image_hdu(hdul[index]):
-            raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
+    index = _main_index(hdul, path, hdu)
     main = hdul[index]
     shape = image_shape(main)
     if len(shape) != 2:
@@ -244,12 +307,14 @@ def write(
 
 def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> Mask:
     """The mask :func:`read` gives, reading only the mask HDU beside the image."""
-    if hdu is None and bbox is None:
-        index = next(image_hdu_indices(hdul), None)
-        if index is not None and not _is_mask_hdu(hdul, index, path):
+    if bbox is None:
+        index = _main_index(hdul, path, hdu)
+        if not _is_mask_hdu(hdul, index, path):
             shape = image_shape(hdul[index])
             if len(shape) == 2:
                 mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
+                if mask_index is not None and filter_mask_ref(hdul, index) == mask_index:
+                    return mask_of(read(hdul, path, hdu=hdu))  # a CIAO filter record: FILTERED
                 if mask_index is not None and _is_integer(hdul[mask_index]):
                     whole = (slice(0, shape[0]), slice(0, shape[1]))
                     return mask_from_hdu(hdul[mask_index], whole, path=path, index=mask_index)

@@ -17,6 +17,7 @@ from types import ModuleType
 from ..errors import ParameterError
 from ..mask import Mask
 from ..masked_image import MaskedImage
+from .extensions import Extensions
 
 __all__ = ["FORMATS", "Format", "can_store", "get", "output_format", "register"]
 
@@ -43,6 +44,12 @@ class Format:
     vocabulary : str, optional
         The preset whose planes are all the format can name (the DECam CP DQ
         codes); ``None`` when plane names are free.
+    per_hdu : bool
+        Whether astromask writes a file of several masks or images, one per HDU
+        (a DECam exposure's CCDs, a multi-extension FITS file), from an
+        :class:`~astromask.io.Extensions`. Which HDUs of a file read are separate
+        units is the format module's ``units`` function (a JWST-style file of
+        ``SCI,1``, ``SCI,2`` is read as two, but written only as plain FITS).
     """
 
     name: str
@@ -52,6 +59,7 @@ class Format:
     lone_mask: bool = False
     max_bits: int = 64
     vocabulary: str | None = None
+    per_hdu: bool = False
 
     @property
     def functions(self) -> ModuleType:
@@ -76,10 +84,14 @@ for _fmt in (
     Format("afw", "Rubin/afw legacy MaskedImage (IMAGE/MASK/VARIANCE, MP_* cards)", "afw", max_bits=32),
     Format("jwst", "JWST-style SCI/ERR/DQ with a DQ_DEF table", "jwst", lone_mask=True, max_bits=32),
     Format("ccddata", "astropy CCDData (image + uint8 MASK + UNCERT)", "ccddata"),
-    Format("maximask", "MaxiMask output (class cube or single mask, MM_* cards)", "maximask", writes=False),
+    Format(
+        "maximask", "MaxiMask output (class cube or single mask, MM_* cards)", "maximask", writes=False, per_hdu=True
+    ),
     # a CP DQ file alone is meaningful only beside its image: a lone mask goes to plain FITS
-    Format("decam", "DECam Community Pipeline image/DQ/weight (ooi/ood/oow)", "decam", vocabulary="decam_cp"),
-    Format("fits", "plain FITS image or mask HDU", "plain", lone_mask=True),
+    Format(
+        "decam", "DECam Community Pipeline image/DQ/weight (ooi/ood/oow)", "decam", vocabulary="decam_cp", per_hdu=True
+    ),
+    Format("fits", "plain FITS image or mask HDU", "plain", lone_mask=True, per_hdu=True),
 ):
     register(_fmt)
 
@@ -92,8 +104,12 @@ def get(name: str) -> Format:
         raise ParameterError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
 
 
-def can_store(fmt: Format, obj: MaskedImage | Mask) -> str | None:
+def can_store(fmt: Format, obj: MaskedImage | Mask | Extensions) -> str | None:
     """Why ``fmt`` cannot store ``obj`` whole, or ``None`` when it can."""
+    if isinstance(obj, Extensions):
+        if not fmt.per_hdu:
+            return f"{fmt.name} files hold one masked image, not the {len(obj)} HDUs {', '.join(obj)}"
+        return next((why for ext in obj.extensions if (why := can_store(fmt, ext.obj))), None)
     mask = obj.mask if isinstance(obj, MaskedImage) else obj
     if not fmt.writes:
         return f"astromask does not write {fmt.name} files"
@@ -113,7 +129,7 @@ def can_store(fmt: Format, obj: MaskedImage | Mask) -> str | None:
 
 def output_format(
     input_format: str | None,
-    obj: MaskedImage | Mask,
+    obj: MaskedImage | Mask | Extensions,
     to: str | None = None,
     *,
     fallback: Sequence[str] = ("fits",),

@@ -266,13 +266,29 @@ def read_panels(
         if hdus is not None and parse_fits_name(name).hdu is not None:
             raise ParameterError(f"{name}: HDU given twice (in the name and with --hdu)")
         if hdus is None:
-            targets = [(None, None, os.path.basename(name))]
+            with open_source(name) as source:  # a file of several HDUs is drawn whole, one panel each
+                several = [(source.format, i, label) for i, label in zip(source.units(), source.labels())]
+                several = several if source.several else []
+            base = os.path.basename(name)
+            targets = [(fmt, i, f"{base}[{label}]") for fmt, i, label in several] or [(None, None, base)]
         else:
             fmt, found = _hdu_indices(parse_fits_name(name).path, hdus)
             targets = [(fmt, i, f"{os.path.basename(name)}[{label}]") for i, label in found]
         for fmt, hdu, title in targets:
-            panels.append(_file_panel(name, fmt, hdu, title, mask_name))
+            panels.append(
+                _file_panel(name, fmt, hdu, title, _same_hdu(mask_name, title) if hdu is not None else mask_name)
+            )
     return panels
+
+
+def _same_hdu(mask_name: str | os.PathLike | None, title: str) -> str | None:
+    """The mask file for one HDU of an image file: its HDU of the same name when it holds several."""
+    if mask_name is None:
+        return None
+    with open_source(os.fspath(mask_name)) as source:
+        if not source.several:
+            return os.fspath(mask_name)
+    return f"{os.fspath(mask_name)}[{title.rsplit('[', 1)[1].rstrip(']')}]"
 
 
 def _file_panel(name: str, fmt: str | None, hdu: int | None, title: str, mask_name: str | None) -> Panel:
