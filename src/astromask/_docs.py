@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .presets import PRESETS, preset_table
+from .schema import SYNONYMS
 
 HEADER = """# Preset mask schemas
 
@@ -20,8 +21,23 @@ page matches the registry. Plane `i` is bit `i` (value `1 << i`); missing bits a
 """
 
 
+SYNONYM_TEXT = """
+## Synonyms
+
+The traditions give some flags different names. Wherever a plane name is asked for
+(`--planes`, `--flags`, `--flag-keys`, `--repeated-flag-keys`, a stack configuration, a flag
+expression), a name a file lacks is taken as the one of its synonyms the file has, and
+`-v` says so (`plane SAT: taken as SATURATED of lsst.images (synonyms)`); masks combined
+from files of different traditions keep one plane per flag, under the first file's name.
+A name that is neither a plane of the file nor a synonym of one is an error that lists
+the file's planes. The table (`astromask.schema.SYNONYMS`):
+
+"""
+
+
 def render() -> str:
-    parts = [HEADER]
+    parts = [HEADER, SYNONYM_TEXT]
+    parts.extend(f"- {' ↔ '.join(f'`{name}`' for name in group)}\n" for group in SYNONYMS)
     for name in PRESETS:
         parts.append(f"\n## `{name}`\n\n{preset_table(name)}\n")
     return "".join(parts)

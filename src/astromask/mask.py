@@ -202,6 +202,9 @@ class Mask:
             raise ParameterTypeError(f"mask algebra needs two Mask objects, got {type(other).__name__}")
         if other.shape != self.shape:
             raise ParameterError(f"mask shapes differ: {self.shape} and {other.shape}")
+        theirs = self.schema.aligned(other.schema)  # SATURATED beside SAT is one plane (schema.SYNONYMS)
+        if theirs is not other.schema:
+            other = Mask(other.array, theirs, copy=False)
         schema = self.schema if other.schema == self.schema else self.schema.merged(other.schema)
         a = self.array if schema == self.schema else self.remap(schema).array
         b = other.array if schema == other.schema else other.remap(schema).array

@@ -14,6 +14,7 @@ names and integers.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -24,7 +25,32 @@ from astropy.nddata import bitmask
 
 from .errors import FlagExpressionError, ParameterError, ParameterTypeError, UnknownPlaneError, UnknownPlaneWarning
 
-__all__ = ["MAX_PLANES", "MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning"]
+__all__ = ["MAX_PLANES", "SYNONYMS", "MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning", "synonyms"]
+
+log = logging.getLogger("astromask")
+
+#: Names that the traditions give one flag. A name a schema lacks is taken as the one of its
+#: synonyms the schema has (``grow --planes SAT`` on an lsst.images file means ``SATURATED``),
+#: and masks combined from files of different traditions keep one plane for each flag.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("SAT", "SATURATED"),  # afw, decam_cp, detect / lsst.images, JWST
+    ("CR", "COSMIC_RAY"),  # afw, decam_cp, MaxiMask / lsst.images
+    ("INTRP", "INTERP", "INTERPOLATED"),  # afw / decam_cp / lsst.images
+    ("TRAIL", "STREAK"),  # astromask detect / decam_cp
+)
+_SYNONYM_OF = {name: group for group in SYNONYMS for name in group}
+_SHOWN: set[tuple[str | None, str, str]] = set()
+
+
+def synonyms(name: str) -> tuple[str, ...]:
+    """The other names of flag ``name`` (:data:`SYNONYMS`), in the table's order.
+
+    >>> synonyms("sat")
+    ('SATURATED',)
+    """
+    key = name.upper()
+    return tuple(other for other in _SYNONYM_OF.get(key, ()) if other != key)
+
 
 MAX_PLANES = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -240,11 +266,32 @@ class MaskSchema:
         return self._planes[self.bit(name)]  # type: ignore[return-value]
 
     def bit(self, name: str) -> int:
-        """Bit index of plane ``name`` (case-insensitive); unknown names raise :class:`UnknownPlaneError`."""
-        try:
-            return self._index[name.upper()]
-        except (KeyError, AttributeError):
-            raise UnknownPlaneError(self._unknown_message([name])) from None
+        """Bit index of plane ``name`` (case-insensitive, or a synonym of it: :meth:`resolve`);
+        unknown names raise :class:`UnknownPlaneError`."""
+        resolved = self.resolve(name) if isinstance(name, str) else None
+        if resolved is None:
+            raise UnknownPlaneError(self._unknown_message([name]))
+        return self._index[resolved.upper()]
+
+    def resolve(self, name: str) -> str | None:
+        """This schema's name for plane ``name``: itself (case-insensitive), else the one of its
+        :data:`SYNONYMS` the schema has, else ``None``. A synonym used is logged once (``-v``).
+
+        >>> MaskSchema(["BAD", "SATURATED"]).resolve("sat")
+        'SATURATED'
+        """
+        key = name.upper()
+        if key in self._index:
+            return self._planes[self._index[key]].name  # type: ignore[union-attr]
+        for other in synonyms(key):
+            if other in self._index:
+                found = self._planes[self._index[other]].name  # type: ignore[union-attr]
+                if (self.name, key, found) not in _SHOWN:
+                    _SHOWN.add((self.name, key, found))
+                    label = f" of {self.name}" if self.name else ""
+                    log.info("plane %s: taken as %s%s (synonyms)", name, found, label)
+                return found
+        return None
 
     def bitmask(self, *names: str) -> int:
         """OR of the bit values of ``names`` (each name counted once)."""
@@ -280,8 +327,14 @@ class MaskSchema:
         return MaskSchema(slots, dtype=dtype, name=self.name)
 
     def merged(self, other: MaskSchema) -> MaskSchema:
-        """This schema plus ``other``'s planes that it lacks (matched by name)."""
-        return self.with_planes(*(p for p in other if p.name not in self))
+        """This schema plus ``other``'s planes that it lacks (matched by name or :data:`SYNONYMS`)."""
+        return self.with_planes(*(p for p in other if self.resolve(p.name) is None))
+
+    def aligned(self, other: MaskSchema) -> MaskSchema:
+        """``other`` with each plane that is a synonym of one of this schema's renamed to this
+        schema's name (``SATURATED`` → ``SAT`` beside an afw schema)."""
+        renames = {p.name: found for p in other if p.name not in self and (found := self.resolve(p.name))}
+        return other.renamed(renames) if renames else other
 
     def bit_map(self, target: MaskSchema) -> list[tuple[int, int]]:
         """``(source bit, target bit)`` for each plane of this schema that ``target`` also has."""
@@ -350,13 +403,14 @@ class MaskSchema:
         raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
 
     def _known_names(self, names: Sequence[str], unknown: str) -> list[str]:
-        missing = [n for n in names if n not in self]
+        resolved = {n: self.resolve(n) for n in names}
+        missing = [n for n, r in resolved.items() if r is None]
         if missing:
             if unknown == "error":
                 raise UnknownPlaneError(self._unknown_message(missing))
             if unknown == "warn":
                 warnings.warn(self._unknown_message(missing), UnknownPlaneWarning, stacklevel=4)
-        return [n for n in names if n in self]
+        return [r for r in resolved.values() if r is not None]
 
     def _flags_from_string(self, expr: str, unknown: str) -> int:
         text = expr.strip()

@@ -28,6 +28,7 @@ _PARAMETERS = (
     "max_masked_pixels",
     "mask_bits_dict",
     "mask_bit_vector",
+    "unknown_flags",
 )
 
 
@@ -96,6 +97,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--mask-grow", type=int, metavar="N", help="grow the combined mask by N pixels (default 10)")
     p.add_argument("--footprint", choices=FOOTPRINTS, help="growth footprint (default diamond, as KBMOD)")
+    p.add_argument(
+        "--unknown-flags",
+        choices=("error", "warn", "ignore"),
+        help="a plane named in --flag-keys or --repeated-flag-keys that an image lacks (nor a synonym of it): "
+        "refuse (the default), warn and skip, or skip (the default flag keys are always skipped where absent)",
+    )
     p.add_argument(
         "--mask-threshold", type=_threshold, metavar="T", help="mask science > T ('none' or 0: off, the default)"
     )

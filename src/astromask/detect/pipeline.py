@@ -30,7 +30,7 @@ Then the planes are grown (:data:`DEFAULT_GROW`: ``SAT`` by 1 pixel, the
 pixels next to a full well; ``grow=`` adds or overrides radii) and merged with
 the image's own mask by plane name: its planes keep their bits, new planes go
 to the lowest free bits (:meth:`~astromask.MaskSchema.merged`). Where the file
-names a flag differently (:data:`SYNONYMS`: lsst.images' ``SATURATED`` and
+names a flag differently (:data:`astromask.schema.SYNONYMS`: lsst.images' ``SATURATED`` and
 ``COSMIC_RAY``, the DECam CP's ``STREAK``), its name is used.
 
 The network is reached through a small interface, so that this module does
@@ -66,7 +66,6 @@ __all__ = [
     "CNN_PLANES",
     "DEFAULT_GROW",
     "DETECTION_SCHEMA",
-    "SYNONYMS",
     "Detection",
     "Step",
     "detect",
@@ -103,8 +102,6 @@ CNN_PLANES = {
     "TRL": "TRAIL",
     "SAT": "SAT",
 }
-#: Names other schemas give to the same flags; a file's own name is used when it has one.
-SYNONYMS = {"SAT": ("SATURATED",), "CR": ("COSMIC_RAY",), "TRAIL": ("STREAK",)}
 CNN_MISSING = (
     "the MaxiMask network is not available: install the 'cnn' extra (pip install 'astromask[cnn]') "
     "and its weights (see docs/detection.md), or leave out --cnn"
@@ -516,14 +513,8 @@ def _as_mask(planes: dict[str, np.ndarray], shape) -> Mask:
 
 
 def _named_like(mask: Mask, schema: MaskSchema) -> Mask:
-    """``mask`` with each plane that ``schema`` lacks renamed to a synonym ``schema`` has (:data:`SYNONYMS`)."""
-    planes = []
-    for plane in mask.schema.planes:
-        if plane is not None and plane.name not in schema:
-            alias = next((a for a in SYNONYMS.get(plane.name, ()) if a in schema), None)
-            plane = schema.plane(alias) if alias else plane
-        planes.append(plane)
-    return Mask(mask.array, MaskSchema(planes, dtype=mask.schema.dtype), copy=False)
+    """``mask`` with each plane ``schema`` lacks renamed to a synonym it has (:data:`astromask.schema.SYNONYMS`)."""
+    return Mask(mask.array, schema.aligned(mask.schema), copy=False)
 
 
 def _grown(mask: Mask, radii: dict[str, float]) -> Mask:

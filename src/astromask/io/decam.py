@@ -96,7 +96,7 @@ from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask, as_unsigned
 from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
-from ..schema import MaskPlane, MaskSchema
+from ..schema import MaskSchema
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from .afw import is_integer_hdu
 from .cards import has_mp_cards, has_msk_cards
@@ -145,7 +145,6 @@ _LETTER = {"image": "i", "dq": "d", "weight": "w"}
 _PRODTYPE = {"image": "image", "dq": "dqmask", "weight": "wtmap"}
 _ROLE_NAME = re.compile(r"_oo([idw])_")
 _FITS_EXT = re.compile(r"(\.fits?|\.fts)?(\.fz|\.gz)?$", re.IGNORECASE)
-_ALIASES = {"INTRP": "INTERP", "INTERPOLATED": "INTERP", "SATURATED": "SAT", "COSMIC_RAY": "CR"}
 # Cards astromask puts in the metadata to say how the DQ mask was read; regenerated on write.
 _NOTE_KEYS = ("DQENCODE", "DQRULE", "DQNOTE")
 _FILE_KEYS = ("INHERIT", "BUNIT", "PRODTYPE")
@@ -342,13 +341,7 @@ def _to_decam_cp(mask: Mask) -> Mask:
     preset = get_schema("decam_cp")
     if all(p == q for p, q in zip(mask.schema.planes, preset.planes)) and mask.schema.nbits <= preset.nbits:
         return mask
-    planes: list[MaskPlane | None] = []
-    for p in mask.schema.planes:
-        alias = None if p is None else _ALIASES.get(p.name.upper())
-        if alias and alias not in mask.schema:
-            p = MaskPlane(alias, p.description)
-        planes.append(p)
-    renamed = Mask(mask.array, MaskSchema(planes, dtype=mask.schema.dtype), copy=False)
+    renamed = Mask(mask.array, preset.aligned(mask.schema), copy=False)  # SATURATED -> SAT (schema.SYNONYMS)
     counts = renamed.counts()
     lost = [n for n in renamed.schema.names if n not in preset and counts[n]]
     if lost:

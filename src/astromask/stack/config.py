@@ -19,6 +19,8 @@ key                   meaning                                     default
 ``mask_bit_vector``   integer flags used instead of flag_keys     None
 ``max_masked_pixels`` drop images whose masked fraction is above  0.5 (KBMOD's code)
 ``footprint``         shape of the growth (astromask's addition)  ``'diamond'`` (KBMOD's)
+``unknown_flags``     a given plane name an image lacks           ``'error'`` (KBMOD skips it)
+                      (astromask's addition): error, warn, ignore
 ====================  ==========================================  =============================
 """
 
@@ -118,6 +120,7 @@ class StackConfig:
     mask_bit_vector: int | None = None
     max_masked_pixels: float = 0.5
     footprint: str = "diamond"
+    unknown_flags: str = "error"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise the values in place once
@@ -133,6 +136,8 @@ class StackConfig:
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
             raise ParameterError(f"max_masked_pixels must be a fraction in 0..1, got {fraction!r}")
         set_(self, "max_masked_pixels", float(fraction))
+        if self.unknown_flags not in ("error", "warn", "ignore"):
+            raise ParameterError(f"unknown_flags must be one of error, warn, ignore, got {self.unknown_flags!r}")
         if self.footprint not in FOOTPRINTS:
             raise ParameterError(f"footprint must be one of {FOOTPRINTS}, got {self.footprint!r}")
 

@@ -7,8 +7,10 @@ Per stack, in KBMOD's order:
    (``>=``, as KBMOD's code and tests; its manual says "surpasses").
 2. **Per-image flags**: a pixel is flagged when its mask has any of
    ``flag_keys`` (or of the integer ``mask_bit_vector``). Names are resolved
-   through **each file's own plane map**; names a file lacks are skipped and
-   reported in the summary (KBMOD HEAD skips unknown flags too).
+   through **each file's own plane map** (or a synonym: ``SAT`` finds ``SATURATED``);
+   a given name a file lacks is an error naming the file and its planes, unless
+   ``unknown_flags`` says to skip it (KBMOD HEAD skips unknown flags silently); the
+   default ``flag_keys`` are skipped where absent. Skipped names go in the summary.
    ``mask_bits_dict`` replaces every file's map only when it is given.
 3. **Threshold** (only when ``mask_threshold`` is set and not 0): ``science >
    mask_threshold``, strictly; NaN pixels are never masked by it.
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +49,14 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
-from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
+from ..errors import (
+    AstromaskError,
+    FormatError,
+    OutputExistsError,
+    ParameterError,
+    UnknownPlaneError,
+    UnknownPlaneWarning,
+)
 from ..io import WRITE_FORMATS, output_format, read_mask, write
 from ..io import open as open_source
 from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
@@ -54,7 +64,7 @@ from ..io.plain import mask_hdu
 from ..mask import Mask
 from ..masked_image import MaskedImage
 from ..schema import MaskPlane, MaskSchema
-from .config import StackConfig
+from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
 from .inputs import expand_inputs
 from .scheduler import Runner, check_scheduler
@@ -115,7 +125,7 @@ def resolve_flags(schema: MaskSchema, keys: Sequence[str], bits_dict=None) -> tu
             if key in bits_dict:
                 value |= 1 << int(bits_dict[key])
                 continue
-        elif key in schema:
+        elif schema.resolve(key) is not None:  # the file's own name, or a synonym (SAT, SATURATED)
             value |= 1 << schema.bit(key)
             continue
         unknown.append(key)
@@ -167,15 +177,38 @@ def _apply_nan(science: np.ndarray, variance: np.ndarray, masked: np.ndarray) ->
     return n_nan
 
 
-def _image_flags(mask: Mask, config: StackConfig) -> tuple[int, tuple[str, ...]]:
+def _check_known(mask: Mask, unknown: tuple[str, ...], option: str, config: StackConfig, name: str) -> None:
+    """Refuse (or warn of) plane names given by the user that the image lacks, as ``config.unknown_flags`` says."""
+    if not unknown or config.unknown_flags == "ignore":
+        return
+    where = f"{name}: " if name else ""
+    known = ", ".join(mask.schema.names) if config.mask_bits_dict is None else ", ".join(config.mask_bits_dict)
+    message = (
+        f"{where}{option} {', '.join(unknown)}: no such plane in this image (its planes: {known}); "
+        "synonyms such as SAT/SATURATED are matched (docs/schemas.md); give --unknown-flags warn to skip them"
+    )
+    if config.unknown_flags == "error":
+        raise UnknownPlaneError(message)
+    warnings.warn(message, UnknownPlaneWarning, stacklevel=3)
+
+
+def _image_flags(mask: Mask, config: StackConfig, name: str = "") -> tuple[int, tuple[str, ...]]:
     if config.mask_bit_vector:  # KBMOD: a truthy bit vector replaces flag_keys
         return config.mask_bit_vector, ()
-    return resolve_flags(mask.schema, config.flag_keys, config.mask_bits_dict)
+    flags, unknown = resolve_flags(mask.schema, config.flag_keys, config.mask_bits_dict)
+    if config.flag_keys != DEFAULT_FLAG_KEYS:  # the defaults name planes many files lack: skipped, as in KBMOD
+        _check_known(mask, unknown, "flag_keys (--flag-keys)", config, name)
+    return flags, unknown
 
 
-def count_repeated(mask: Mask, config: StackConfig) -> np.ndarray:
-    """Boolean array: where ``mask`` has any of ``config.repeated_flag_keys`` (one image's vote)."""
-    flags, _ = resolve_flags(mask.schema, config.repeated_flag_keys, config.mask_bits_dict)
+def count_repeated(mask: Mask, config: StackConfig, *, name: str = "") -> np.ndarray:
+    """Boolean array: where ``mask`` has any of ``config.repeated_flag_keys`` (one image's vote).
+
+    A name the mask lacks (none of its planes, nor a synonym) is refused, or warned of, as
+    ``config.unknown_flags`` says; ``name`` is the file, for the message.
+    """
+    flags, unknown = resolve_flags(mask.schema, config.repeated_flag_keys, config.mask_bits_dict)
+    _check_known(mask, unknown, "repeated_flag_keys (--repeated-flag-keys)", config, name)
     return _select(mask.array, flags)
 
 
@@ -207,7 +240,12 @@ def _output_mask(mask: Mask, masked: np.ndarray, global_: np.ndarray | None, cop
 
 
 def mask_image(
-    image: MaskedImage, config: StackConfig, global_: np.ndarray | None = None, *, copy: bool = True
+    image: MaskedImage,
+    config: StackConfig,
+    global_: np.ndarray | None = None,
+    *,
+    copy: bool = True,
+    name: str = "",
 ) -> tuple[MaskedImage, dict]:
     """KBMOD's per-image steps on one image: flags, threshold, union with the global mask, grow, apply.
 
@@ -221,6 +259,8 @@ def mask_image(
     copy : bool
         ``False`` reuses the image's arrays where their types allow (for
         images read only to be masked).
+    name : str
+        The image's file, for messages.
 
     Returns
     -------
@@ -245,7 +285,7 @@ def mask_image(
     mask = image.mask
     if global_ is not None and global_.shape != image.shape:
         raise ParameterError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
-    flags, unknown = _image_flags(mask, config)
+    flags, unknown = _image_flags(mask, config, name)
     masked = _select(mask.array, flags)  # a new array: the union is built in it
     n_flagged = int(np.count_nonzero(masked))
     n_threshold = 0
@@ -452,7 +492,7 @@ def _vote(name: str, config: StackConfig) -> _Votes:
     """Pass-1 task: read one mask and return where it has a repeated flag."""
     mask = read_mask(name)
     log.info("%s: %s planes, repeated flags counted", name, mask.schema.name or "")
-    return _Votes.of_image(name, count_repeated(mask, config))
+    return _Votes.of_image(name, count_repeated(mask, config, name=name))
 
 
 class _Combine:
@@ -553,7 +593,7 @@ def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
     if not isinstance(image, MaskedImage):
         raise FormatError("holds a mask, not an image; stack inputs are images", path=job.name)
     schema_name = image.mask.schema.name
-    out, stats = mask_image(image, job.config, global_, copy=False)
+    out, stats = mask_image(image, job.config, global_, copy=False, name=job.name)
     del image
     mask = out.mask
     dropped = _dropped(stats, job.config)
