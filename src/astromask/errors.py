@@ -18,7 +18,8 @@ The tree::
     │   └── CalcSyntaxError
     ├── MissingDependencyError (ImportError)  an optional extra is not installed; names the extra
     ├── WeightsNotFoundError (FileNotFoundError)
-    └── OutputExistsError (FileExistsError)
+    └── OutputError                      an output that cannot be written there (a directory, read-only)
+        └── OutputExistsError (FileExistsError)
 
 Each class also derives from the built-in exception a Python user would expect
 (``except ValueError`` keeps working), but the command line catches only
@@ -38,6 +39,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "OutOfBoundsError",
+    "OutputError",
     "OutputExistsError",
     "ParameterError",
     "ParameterTypeError",
@@ -147,9 +149,16 @@ class WeightsNotFoundError(AstromaskError, FileNotFoundError):
     """The trained weights are not where they were looked for."""
 
 
-class OutputExistsError(AstromaskError, FileExistsError):
+class OutputError(AstromaskError):
+    """An output cannot be written where it was asked for (a directory, a missing or read-only place)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """The output file exists and ``overwrite`` was not given."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: output file exists (use --overwrite / overwrite=True to replace it)")
-        self.path = path
+        super().__init__("output file exists (use --overwrite / overwrite=True to replace it)", path=path)

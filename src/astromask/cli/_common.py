@@ -25,11 +25,12 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from .. import algebra
-from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
+from ..errors import AstromaskError, FormatError, OutputError, OutputExistsError, ParameterError
 from ..io import WRITE_FORMATS, Extension, Extensions, cards, get_format, output_format, registry, write
 from ..io import open as open_source
 from ..io.extensions import merge_outputs
 from ..io.fitsfile import (
+    check_writable,
     find_hdu,
     image_hdu_indices,
     image_shape,
@@ -45,6 +46,7 @@ __all__ = [
     "Loaded",
     "Operand",
     "add_output_options",
+    "check_outdir",
     "check_output",
     "each_hdu",
     "load",
@@ -82,15 +84,28 @@ def add_output_options(parser, *, formats: bool = True) -> None:
         )
 
 
-def check_output(output: str, inputs: list[str] | tuple[str, ...], overwrite: bool) -> None:
-    """Refuse to write over an input or, without ``overwrite``, over an existing file."""
-    if os.path.exists(output):
-        for name in inputs:
+def check_output(output: str, inputs: list[str] | tuple[str, ...] | None, overwrite: bool) -> None:
+    """Refuse, before any work, to write over an input, over an existing file without ``overwrite``,
+    into a directory's name, or where the file cannot be written (:func:`check_writable`)."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        for name in inputs or ():
             src = parse_fits_name(name).path
             if os.path.exists(src) and os.path.samefile(src, output):
-                raise AstromaskError(f"{output}: output is the input file {name}; write to another name")
-        if not overwrite:
-            raise OutputExistsError(output)
+                raise OutputError(f"output is the input file {name}; write to another name", path=output)
+    check_writable(output, overwrite=overwrite)
+
+
+def check_outdir(outdir: str) -> None:
+    """Refuse, before any work, an output directory that is a file or cannot be made or written."""
+    if os.path.exists(outdir) and not os.path.isdir(outdir):
+        raise OutputError("is a file, not a directory", path=outdir)
+    place = os.path.abspath(outdir)
+    while not os.path.exists(place):  # made with its parents: the nearest existing one must take it
+        place = os.path.dirname(place)
+    if not os.path.isdir(place):
+        raise OutputError(f"cannot make it: {place} is a file", path=outdir)
+    if not os.access(place, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in {place} (permission denied or a read-only file system)", path=outdir)
 
 
 @dataclass

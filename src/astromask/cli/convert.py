@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 
-from ..errors import AstromaskError, OutputExistsError
 from ..io import FORMATS, WRITE_FORMATS, Extensions, write
 from ..io import open as open_source
-from ..io.fitsfile import parse_fits_name
+from ._common import check_output
 
 log = logging.getLogger("astromask")
 
@@ -33,11 +31,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    src = parse_fits_name(args.input).path
-    if os.path.exists(args.output) and os.path.samefile(src, args.output):
-        raise AstromaskError(f"{args.output}: output is the input file; write to another name")
-    if os.path.exists(args.output) and not args.overwrite:
-        raise OutputExistsError(args.output)
+    check_output(args.output, [args.input], args.overwrite)
     with open_source(args.input, format=args.from_format) as source:
         obj = source.read_all() if source.several else source.read()
     options = {}

@@ -19,7 +19,7 @@ from ..io import open as open_source
 from ..io.fitsfile import parse_fits_name
 from ..masked_image import MaskedImage
 from ..progress import progress
-from ._common import check_output, each_hdu, hdu_label, load, load_array, save, stage, staged_name
+from ._common import check_outdir, check_output, each_hdu, hdu_label, load, load_array, save, stage, staged_name
 
 log = logging.getLogger("astromask")
 
@@ -180,6 +180,7 @@ def _outputs(images: list[str], output: str, several: bool) -> list[str]:
         return [output]
     if os.path.exists(output) and not os.path.isdir(output):
         raise AstromaskError(f"{output}: not a directory; OUT must be a directory for several IMAGEs")
+    check_outdir(output)
     os.makedirs(output, exist_ok=True)
     names = [_stem(name) + ".detect.fits" for name in images]
     if len(set(names)) != len(names):

@@ -191,6 +191,7 @@ def _run_maximask(args) -> int:
 
 
 def _run_maxitrack(args) -> int:
+    from ..io.fitsfile import check_writable
     from ..maximask import load_maxitrack
     from ..maximask.files import check_processable, maxitrack_file
     from ..maximask.maxitrack import DEFAULT_BATCH
@@ -198,6 +199,7 @@ def _run_maxitrack(args) -> int:
     files = _files(args.im_path)
     for name in files:
         check_processable(name)
+    check_writable(args.output, overwrite=True)  # appended to: before any work
     mt = load_maxitrack(args.net_dir, args.device, args.batch_size or DEFAULT_BATCH)
     log.info("%s", numerics_line())
     rng = random.Random(args.seed)

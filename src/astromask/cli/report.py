@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..report import write_report
+from ._common import check_outdir
 from .show import add_input_options, mask_files
 
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    check_outdir(args.output)
     write_report(
         args.images,
         args.output,

@@ -14,6 +14,7 @@ from ..footprint import FOOTPRINTS
 from ..io import WRITE_FORMATS
 from ..stack import StackConfig, load_config, run_stack
 from ..stack.scheduler import check_scheduler
+from ._common import check_outdir
 
 log = logging.getLogger("astromask")
 
@@ -148,6 +149,7 @@ def _config(args) -> StackConfig:
 
 def run(args) -> int:
     config = _config(args)
+    check_outdir(args.outdir)
     result = run_stack(args.inputs, args.outdir, config, to=args.to, scheduler=args.scheduler, overwrite=args.overwrite)
     print(summary_text(result, config))
     return 0

@@ -20,13 +20,14 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..errors import FormatError, OutputExistsError, ParameterError
+from ..errors import FormatError, OutputError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 
 __all__ = [
     "FitsName",
     "bbox_slices",
+    "check_writable",
     "clean_header",
     "describe_hdus",
     "find_hdu",
@@ -498,6 +499,29 @@ def make_image_hdu(
     return fits.CompImageHDU(data, header=header, name=name, **kwargs)
 
 
+def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    r"""Refuse, before any work, an output that cannot be written as a file at ``path``.
+
+    A directory (or a name ending in ``/``), a folder that does not exist or is not a
+    folder, an existing file without ``overwrite`` and a place that is not writable
+    (permissions, a read-only file system) are :class:`~astromask.errors.OutputError`\s
+    naming the place.
+    """
+    path = os.fspath(path)
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise OutputError("is a directory; give a file name", path=path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(directory):
+        raise OutputError(f"the directory {os.path.dirname(path) or '.'} does not exist", path=path)
+    if not os.path.isdir(directory):
+        raise OutputError(f"{os.path.dirname(path)} is not a directory", path=path)
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(path)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        where = os.path.dirname(path) or "."
+        raise OutputError(f"cannot write in {where} (permission denied or a read-only file system)", path=path)
+
+
 def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> None:
     """Write ``hdul`` to a temporary file beside ``path`` and rename it into place.
 
@@ -505,13 +529,13 @@ def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> N
     nothing behind.
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise OutputExistsError(path)
+    check_writable(path, overwrite=overwrite)
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FormatError("output directory does not exist", path=path)
     suffix = ".fits.gz" if path.endswith(".gz") else ".fits"
-    fd, tmp = tempfile.mkstemp(prefix=".astromask-", suffix=suffix, dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".astromask-", suffix=suffix, dir=directory)
+    except OSError as exc:  # the user's terms: the place, not a temporary file's name
+        raise OutputError(f"cannot write in {directory}: {exc.strerror or exc}", path=path) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
