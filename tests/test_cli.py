@@ -256,6 +256,7 @@ def test_every_user_error_class_is_an_astromask_error_and_its_builtin():
         "MissingDependencyError": ImportError,
         "WeightsNotFoundError": FileNotFoundError,
         "OutputError": Exception,
+        "LossError": Exception,
         "OutputExistsError": FileExistsError,
     }
     for name in errors.__all__:

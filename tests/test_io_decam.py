@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+import astromask
 from astromask import Box, Mask, MaskedImage
-from astromask.errors import FormatError
+from astromask.errors import FormatError, LossError
 from astromask.io import decam
 from astromask.io.fitsfile import open_fits, wcs_cards, write_atomic
 from astromask.presets import get_schema
@@ -317,9 +318,16 @@ def test_code_precedence_and_interp_warning(tmp_path):
     mask.set("NO_DATA", (0, 2))
     mask.set("BAD", (0, 2))  # NO_DATA beats everything
     mask.set("INTERP", (0, 3))
-    with pytest.warns(UserWarning, match="1 pixels have INTERP set"):
-        codes = decam.encode_dq(mask, "codes")
-    assert codes.tolist() == [[1, 3, 2, 0, 0]]
+    assert decam.encode_dq(mask, "codes").tolist() == [[1, 3, 2, 0, 0]]
+    assert decam.losses(mask, encoding="codes") == [
+        "INTERP in 1 pixels (CP DQ codes have no INTERP; encoding='bits' keeps it)",
+        "all but one flag in 3 pixels that have several (a CP DQ code holds one)",
+    ]
+    with pytest.raises(LossError, match="would lose INTERP in 1 pixels.*--allow-loss"):
+        astromask.write(mask, tmp_path / "x_ood_z.fits", format="decam", encoding="codes")
+    assert not (tmp_path / "x_ood_z.fits").exists()
+    astromask.write(mask, tmp_path / "x_ood_z.fits", format="decam", encoding="codes", allow_loss=True)
+    assert fits.getdata(tmp_path / "x_ood_z.fits", 1).tolist() == [[1, 3, 2, 0, 0]]
 
 
 def test_foreign_planes_are_aliased_or_dropped_with_warning():
@@ -327,9 +335,10 @@ def test_foreign_planes_are_aliased_or_dropped_with_warning():
     mask.set("INTRP", (0, 0))
     mask.set("DETECTED", (0, 1))
     mask.set("CR", (0, 2))
-    with pytest.warns(UserWarning, match="no plane for DETECTED"):
-        bits = decam.encode_dq(mask, "bits")
-    assert bits.tolist() == [[4, 0, 16]]
+    assert decam.encode_dq(mask, "bits").tolist() == [[4, 0, 16]]  # INTRP is INTERP, CR is CR
+    lost = decam.losses(mask, encoding="bits")[0]
+    assert lost.startswith("planes CP DQ masks do not have: EDGE, DETECTED (1 pixels set), DETECTED_NEGATIVE")
+    assert "INTRP" not in lost and "CR" not in lost.replace("CROSSTALK", "")
 
 
 def test_bare_mask_writes_only_the_dq_file(tmp_path):
@@ -381,5 +390,6 @@ def test_unnamed_bits_cannot_become_codes():
     mask = decam.decode_dq(np.array([[0, 8, 1]], np.int32), "bits")  # CP bit 8 (value 8) is unused
     assert mask.schema.interpret(8) == [] and int(mask.array[0, 1]) == 8
     assert decam.encode_dq(mask, "bits").tolist() == [[0, 8, 1]]  # kept in bit mode
-    with pytest.warns(UserWarning, match="1 pixels have bits no plane names"):
-        assert decam.encode_dq(mask, "codes").tolist() == [[0, 0, 1]]
+    assert decam.encode_dq(mask, "codes").tolist() == [[0, 0, 1]]
+    assert decam.losses(mask, encoding="codes") == ["bits no plane names in 1 pixels (CP DQ codes cannot hold them)"]
+    assert decam.losses(mask, encoding="bits") == []

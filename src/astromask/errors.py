@@ -18,6 +18,7 @@ The tree::
     │   └── CalcSyntaxError
     ├── MissingDependencyError (ImportError)  an optional extra is not installed; names the extra
     ├── WeightsNotFoundError (FileNotFoundError)
+    ├── LossError                        a format asked for cannot hold every plane (without allow_loss)
     └── OutputError                      an output that cannot be written there (a directory, read-only)
         └── OutputExistsError (FileExistsError)
 
@@ -36,6 +37,7 @@ __all__ = [
     "FlagExpressionError",
     "FormatError",
     "LimitError",
+    "LossError",
     "MissingDependencyError",
     "NotFoundError",
     "OutOfBoundsError",
@@ -147,6 +149,10 @@ class MissingDependencyError(AstromaskError, ImportError):
 
 class WeightsNotFoundError(AstromaskError, FileNotFoundError):
     """The trained weights are not where they were looked for."""
+
+
+class LossError(AstromaskError):
+    """Writing in the format asked for would lose planes or flags; ``allow_loss`` writes anyway."""
 
 
 class OutputError(AstromaskError):

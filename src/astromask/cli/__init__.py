@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import shlex
 import sys
 from types import ModuleType
 
@@ -176,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     _configure_logging(args.verbose, args.quiet)
     prefix = f"astromask {args.command}"
+    from ..io.fitsfile import record_provenance  # every file written records the command that made it
+
+    record_provenance(command="astromask " + shlex.join(argv))
     try:
         return int(command_module(args.command).run(args) or 0)
     except BrokenPipeError:  # `astromask info f | head`
@@ -199,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BUG
+    finally:
+        record_provenance(command="")  # later writes in this process (the Python API) are not this command's
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,17 @@ from astropy.wcs import WCS
 
 from .. import algebra
 from ..errors import AstromaskError, FormatError, OutputError, OutputExistsError, ParameterError
-from ..io import WRITE_FORMATS, Extension, Extensions, cards, get_format, output_format, registry, write
+from ..io import (
+    WRITE_FORMATS,
+    Extension,
+    Extensions,
+    cards,
+    check_loss,
+    get_format,
+    output_format,
+    registry,
+    write,
+)
 from ..io import open as open_source
 from ..io.extensions import merge_outputs
 from ..io.fitsfile import (
@@ -37,6 +47,7 @@ from ..io.fitsfile import (
     parse_fits_name,
     read_pixels,
     read_wcs,
+    record_provenance,
     write_atomic,
 )
 from ..mask import Mask
@@ -76,17 +87,30 @@ class Loaded:
 
 
 def add_output_options(parser, *, formats: bool = True) -> None:
-    """``--overwrite`` and (for plane-mask commands) ``--to FORMAT``."""
+    """``--overwrite`` and (for plane-mask commands) ``--to FORMAT`` and ``--allow-loss``."""
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     if formats:
         parser.add_argument(
             "--to", choices=WRITE_FORMATS, help="output format (default: the input's, plain FITS for masks)"
         )
+        add_loss_option(parser)
+
+
+def add_loss_option(parser) -> None:
+    """``--allow-loss``: write in a --to format that cannot hold every plane (it is said what is lost)."""
+    parser.add_argument(
+        "--allow-loss",
+        action="store_true",
+        help="write even if the --to format cannot hold every plane or flag (what is lost is said in one line)",
+    )
 
 
 def check_output(output: str, inputs: list[str] | tuple[str, ...] | None, overwrite: bool) -> None:
     """Refuse, before any work, to write over an input, over an existing file without ``overwrite``,
-    into a directory's name, or where the file cannot be written (:func:`check_writable`)."""
+    into a directory's name, or where the file cannot be written (:func:`check_writable`).
+
+    ``inputs`` are recorded as the output's provenance (HISTORY cards)."""
+    record_provenance(inputs=[str(name) for name in inputs or ()])
     if os.path.exists(output) and not os.path.isdir(output):
         for name in inputs or ():
             src = parse_fits_name(name).path
@@ -266,7 +290,13 @@ def load(name: str, *, format: str | None = None) -> Loaded:
 
 
 def save(
-    loaded: Loaded, obj: MaskedImage | Mask, output: str, *, to: str | None = None, overwrite: bool = False
+    loaded: Loaded,
+    obj: MaskedImage | Mask,
+    output: str,
+    *,
+    to: str | None = None,
+    overwrite: bool = False,
+    allow_loss: bool = False,
 ) -> str:
     """Write ``obj`` in format ``to``, else the input's format where it stores ``obj`` whole, else plain
     FITS (:func:`astromask.io.output_format`).
@@ -277,9 +307,10 @@ def save(
     if _GATHER.get() is not None:
         if fmt.lower() not in WRITE_FORMATS:
             raise ParameterError(f"format must be one of {', '.join(WRITE_FORMATS)}, got {fmt!r}")
+        check_loss(obj, fmt, f"{output}[{hdu_label()}]", allow_loss=allow_loss)
         _gathered(get_format(fmt).write(obj, output), fmt)
     else:
-        write(obj, output, format=fmt, overwrite=overwrite)
+        write(obj, output, format=fmt, overwrite=overwrite, allow_loss=allow_loss)
     return fmt
 
 

@@ -91,7 +91,7 @@ def _run_one(args) -> int:
         save_array(result.astype(np.uint8), first.header, args.output, overwrite=args.overwrite)
         fmt = "fits"
     else:
-        fmt = save(first.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
+        fmt = save(first.loaded, result, args.output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss)
     wrote(args.output, f" ({fmt}, {len(args.inputs)} inputs)")
     return 0
 

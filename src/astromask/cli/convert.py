@@ -6,7 +6,7 @@ import logging
 
 from ..io import FORMATS, WRITE_FORMATS, Extensions, write
 from ..io import open as open_source
-from ._common import check_output
+from ._common import add_loss_option, check_output
 
 log = logging.getLogger("astromask")
 
@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--to", required=True, choices=WRITE_FORMATS, help="output format")
     p.add_argument("--from", dest="from_format", choices=list(FORMATS), help="input format (default: guess)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    add_loss_option(p)
     p.add_argument(
         "--compression",
         choices=["GZIP_2", "GZIP_1", "RICE_1", "PLIO_1", "NONE"],
@@ -38,7 +39,7 @@ def run(args) -> int:
     if args.compression:
         key = "mask_compression" if args.to == "lsst" else "compression"
         options[key] = None if args.compression == "NONE" else args.compression
-    write(obj, args.output, format=args.to, overwrite=args.overwrite, **options)
+    write(obj, args.output, format=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss, **options)
     hdus = f", {len(obj)} HDUs: {', '.join(obj)}" if isinstance(obj, Extensions) else ""
     log.info("wrote %s (%s%s)", args.output, args.to, hdus)
     return 0

@@ -19,7 +19,18 @@ from ..io import open as open_source
 from ..io.fitsfile import parse_fits_name
 from ..masked_image import MaskedImage
 from ..progress import progress
-from ._common import check_outdir, check_output, each_hdu, hdu_label, load, load_array, save, stage, staged_name
+from ._common import (
+    add_loss_option,
+    check_outdir,
+    check_output,
+    each_hdu,
+    hdu_label,
+    load,
+    load_array,
+    save,
+    stage,
+    staged_name,
+)
 
 log = logging.getLogger("astromask")
 
@@ -95,6 +106,7 @@ def add_parser(sub) -> None:
         choices=WRITE_FORMATS,
         help="output format (default: the input's; plain FITS for DECam, JWST and MaxiMask inputs)",
     )
+    add_loss_option(out)
     out.add_argument("--png", metavar="FILE", help="picture of the result (one IMAGE; default OUT with .png)")
     out.add_argument("--no-png", action="store_true", help="write no picture")
     out.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -161,7 +173,7 @@ def _run(args) -> int:
         try:
             if partial:
                 picture.save_png(result.image, partial, title=os.path.basename(item.name))
-            written = save(item, result.image, output, to=args.to, overwrite=args.overwrite)
+            written = save(item, result.image, output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss)
             if partial and hdu_label() is None:
                 os.replace(partial, png)
         finally:

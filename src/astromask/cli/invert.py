@@ -56,7 +56,9 @@ def _run_one(args) -> int:
         if isinstance(obj, MaskedImage):
             obj.mask = inverted
             inverted = obj
-        fmt = save(operand.loaded, inverted, args.output, to=args.to, overwrite=args.overwrite)
+        fmt = save(
+            operand.loaded, inverted, args.output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss
+        )
     wrote(args.output, f" ({fmt})")
     return 0
 

@@ -104,7 +104,7 @@ def _run_one(args) -> int:
         wrote(args.output, f": {int(result.sum())} pixels set")
         return 0
     result = operation(operand.loaded.obj, planes=args.planes, **options)
-    fmt = save(operand.loaded, result, args.output, to=args.to, overwrite=args.overwrite)
+    fmt = save(operand.loaded, result, args.output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss)
     mask = result if isinstance(result, Mask) else result.mask
     wrote(args.output, f" ({fmt}): {mask.counts()}")
     return 0

@@ -14,7 +14,7 @@ from ..footprint import FOOTPRINTS
 from ..io import WRITE_FORMATS
 from ..stack import StackConfig, load_config, run_stack
 from ..stack.scheduler import check_scheduler
-from ._common import check_outdir
+from ._common import add_loss_option, check_outdir
 
 log = logging.getLogger("astromask")
 
@@ -130,6 +130,7 @@ def add_parser(sub) -> None:
         choices=WRITE_FORMATS,
         help="output format (default: the input's; DECam CP images are written as afw files)",
     )
+    add_loss_option(p)
     p.add_argument(
         "--scheduler",
         type=_scheduler,
@@ -150,7 +151,15 @@ def _config(args) -> StackConfig:
 def run(args) -> int:
     config = _config(args)
     check_outdir(args.outdir)
-    result = run_stack(args.inputs, args.outdir, config, to=args.to, scheduler=args.scheduler, overwrite=args.overwrite)
+    result = run_stack(
+        args.inputs,
+        args.outdir,
+        config,
+        to=args.to,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        write_options={"allow_loss": True} if args.allow_loss else None,
+    )
     print(summary_text(result, config))
     return 0
 

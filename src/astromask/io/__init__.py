@@ -39,6 +39,7 @@ library, ``info``, ``stack`` and the pictures read a file.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -47,7 +48,7 @@ from types import ModuleType
 
 from astropy.io import fits
 
-from ..errors import AmbiguousHDUError, FormatError, OutputExistsError, ParameterError
+from ..errors import AmbiguousHDUError, FormatError, LossError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from . import registry
@@ -60,8 +61,10 @@ __all__ = [
     "Extension",
     "Extensions",
     "Source",
+    "check_loss",
     "get_format",
     "identify",
+    "losses",
     "open",
     "output_format",
     "read",
@@ -70,6 +73,8 @@ __all__ = [
     "read_masked_image",
     "write",
 ]
+
+log = logging.getLogger("astromask")
 
 #: format name -> one-line description, in identification order (plain FITS last); see :mod:`.registry`
 FORMATS: dict[str, str] = {name: fmt.description for name, fmt in registry.FORMATS.items()}
@@ -223,6 +228,13 @@ def open(path: str | os.PathLike, *, format: str | None = None, hdu: HduSpec = N
     hdul = open_fits(name.path)
     try:
         fmt = registry.get(format).name if format else identify(hdul, name.path)
+        if format and not registry.get(fmt).functions.identify(hdul, name.path):  # a forced format must fit
+            found = identify(hdul, name.path)
+            raise FormatError(
+                f"is not a {fmt} file ({registry.get(fmt).description}); its content reads as {found}: "
+                f"{registry.get(found).description}",
+                path=name.path,
+            )
         yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
     finally:
         hdul.close()
@@ -338,12 +350,40 @@ def read_mask(
     return result
 
 
+def losses(obj: MaskedImage | Mask | Extensions, format: str, **options) -> list[str]:
+    """What writing ``obj`` in ``format`` would lose, one phrase each (empty: nothing).
+
+    >>> import numpy as np
+    >>> from astromask import Mask, MaskSchema
+    >>> losses(Mask((2, 2), MaskSchema(["BAD", "EDGE"])), "decam")
+    ['planes CP DQ masks do not have: EDGE']
+    """
+    functions = get_format(format)
+    check = getattr(functions, "losses", None)
+    if check is None:
+        return []
+    if isinstance(obj, Extensions):
+        return [f"{ext.label}: {text}" for ext in obj.extensions for text in check(ext.obj, **options)]
+    return list(check(obj, **options))
+
+
+def check_loss(obj: MaskedImage | Mask | Extensions, format: str, path: str, *, allow_loss: bool, **options) -> None:
+    """Refuse (:class:`~astromask.errors.LossError`), or with ``allow_loss`` log in one line, what
+    writing ``obj`` to ``path`` in ``format`` would lose (:func:`losses`)."""
+    lost = losses(obj, format, **options)
+    if lost and not allow_loss:
+        raise LossError(f"{path}: writing {format} would lose {'; '.join(lost)}; give --allow-loss to write it anyway")
+    if lost:
+        log.warning("%s: written as %s without: %s", path, format, "; ".join(lost))
+
+
 def write(
     obj: MaskedImage | Mask | Extensions,
     path: str | os.PathLike,
     *,
     format: str = "lsst",
     overwrite: bool = False,
+    allow_loss: bool = False,
     **options,
 ) -> None:
     """Write a :class:`MaskedImage` or :class:`Mask` atomically.
@@ -360,6 +400,11 @@ def write(
         Output format (default ``'lsst'``).
     overwrite : bool
         Replace an existing file; otherwise :class:`~astromask.errors.OutputExistsError`.
+    allow_loss : bool
+        Write even when the format cannot hold everything (a DECam CP DQ mask has no
+        ``EDGE`` plane; its integer codes keep one flag per pixel): what is lost is
+        logged in one line. Otherwise such a write is a :class:`~astromask.errors.LossError`
+        saying what would be lost.
     **options
         Format options, e.g. ``compression=`` or ``image_compression=`` (see
         each format module).
@@ -369,6 +414,7 @@ def write(
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise OutputExistsError(path)
+    check_loss(obj, format, path, allow_loss=allow_loss, **options)
     if isinstance(obj, Extensions):
         why = registry.can_store(registry.get(format), obj)
         if why is not None and not registry.get(format).per_hdu:

@@ -124,10 +124,11 @@ def _role(hdul: fits.HDUList, index: int) -> str:
 
 
 def identify(hdul: fits.HDUList, path: str) -> bool:
-    """A ``uint8`` ``MASK`` HDU and/or an ``UNCERT`` HDU, without lsst.images or afw plane cards."""
+    """A ``uint8`` ``MASK`` HDU and/or an ``UNCERT`` HDU (or the ``FLAGS_<name>`` HDUs of an astropy
+    ``FlagCollection``), without lsst.images or afw plane cards."""
     mask, uncert = _named(hdul, MASK_NAME), _named(hdul, UNCERT_NAME)
     if mask is None and uncert is None:
-        return False
+        return bool(_flag_collection(hdul)) and not any(cards.has_mp_cards(hdu.header) for hdu in hdul)
     if mask is not None and any(filter_mask_ref(hdul, i) == mask for i in range(len(hdul))):
         return False  # a CIAO mask-filtered file: MASK means "included", read as plain FITS
     if mask is not None:

@@ -87,7 +87,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 
 import numpy as np
 from astropy.io import fits
@@ -127,6 +126,7 @@ __all__ = [
     "encode_dq",
     "file_role",
     "identify",
+    "losses",
     "mask_at",
     "read",
     "read_mask",
@@ -337,27 +337,66 @@ def _encoding_of(schema: MaskSchema) -> str | None:
 
 
 def _to_decam_cp(mask: Mask) -> Mask:
-    """The mask in ``decam_cp`` planes (aliases renamed; other planes dropped with a warning)."""
+    """The mask in ``decam_cp`` planes (synonyms renamed, other planes dropped: :func:`losses` says which)."""
     preset = get_schema("decam_cp")
     if all(p == q for p, q in zip(mask.schema.planes, preset.planes)) and mask.schema.nbits <= preset.nbits:
         return mask
     renamed = Mask(mask.array, preset.aligned(mask.schema), copy=False)  # SATURATED -> SAT (schema.SYNONYMS)
-    counts = renamed.counts()
-    lost = [n for n in renamed.schema.names if n not in preset and counts[n]]
-    if lost:
-        warnings.warn(
-            f"the DECam CP DQ mask has no plane for {', '.join(lost)}; those flags are not written",
-            UserWarning,
-            stacklevel=4,
-        )
     return renamed.remap(preset, drop=True)
+
+
+def _write_encoding(obj: MaskedImage | Mask, encoding: str | None) -> str:
+    """The DQ encoding :func:`write` uses: the one given, else the one read, else bits."""
+    if encoding is not None:
+        return encoding
+    schema = obj.schema if isinstance(obj, Mask) else obj.mask.schema
+    found = _encoding_of(schema)
+    if found is None and isinstance(obj, MaskedImage) and isinstance(obj.metadata, (fits.Header, dict)):
+        found = str(obj.metadata.get("DQENCODE", "")).strip().lower() or None
+    return found if found in ENCODINGS else "bits"
+
+
+def losses(obj: MaskedImage | Mask, *, encoding: str | None = None, **options) -> list[str]:
+    """What writing ``obj`` as a CP file would lose, one phrase each (empty: nothing).
+
+    Planes the CP DQ vocabulary lacks (synonyms such as ``SATURATED`` are kept as ``SAT``); in
+    the integer codes of CP >= V3.5, ``INTERP``, bits no plane names, and every flag but the
+    first (:data:`CODE_PRECEDENCE`) of a pixel that has several.
+
+    >>> m = Mask((2, 2), MaskSchema(["BAD", "EDGE"])); m.set("EDGE", (0, 0))
+    >>> losses(m)
+    ['planes CP DQ masks do not have: EDGE (1 pixels set)']
+    """
+    mask = obj if isinstance(obj, Mask) else obj.mask
+    preset = get_schema("decam_cp")
+    renamed = Mask(mask.array, preset.aligned(mask.schema), copy=False)
+    counts = renamed.counts()
+    dropped = [name for name in renamed.schema.names if name not in preset]
+    out = []
+    if dropped:
+        listed = ", ".join(f"{name} ({counts[name]} pixels set)" if counts[name] else name for name in dropped)
+        out.append(f"planes CP DQ masks do not have: {listed}")
+    if _write_encoding(obj, encoding) == "codes":
+        cp = _to_decam_cp(mask)
+        n_interp = int(np.count_nonzero(cp.get("INTERP")))
+        if n_interp:
+            out.append(f"INTERP in {n_interp} pixels (CP DQ codes have no INTERP; encoding='bits' keeps it)")
+        width = (1 << 8 * mask.array.dtype.itemsize) - 1
+        unnamed = int(np.count_nonzero(mask.array & np.asarray(width & ~mask.schema.all_bits, mask.array.dtype)))
+        if unnamed:
+            out.append(f"bits no plane names in {unnamed} pixels (CP DQ codes cannot hold them)")
+        coded = [cp.get(plane) for plane in CODE_PRECEDENCE]
+        several = int(np.count_nonzero(np.sum(coded, axis=0) > 1)) if coded else 0
+        if several:
+            out.append(f"all but one flag in {several} pixels that have several (a CP DQ code holds one)")
+    return out
 
 
 def encode_dq(mask: Mask, encoding: str) -> np.ndarray:
     """The ``int32`` CP DQ array of a mask, in ``encoding`` ``{'codes', 'bits'}``.
 
     In code mode one code per pixel, by :data:`CODE_PRECEDENCE`; ``INTERP``
-    has no code and is dropped with a warning.
+    has no code and is dropped (:func:`losses` lists what is lost).
 
     >>> m = decode_dq(np.array([[0, 1, 16 | 64]]), "bits")
     >>> encode_dq(m, "codes").tolist(), encode_dq(m, "bits").tolist()
@@ -370,22 +409,6 @@ def encode_dq(mask: Mask, encoding: str) -> np.ndarray:
         return mask.array.astype(np.uint32).view(np.int32)
     if encoding != "codes":
         raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-    n_interp = int(np.count_nonzero(mask.get("INTERP")))
-    if n_interp:
-        warnings.warn(
-            f"{n_interp} pixels have INTERP set, which CP DQ codes cannot hold; it is not written "
-            "(write with encoding='bits' to keep it)",
-            UserWarning,
-            stacklevel=3,
-        )
-    width = (1 << 8 * mask.array.dtype.itemsize) - 1
-    unnamed = np.count_nonzero(mask.array & np.asarray(width & ~mask.schema.all_bits, mask.array.dtype))
-    if unnamed:
-        warnings.warn(
-            f"{unnamed} pixels have bits no plane names, which CP DQ codes cannot hold; they are not written",
-            UserWarning,
-            stacklevel=3,
-        )
     out = np.zeros(mask.shape, dtype=np.int32)
     code_of = {plane: code for code, plane in CODES.items()}
     for plane in reversed(CODE_PRECEDENCE):  # the first of the precedence list is written last and wins
@@ -667,18 +690,14 @@ def write(
     (['x_ood_z.fits'], [[0, 5]])
     """
     if isinstance(obj, Mask):
-        encoding = encoding or _encoding_of(obj.schema) or "bits"
+        encoding = _write_encoding(obj, encoding)
         target = sibling_path(path, "dq") if _role_from_name(path) == "image" else path
         primary, ccd = fits.Header(), fits.Header()
         dq = encode_dq(obj, encoding)
         return {target: _hdul(primary, ccd, "dq", encoding, dq, (0, 0), None, None, extname or "CCD1", compression)}
     if not isinstance(obj, MaskedImage):
         raise ParameterTypeError(f"can only write a Mask or MaskedImage, got {type(obj).__name__}")
-    if encoding is None:
-        encoding = _encoding_of(obj.mask.schema)
-        if encoding is None and isinstance(obj.metadata, (fits.Header, dict)):
-            encoding = str(obj.metadata.get("DQENCODE", "")).strip().lower() or None
-        encoding = encoding if encoding in ENCODINGS else "bits"
+    encoding = _write_encoding(obj, encoding)
     names = _files(path, "image")
     primary, ccd = _split_metadata(obj.metadata)
     name = _extname(obj.metadata, extname)

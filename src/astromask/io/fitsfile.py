@@ -40,9 +40,11 @@ __all__ = [
     "open_fits",
     "origin_cards",
     "parse_fits_name",
+    "provenance_cards",
     "read_pixels",
     "read_wcs",
     "read_xy0",
+    "record_provenance",
     "wcs_cards",
     "write_atomic",
 ]
@@ -499,6 +501,36 @@ def make_image_hdu(
     return fits.CompImageHDU(data, header=header, name=name, **kwargs)
 
 
+#: What produced the files this process writes: the command line and its inputs (set by the CLI);
+#: :func:`write_atomic` records it as HISTORY in each file's primary header.
+PROVENANCE: dict[str, object] = {"command": None, "inputs": []}
+
+
+def record_provenance(*, command: str | None = None, inputs: list[str] | tuple[str, ...] = ()) -> None:
+    """Set the command line, and add inputs, that :func:`write_atomic` records in the files it writes."""
+    if command is not None:
+        PROVENANCE["command"] = command or None
+        PROVENANCE["inputs"] = []
+    known = PROVENANCE["inputs"]
+    assert isinstance(known, list)
+    for name in inputs:
+        if name and str(name) not in known:
+            known.append(str(name))
+
+
+def provenance_cards() -> list[str]:
+    """The HISTORY lines of :data:`PROVENANCE`: the astromask version with the command line, and
+    each input file (none when no command line was recorded)."""
+    from .. import __version__
+
+    command = PROVENANCE["command"]
+    if not command:  # the Python API leaves headers as the caller made them (record_provenance to add it)
+        return []
+    lines = [f"astromask {__version__}: {command}"]
+    lines += [f"astromask input: {name}" for name in PROVENANCE["inputs"]]  # type: ignore[union-attr]
+    return lines
+
+
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> None:
     r"""Refuse, before any work, an output that cannot be written as a file at ``path``.
 
@@ -541,6 +573,10 @@ def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> N
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file follows the umask like any other
     try:
+        # what made this file, after any history it inherited (a streamed table file: on the table)
+        header = hdul[0].header if isinstance(hdul, fits.HDUList) else getattr(hdul, "header", None)
+        for line in provenance_cards() if header is not None else ():
+            header.add_history(line)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
             hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
