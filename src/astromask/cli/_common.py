@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -54,8 +55,10 @@ from ..mask import Mask
 from ..masked_image import MaskedImage
 
 __all__ = [
+    "Batch",
     "Loaded",
     "Operand",
+    "add_keep_going_option",
     "add_output_options",
     "check_outdir",
     "check_output",
@@ -281,6 +284,54 @@ def _each(args, body, inputs, files, labels, reference, target, gathered) -> int
         os.replace(temporary, final)
         log.info("wrote %s", final)
     return status
+
+
+def add_keep_going_option(parser) -> None:
+    """``--keep-going``: with several inputs, go on after one fails (the exit status says so)."""
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="with several inputs, go on with the others when one fails, then exit 1 naming the failed ones "
+        "(default: stop at the first, naming it)",
+    )
+
+
+class Batch:
+    """Inputs handled one at a time: a failure names its input; with ``keep_going`` the others go on.
+
+    >>> batch = Batch(["a.fits", "b.fits"], keep_going=True)
+    >>> for name in batch.names:
+    ...     with batch.item(name):
+    ...         if name == "a.fits":
+    ...             raise OutputError("cannot write", path=name)
+    >>> batch.failed
+    ['a.fits']
+    """
+
+    def __init__(self, names: Sequence[str], *, keep_going: bool) -> None:
+        self.names = list(names)
+        self.keep_going = keep_going and len(self.names) > 1  # one input: its error is the one line
+        self.failed: list[str] = []
+
+    @contextmanager
+    def item(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except (AstromaskError, OSError) as exc:  # the user's mistakes; a bug still stops everything
+            text = " ".join(str(exc).split())
+            if not self.keep_going:
+                if str(name) in text or len(self.names) == 1:
+                    raise
+                raise AstromaskError(f"{name}: {text}") from exc
+            self.failed.append(name)
+            log.error("error: %s", text if str(name) in text else f"{name}: {text}")
+
+    def finish(self) -> None:
+        """Refuse to end in success when an input failed (``--keep-going``), naming them."""
+        if self.failed:
+            raise AstromaskError(
+                f"{len(self.failed)} of {len(self.names)} inputs failed: {', '.join(map(str, self.failed))}"
+            )
 
 
 def load(name: str, *, format: str | None = None) -> Loaded:

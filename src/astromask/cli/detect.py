@@ -15,11 +15,12 @@ from ..detect.pipeline import CLASSICAL, DEFAULT_GROW, detect, parse_detectors, 
 from ..errors import AstromaskError, FormatError, ParameterError
 from ..footprint import parse_size
 from ..io import WRITE_FORMATS
-from ..io import open as open_source
 from ..io.fitsfile import parse_fits_name
 from ..masked_image import MaskedImage
 from ..progress import progress
 from ._common import (
+    Batch,
+    add_keep_going_option,
     add_loss_option,
     check_outdir,
     check_output,
@@ -110,14 +111,12 @@ def add_parser(sub) -> None:
     out.add_argument("--png", metavar="FILE", help="picture of the result (one IMAGE; default OUT with .png)")
     out.add_argument("--no-png", action="store_true", help="write no picture")
     out.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_keep_going_option(out)
 
 
 def run(args) -> int:
     if len(args.images) == 1:  # one IMAGE of several HDUs: each HDU, into one OUT (and a picture per HDU)
         return each_hdu(args, _run, inputs=("images", "weight", "darks", "flats"), output="output")
-    for name in args.images:
-        with open_source(name) as source:
-            source.one(hint="give such a file as the only IMAGE to detect in every HDU")
     return _run(args)
 
 
@@ -133,8 +132,19 @@ def _run(args) -> int:
     if not args.no_png:  # before any work, not after every detector has run
         require("matplotlib", extra="plot", needed_for="detect's PNG (or give --no-png)")
     outputs = _outputs(args.images, args.output, several)
-    loaded = [_load_image(name) for name in args.images]
-    weight = _weight(args.weight, loaded[0].obj.shape) if args.weight else None
+    pictures = {}
+    for output in outputs:  # every output checked before any work
+        png = None if args.no_png else (args.png or os.path.splitext(output)[0] + ".png")
+        if png and hdu_label() is not None:  # one picture per HDU: out.ccd2.png
+            root, ext = os.path.splitext(png)
+            png = f"{root}.{hdu_label().replace(',', '_')}{ext}"
+        for path in [output] + ([png] if png else []):
+            check_output(path, args.images, args.overwrite)
+        pictures[output] = png
+    # --stack needs every frame at once; otherwise each image is read when its turn comes
+    loaded = [_load_image(name) for name in args.images] if args.stack else None
+    first_shape = loaded[0].obj.shape if loaded else None
+    weight = _weight(args.weight, first_shape or _load_image(args.images[0]).obj.shape) if args.weight else None
     darks = _arrays(args.darks, "--darks")
     flats = _arrays(args.flats, "--flats")
     options = {
@@ -144,45 +154,52 @@ def _run(args) -> int:
         "niter": args.niter,
         "noise": args.noise_model,
     }
-    for i, (item, output) in enumerate(progress(list(zip(loaded, outputs))) if several else zip(loaded, outputs)):
-        png = None if args.no_png else (args.png or os.path.splitext(output)[0] + ".png")
-        if png and hdu_label() is not None:  # one picture per HDU: out.ccd2.png
-            root, ext = os.path.splitext(png)
-            png = f"{root}.{hdu_label().replace(',', '_')}{ext}"
-        for path in [output] + ([png] if png else []):
-            check_output(path, args.images, args.overwrite)
-        frames = [other.obj.image for j, other in enumerate(loaded) if j != i] if args.stack else None
-        result = detect(
-            item.obj,
-            detectors=detectors,
-            cnn=args.cnn,
-            grow=grow,
-            saturate=args.saturate,
-            gain=args.gain,
-            readnoise=args.readnoise,
-            edge_width=edge,
-            weight=weight,
-            frames=frames,
-            darks=darks,
-            flats=flats,
-            cosmic_options=options,
-            progress=not several,
-        )
-        # the picture first, under a temporary name: the FITS and the PNG appear together or not at all
-        partial = (stage(png) or staged_name(png)) if png else None
-        try:
-            if partial:
-                picture.save_png(result.image, partial, title=os.path.basename(item.name))
-            written = save(item, result.image, output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss)
-            if partial and hdu_label() is None:
-                os.replace(partial, png)
-        finally:
-            if partial and hdu_label() is None and os.path.exists(partial):
-                os.remove(partial)
-        if not args.quiet:
-            trails = "".join(f"; trail rho={t.rho:.1f} theta={t.theta:.2f} width={t.width:.1f}" for t in result.trails)
-            print(f"{item.name}: {result.summary()}{trails} -> {output} ({written})" + (f", {png}" if png else ""))
+    batch = Batch(args.images, keep_going=args.keep_going)
+    jobs = list(enumerate(zip(args.images, outputs)))
+    for i, (name, output) in progress(jobs) if several else jobs:
+        with batch.item(name):
+            item = loaded[i] if loaded else _load_image(name)
+            frames = [other.obj.image for j, other in enumerate(loaded) if j != i] if loaded else None
+            result = detect(
+                item.obj,
+                detectors=detectors,
+                cnn=args.cnn,
+                grow=grow,
+                saturate=args.saturate,
+                gain=args.gain,
+                readnoise=args.readnoise,
+                edge_width=edge,
+                weight=weight,
+                frames=frames,
+                darks=darks,
+                flats=flats,
+                cosmic_options=options,
+                progress=not several,
+            )
+            png = pictures[output]
+            written = _write_outputs(args, item, result, output, png)
+            if not args.quiet:
+                trails = "".join(
+                    f"; trail rho={t.rho:.1f} theta={t.theta:.2f} width={t.width:.1f}" for t in result.trails
+                )
+                print(f"{item.name}: {result.summary()}{trails} -> {output} ({written})" + (f", {png}" if png else ""))
+    batch.finish()
     return 0
+
+
+def _write_outputs(args, item, result, output: str, png: str | None) -> str:
+    """The FITS and the PNG, together or not at all: the picture is made first under a temporary name."""
+    partial = (stage(png) or staged_name(png)) if png else None
+    try:
+        if partial:
+            picture.save_png(result.image, partial, title=os.path.basename(item.name))
+        written = save(item, result.image, output, to=args.to, overwrite=args.overwrite, allow_loss=args.allow_loss)
+        if partial and hdu_label() is None:
+            os.replace(partial, png)
+    finally:
+        if partial and hdu_label() is None and os.path.exists(partial):
+            os.remove(partial)
+    return written
 
 
 def _outputs(images: list[str], output: str, several: bool) -> list[str]:

@@ -7,6 +7,7 @@ import json
 from ..info import file_info, format_info
 from ..io import FORMATS
 from ..progress import progress
+from ._common import Batch
 
 
 def add_parser(sub) -> None:
@@ -34,11 +35,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    infos = [
-        file_info(f, format=args.format, flags=args.flags, unknown=args.unknown_flags) for f in progress(args.files)
-    ]
+    """Every good file is described; a bad one is named on stderr and the exit status is 1."""
+    batch = Batch(args.files, keep_going=True)  # a listing goes on, as ls does
+    infos = []
+    for name in progress(args.files):
+        with batch.item(name):
+            infos.append(file_info(name, format=args.format, flags=args.flags, unknown=args.unknown_flags))
     if args.json:
         print(json.dumps(infos, indent=1))
-    else:
+    elif infos:
         print("\n\n".join(format_info(i) for i in infos))
+    batch.finish()
     return 0

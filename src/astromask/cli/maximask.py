@@ -122,6 +122,11 @@ def add_parser(sub) -> None:
         help="join the classes in one map of sum(2**k) (default: no; needs thresholds)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing .mask.fits outputs")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="with several files, go on when one fails, then exit 1 naming the failed ones",
+    )
 
     t = sub.add_parser(
         "maxitrack",
@@ -185,8 +190,13 @@ def _run_maximask(args) -> int:
         check_processable(name)
     mm = load_maximask(args.net_dir, args.device, args.batch_size)
     log.info("%s", numerics_line())
+    from ._common import Batch
+
+    batch = Batch(files, keep_going=args.keep_going)
     for name in progress(files):
-        print(f"wrote {maximask_file(mm, name, config, overwrite=args.overwrite)}")
+        with batch.item(name):
+            print(f"wrote {maximask_file(mm, name, config, overwrite=args.overwrite)}")
+    batch.finish()
     return 0
 
 
