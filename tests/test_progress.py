@@ -112,8 +112,8 @@ def test_verbose_logs_what_is_done(monkeypatch, capsys, tmp_path, log_level):
     err = capsys.readouterr().err  # pytest's stderr is not a terminal: log lines, no bar
     lines = err.splitlines()
     assert lines[:2] == [
-        "astromask: read f0.fits: 20×30, planes set: (none)",
-        "astromask: read f1.fits: 20×30, planes set: (none)",
+        "astromask: read f0.fits: 30×20 (width×height), planes set: (none)",
+        "astromask: read f1.fits: 30×20 (width×height), planes set: (none)",
     ]
     height, width = mpimg.imread(out).shape[:2]
     assert lines[2:] == [f"astromask: wrote {out} ({width}×{height} pixels, 2 panels)"]

@@ -476,3 +476,18 @@ def test_show_command_never_writes_over_its_input(monkeypatch, capsys, tmp_path)
     code, _, err = cli(monkeypatch, capsys, "show", afw, "-o", afw, "--overwrite")
     assert code == 1 and "is the input file" in err
     assert afw.read_bytes() == before
+
+
+def test_detect_writes_the_picture_show_draws(tmp_path):
+    """One picture path: detect's PNG is show's, so max-pooled planes and the same colours (issue: honest pictures)."""
+    from astromask.detect.picture import save_png
+
+    image = tiled((35, 35), 40, seed=3)  # 1400 x 1400, drawn in blocks
+    mi = MaskedImage(image, schema=get_schema("rubin"))
+    rng = np.random.default_rng(4)
+    for y, x in zip(rng.integers(0, 1400, 200), rng.integers(0, 1400, 200)):
+        mi.mask.set("CR", (int(y), int(x)))  # 200 isolated pixels
+    mi.mask.set("NO_DATA", np.s_[:, :150])
+    save_png(mi, tmp_path / "detect.png", title="frame")
+    show_figure(mi, titles=["frame"]).savefig(tmp_path / "show.png", format="png")
+    assert (tmp_path / "detect.png").read_bytes() == (tmp_path / "show.png").read_bytes()

@@ -118,10 +118,10 @@ def file_info(path: str, *, format: str | None = None, flags: object = None, unk
 
 def format_info(info: dict) -> str:
     """Human-readable text for :func:`file_info` output."""
-    lines = [f"{info['file']}: format {info['format']}"]
+    lines = [f"{info['file']}: format {info['format']} (sizes: width x height, as NAXIS1 x NAXIS2)"]
     for h in info["hdus"]:
         name = h["name"] + (f",{h['extver']}" if "extver" in h else "")
-        shape = "x".join(str(n) for n in h.get("shape", [])) or "-"
+        shape = "x".join(str(n) for n in reversed(h.get("shape", []))) or "-"  # the JSON keeps numpy's (ny, nx)
         line = f"  HDU {h['index']:<2} {name:<12} {h['kind']:<9} {shape:<12} {h.get('dtype', '-')}"
         if h.get("compression"):
             line += f"  [{h['compression']}]"

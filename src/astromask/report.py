@@ -132,7 +132,7 @@ def _parameters_table(given: Mapping[str, object], found: Mapping[str, str]) -> 
 def _section(i: int, panel: Panel, layers: Layers, colours: Mapping[str, tuple], given: Mapping, stretch: str) -> str:
     pid = f"p{i}"
     ny, nx = layers.shape
-    meta = [f"{ny}×{nx} pixels (y × x)", f"stretch: {stretch}" if panel.image is not None else "mask only"]
+    meta = [f"{nx}×{ny} pixels (width × height)", f"stretch: {stretch}" if panel.image is not None else "mask only"]
     if layers.note:
         meta.append(layers.note)
     if panel.celestial_wcs is not None:

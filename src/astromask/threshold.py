@@ -21,6 +21,7 @@ from astropy.stats import sigma_clipped_stats
 from scipy import ndimage as ndi
 
 from .errors import ParameterError, ParameterTypeError
+from .progress import interruptible
 
 __all__ = [
     "Cut",
@@ -286,7 +287,7 @@ def _local_background(data: np.ndarray, finite: np.ndarray, box: int) -> np.ndar
     if isinstance(box, bool) or not isinstance(box, (int, np.integer)) or box < 3:
         raise ParameterError(f"box must be an integer >= 3 (pixels), got {box!r}")
     filled = np.where(finite, data, np.median(data[finite]))
-    return ndi.median_filter(filled, size=int(box), mode="nearest")
+    return interruptible(ndi.median_filter, filled, size=int(box), mode="nearest")  # Ctrl-C noticed
 
 
 def hysteresis(image: np.ndarray, low: float, high: float, *, connectivity: int = 4) -> np.ndarray:

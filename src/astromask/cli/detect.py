@@ -182,7 +182,8 @@ def _run(args) -> int:
                 trails = "".join(
                     f"; trail rho={t.rho:.1f} theta={t.theta:.2f} width={t.width:.1f}" for t in result.trails
                 )
-                print(f"{item.name}: {result.summary()}{trails} -> {output} ({written})" + (f", {png}" if png else ""))
+                line = f"{item.name}: found (pixels after growth) {result.summary()}{trails} -> {output} ({written})"
+                print(line + (f", {png}" if png else ""))
     batch.finish()
     return 0
 

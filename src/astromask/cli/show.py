@@ -57,7 +57,10 @@ def read_inputs(args) -> list:
         found = read_panels(name, masks=mask, hdus=args.hdu)
         for panel in found:
             planes = [n for n, c in panel.mask.counts().items() if c] if panel.mask is not None else []
-            log.info("read %s: %d×%d, planes set: %s", panel.title, *panel.shape, ", ".join(planes) or "(none)")
+            ny, nx = panel.shape
+            log.info(
+                "read %s: %d×%d (width×height), planes set: %s", panel.title, nx, ny, ", ".join(planes) or "(none)"
+            )
         panels += found
     return panels
 

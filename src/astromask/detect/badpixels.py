@@ -61,6 +61,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ParameterError
+from ..progress import interruptible
 from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian, nanquantile
 
@@ -349,7 +350,7 @@ def _normalised_flat(flats: np.ndarray, mask) -> np.ndarray:
 
 def _dead_in_flats(flats: np.ndarray, flat_low: float, mask) -> np.ndarray:
     flat = _normalised_flat(flats, mask)
-    local = ndi.median_filter(flat, size=9, mode="nearest")
+    local = interruptible(ndi.median_filter, flat, size=9, mode="nearest")
     with np.errstate(invalid="ignore", divide="ignore"):
         return flat < flat_low * local
 
@@ -424,7 +425,7 @@ def _refine(z: np.ndarray, x: int, segments: np.ndarray, difference: np.ndarray,
             continue
         size = float(np.median(np.abs(difference[chosen])))
         width = _smoothing_rows(size, segment)
-        smooth = ndi.median_filter(excess, size=width, mode="reflect")
+        smooth = interruptible(ndi.median_filter, excess, size=width, mode="reflect")
         rows, _ = ndi.label(_close_gaps(sign * smooth >= 0.5 * size, width // 2))
         seeds = np.zeros(ny, dtype=bool)
         for s in chosen:

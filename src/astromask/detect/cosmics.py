@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..progress import interruptible
 from ..schema import MaskPlane
 from .background import Background, estimate_background
 
@@ -168,7 +169,8 @@ def detect_cosmics(
     model, invar = _noise_model(data, noise, gain, readnoise, variance, background)
     scale = gain if gain is not None else 1.0
     level = np.inf if satlevel is None else float(np.min(satlevel)) * scale
-    crmask, _ = astroscrappy.detect_cosmics(
+    crmask, _ = interruptible(  # Ctrl-C is noticed while L.A.Cosmic runs
+        astroscrappy.detect_cosmics,
         _padded(data),
         inmask=_padded(bad),
         invar=None if invar is None else _padded(invar),

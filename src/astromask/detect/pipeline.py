@@ -142,7 +142,9 @@ class Detection:
     bad_columns: list[badpixels.BadColumn] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line: pixels per plane found, e.g. ``'SAT 120, CR 431'`` (``'nothing'`` when empty)."""
+        """One line: pixels per plane found after growth, e.g. ``'SAT 120, CR 431'`` (``'nothing'`` when
+        empty): the counts the written mask, ``info`` and the picture's legend give for these planes
+        (``-v`` gives each detector's count before growth)."""
         counts = {name: n for name, n in self.found.counts().items() if n}
         return ", ".join(f"{name} {n}" for name, n in counts.items()) or "nothing"
 
@@ -299,7 +301,7 @@ def detect(
         count = np.count_nonzero(found[name]) if name in found else sum(np.count_nonzero(p) for p in found.values())
         step = Step(name, int(count), time.perf_counter() - start, info)
         steps.append(step)
-        log.info("%s: %d pixels in %.2f s%s", name, step.pixels, step.seconds, _describe(info))
+        log.info("%s: %d pixels (before growth) in %.2f s%s", name, step.pixels, step.seconds, _describe(info))
     found_mask = _grown(_as_mask(planes, mi.shape), radii)
     merged = mi.mask | _named_like(found_mask, mi.mask.schema)
     result = MaskedImage(
@@ -356,6 +358,8 @@ class _Run:
         self._background: Background | None = None
         self._sat_margin: np.ndarray | None = None
         self._frame_backgrounds: list[Background] | None = None
+        self.low_outliers: np.ndarray | None = None  # one exposure: pixels far below their neighbours
+        self._counts: bool | None = None
         self.trails: list[trails.Trail] = []
         self.bad_columns: list[badpixels.BadColumn] = []
 
@@ -376,6 +380,8 @@ class _Run:
 
     def excluded(self, planes, names=("NO_DATA", "SAT", "BAD_COLUMN", "HOT", "DEAD", "TRAIL")) -> np.ndarray:
         out = self.known_no_data.copy()
+        if "DEAD" in names and self.low_outliers is not None:
+            out |= self.low_outliers
         for name in names:
             if name == "SAT" and name in planes:
                 if self._sat_margin is None:
@@ -389,6 +395,10 @@ class _Run:
 
     def step(self, name: str, planes: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict]:
         """Run detector ``name`` given the planes found so far: ``({plane: pixels}, details)``."""
+        if name in ("NO_DATA", "SAT") and self.counts_image:
+            skipped = self._counts_image_step(name)
+            if skipped is not None:
+                return skipped
         if name == "NO_DATA":
             exclude = None
             if self.level is None:
@@ -432,6 +442,37 @@ class _Run:
             return {"EDGE": edge.detect_edge(self.data.shape, self.edge_width)}, {"width": self.edge_width}
         return self._network()
 
+    @property
+    def counts_image(self) -> bool:
+        """A photon-counting image (X-ray, gamma-ray): non-negative integers whose typical non-zero
+        value is 10 or less, so that zeros are counts and the brightest value is no saturation."""
+        if self._counts is None:
+            sample = self.data[:: max(1, self.data.shape[0] // 512), :: max(1, self.data.shape[1] // 512)]
+            finite = sample[np.isfinite(sample)]
+            nonzero = finite[finite != 0]
+            self._counts = bool(
+                finite.size
+                and nonzero.size
+                and finite.min() >= 0
+                and np.all(finite == np.round(finite))
+                and float(np.median(nonzero)) <= 10
+            )
+        return self._counts
+
+    def _counts_image_step(self, name: str):
+        """NO_DATA and SAT on a counts image: not tested unless told how (said in one line), else None."""
+        if name == "NO_DATA" and self.weight is None and self.variance is None:
+            reason = (
+                "not tested: a counts image, whose zeros are counts, not missing data; give --weight "
+                "(an exposure map) to find the pixels without exposure"
+            )
+        elif name == "SAT" and self.level_source not in ("given", "header"):
+            reason = "not tested: a counts image; saturation (pile-up) detection needs a SATURATE level (--saturate)"
+        else:
+            return None
+        log.warning("%s %s", name, reason)
+        return {name: np.zeros(self.data.shape, dtype=bool)}, {"skipped": reason}
+
     def _stack(self):
         stack = [self.data] + [np.asarray(f) for f in (self.frames or [])]
         for i, frame in enumerate(stack[1:], start=1):
@@ -456,9 +497,33 @@ class _Run:
             return {name: result.mask}, {**info, "columns": len(result.columns)}
         if name == "HOT":
             found = badpixels.detect_hot_pixels(stack, darks=darks, gain=self.gain, mask=mask, backgrounds=backgrounds)
-        else:
-            found = badpixels.detect_dead_pixels(stack, flats=flats, gain=self.gain, mask=mask, backgrounds=backgrounds)
+            return {name: found}, info
+        if len(stack) == 1 and flats is None:
+            return self._dead_in_one_exposure(planes, mask, backgrounds, info)
+        found = badpixels.detect_dead_pixels(stack, flats=flats, gain=self.gain, mask=mask, backgrounds=backgrounds)
         return {name: found}, info
+
+    def _dead_in_one_exposure(self, planes, mask, backgrounds, info):
+        """DEAD from one exposure: a pixel far below its neighbours, where the sky stands at least 10 sigma
+        above the zero level (``-PEDESTAL``, else 0). Below that a dead pixel cannot be told from the
+        noise's low tail (11001 pixels on a 5-s M13 frame, whose sky is 13 ADU over a 23-ADU noise):
+        the step is not done, and says so."""
+        background = backgrounds[0]
+        low = badpixels.detect_dead_pixels(self.data, gain=self.gain, mask=mask, backgrounds=backgrounds)
+        self.low_outliers = low  # far below their neighbours: left out of the later tests (CR) either way
+        zero = -float(self.header.get("PEDESTAL", 0.0)) if self.header is not None else 0.0
+        sky = float(
+            np.median(background.level[:: max(1, self.data.shape[0] // 64), :: max(1, self.data.shape[1] // 64)])
+        )
+        noise = background.median_noise
+        if sky - zero < 10.0 * noise:
+            reason = (
+                f"not tested: one exposure whose sky ({sky - zero:.0f} ADU above its zero level) is within 10 sigma "
+                f"of its noise ({noise:.0f} ADU); give --stack frames or --flats to find dead pixels"
+            )
+            log.warning("DEAD %s", reason)
+            return {"DEAD": np.zeros(self.data.shape, dtype=bool)}, {**info, "skipped": reason}
+        return {"DEAD": low}, {**info, "zero level": zero}
 
     def _cosmics(self, planes):
         options = self.cosmic_options

@@ -54,6 +54,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ParameterError
+from ..progress import interruptible
 from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian
 
@@ -214,7 +215,7 @@ def detect_trails(
     known = ~(excluded | stars)
     valid = _binned((~excluded).astype(np.float32), bin) >= 0.5  # blocks mostly made of usable pixels
     blocks = _binned(np.clip(z, -3.0, 3.0), bin, normalise=True)
-    blocks -= ndi.median_filter(_nearest_valid(blocks, valid), size=_FLATTEN, mode="nearest")
+    blocks -= interruptible(ndi.median_filter, _nearest_valid(blocks, valid), size=_FLATTEN, mode="nearest")
     spread = 1.4826 * float(np.median(np.abs(blocks[valid] - np.median(blocks[valid])))) if valid.any() else 0.0
     candidates = (blocks > 2.0 * max(spread, 1e-6)) & valid
     out = np.zeros(data.shape, dtype=bool)

@@ -626,12 +626,18 @@ def _plan_outputs(names: list[str], outdir: str, overwrite: bool) -> dict[str, s
             raise AstromaskError(f"{name} and {other} would both be written to {target}; rename one of them")
         outputs[name] = target
     sources = [parse_fits_name(n).path for n in names]
-    for target in [*outputs.values(), os.path.join(outdir, SUMMARY_FILE), os.path.join(outdir, GLOBAL_FILE)]:
+    summary = os.path.join(outdir, SUMMARY_FILE)
+    for target in [*outputs.values(), summary, os.path.join(outdir, GLOBAL_FILE)]:
         if not os.path.exists(target):
             continue
         for source in sources:
             if os.path.samefile(source, target):
                 raise AstromaskError(f"{target}: output is the input file {source}; choose another --outdir")
+        if not overwrite and not os.path.exists(summary):  # the summary is written last
+            raise AstromaskError(
+                f"{outdir}: holds the outputs of an unfinished stack run (no {SUMMARY_FILE}: it was "
+                "interrupted or failed); rerun with --overwrite to redo it, or choose another --outdir"
+            )
         if not overwrite:
             raise OutputExistsError(target)
     return outputs

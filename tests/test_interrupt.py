@@ -1,0 +1,59 @@
+"""Ctrl-C: one line, exit 130, within a second even inside a long compiled call, and no output left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from astromask.progress import interruptible
+
+
+def test_interruptible_gives_the_result_and_the_error_of_the_call():
+    assert interruptible(sorted, [3, 1, 2]) == [1, 2, 3]
+    with pytest.raises(ZeroDivisionError):
+        interruptible(lambda: 1 / 0)
+    found = []
+    thread = threading.Thread(target=lambda: found.append(interruptible(threading.current_thread)))
+    thread.start()
+    thread.join()
+    assert found == [thread]  # away from the main thread it is a plain call
+
+
+def test_ctrl_c_during_a_long_median_filter_stops_at_once(tmp_path):
+    image = tmp_path / "big.fits"
+    fits.PrimaryHDU(np.random.default_rng(0).normal(100, 5, (1536, 1536)).astype(np.float32)).writeto(image)
+    out = tmp_path / "t.fits"
+    command = [sys.executable, "-m", "astromask", "thresh", str(image), str(out), "--sigma", "5", "--box", "31"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(2.5)  # started, and inside scipy's median filter (20 s of work or more)
+    assert process.poll() is None
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    waited = time.monotonic() - sent
+    assert process.returncode == 130
+    assert err.strip() == "astromask thresh: interrupted"
+    assert waited < 2.0, f"took {waited:.1f} s to notice Ctrl-C"
+    assert sorted(os.listdir(tmp_path)) == ["big.fits"]  # no output, no temporary file
+
+
+def test_an_unfinished_stack_run_is_named_and_can_be_redone(cli, tmp_path):
+    image = tmp_path / "a.fits"
+    fits.PrimaryHDU(np.ones((20, 20), np.float32)).writeto(image)
+    out = tmp_path / "out"
+    code, _, err = cli("stack", image, "--outdir", out, "--mask-grow", "0")
+    assert code == 0, err
+    (out / "stack_summary.ecsv").unlink()  # as an interrupted run leaves it: images written, no summary
+    code, _, err = cli("stack", image, "--outdir", out, "--mask-grow", "0")
+    assert code == 1 and "unfinished stack run" in err and "--overwrite" in err
+    code, _, err = cli("stack", image, "--outdir", out, "--mask-grow", "0", "--overwrite")
+    assert code == 0, err
+    assert (out / "stack_summary.ecsv").exists()
