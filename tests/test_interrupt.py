@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+import astromask
 from astromask.progress import interruptible
 
 
@@ -57,3 +58,39 @@ def test_an_unfinished_stack_run_is_named_and_can_be_redone(cli, tmp_path):
     code, _, err = cli("stack", image, "--outdir", out, "--mask-grow", "0", "--overwrite")
     assert code == 0, err
     assert (out / "stack_summary.ecsv").exists()
+
+
+def test_a_stack_that_fails_half_way_leaves_no_output(cli, tmp_path):
+    good = tmp_path / "a.fits"
+    fits.PrimaryHDU(np.ones((20, 20), np.float32)).writeto(good)
+    bad = tmp_path / "b.fits"
+    astromask.write(astromask.Mask((20, 20), astromask.MaskSchema(["BAD"])), bad, format="fits")  # not an image
+    out = tmp_path / "out"
+    code, _, err = cli("stack", good, bad, "--outdir", out, "--mask-grow", "0")
+    assert code == 1 and "b.fits" in err
+    assert not out.exists()  # a.fits's masked copy was written, then removed with the folder made for it
+
+
+def test_a_stack_interrupted_in_its_second_pass_leaves_no_output(cli, tmp_path, monkeypatch):
+    from astromask.stack import pipeline
+
+    names = []
+    for k in range(3):
+        names.append(tmp_path / f"im{k}.fits")
+        fits.PrimaryHDU(np.ones((20, 20), np.float32)).writeto(names[-1])
+    real = pipeline._apply_file
+    calls = []
+
+    def apply_then_interrupt(job, global_):
+        calls.append(job.name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(job, global_)
+
+    monkeypatch.setattr(pipeline, "_apply_file", apply_then_interrupt)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, _, err = cli("stack", *names, "--outdir", out, "--mask-grow", "0")
+    assert code == 130 and err.strip() == "astromask stack: interrupted"
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # the user's file stays, the run's are gone

@@ -730,7 +730,38 @@ def run_stack(
         raise ParameterError(f"to must be one of {WRITE_FORMATS}, got {to!r}")
     names = expand_inputs(inputs)
     outdir = os.path.abspath(os.fspath(outdir))
+    made = not os.path.exists(outdir)
     os.makedirs(outdir, exist_ok=True)
+    before = _listing(outdir)
+    try:
+        result = _run_stack(names, outdir, config, to, scheduler, overwrite, write_options)
+    except BaseException:  # Ctrl-C or an error: the outputs of this run are not a whole set; none is left
+        for name, stamp in _listing(outdir).items():
+            if before.get(name) != stamp:
+                os.remove(os.path.join(outdir, name))
+        if made and not os.listdir(outdir):
+            os.rmdir(outdir)
+        raise
+    fractions = np.asarray(result.table["masked_fraction"], dtype=float)
+    if not np.any(fractions < UNUSABLE_FRACTION):  # the outputs are whole: the summary says why
+        raise AstromaskError(
+            f"no image is less than {UNUSABLE_FRACTION:.0%} masked (lowest "
+            f"{fractions.min():.1%}); see {result.paths['summary']}"
+        )
+    return result
+
+
+def _listing(folder: str) -> dict[str, tuple[int, int]]:
+    """``{file: (size, mtime_ns)}`` of a folder's files, to tell what a run wrote."""
+    out = {}
+    for entry in os.scandir(folder):
+        if entry.is_file():
+            info = entry.stat()
+            out[entry.name] = (info.st_size, info.st_mtime_ns)
+    return out
+
+
+def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options) -> StackResult:
     outputs = _plan_outputs(names, outdir, overwrite)
     paths = {"summary": os.path.join(outdir, SUMMARY_FILE)}
     counts = global_ = None
@@ -766,11 +797,5 @@ def run_stack(
             row["file"],
             100 * row["masked_fraction"],
             100 * config.max_masked_pixels,
-        )
-    fractions = np.asarray(table["masked_fraction"], dtype=float)
-    if not np.any(fractions < UNUSABLE_FRACTION):
-        raise AstromaskError(
-            f"no image is less than {UNUSABLE_FRACTION:.0%} masked (lowest "
-            f"{fractions.min():.1%}); see {paths['summary']}"
         )
     return result
