@@ -164,11 +164,39 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _place_output(parser: argparse.ArgumentParser, command: str | None, argv: list[str]) -> list[str]:
+    """``-o OUT`` / ``--output OUT`` of a command whose OUT is also a positional, moved to that positional's
+    place (after the inputs, or right after the command word for ``combine``/``calc``), so that both
+    spellings parse the same way, wherever the user put them."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    chosen = sub.choices.get(command) if sub is not None and command else None
+    if chosen is None or not any(a.dest == "output_option" for a in chosen._actions):
+        return argv
+    start = argv.index(command) + 1
+    head, rest, found = argv[:start], [], []
+    words = iter(argv[start:])
+    for word in words:
+        if word in ("-o", "--output"):
+            found.append(next(words, ""))
+        elif word.startswith("--output="):
+            found.append(word.split("=", 1)[1])
+        elif word.startswith("-o") and len(word) > 2 and not word.startswith("--"):
+            found.append(word[2:])
+        else:
+            rest.append(word)
+    if len(found) > 1:
+        chosen.error(f"-o given {len(found)} times: {', '.join(found)}")
+    if not found:
+        return argv
+    return head + found + rest if chosen.get_default("_output_first") else head + rest + found
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     command = _chosen(argv)
     parser = build_parser(command)
     try:
+        argv = _place_output(parser, command, argv)
         args = parser.parse_args(argv)
     except SystemExit as exc:  # -h, --version and usage errors (status 2)
         return int(exc.code or 0)

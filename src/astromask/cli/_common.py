@@ -59,6 +59,7 @@ __all__ = [
     "Loaded",
     "Operand",
     "add_keep_going_option",
+    "add_output_argument",
     "add_output_options",
     "check_outdir",
     "check_output",
@@ -87,6 +88,15 @@ class Loaded:
     @property
     def mask(self) -> Mask:
         return self.obj.mask if isinstance(self.obj, MaskedImage) else self.obj
+
+
+def add_output_argument(parser, help: str = "output file", *, first: bool = False) -> None:
+    """OUT: ``-o/--output OUT`` (the one form every command takes) or, as CIAO tools take it, a
+    positional after the inputs (before them with ``first``: ``combine --op union OUT IN...``).
+    The command line moves ``-o OUT`` to the positional's place before parsing, wherever it stands."""
+    parser.add_argument("output", metavar="OUT", help=f"{help} (or give it as -o OUT)")
+    parser.add_argument("-o", "--output", dest="output_option", metavar="OUT", help=help)
+    parser.set_defaults(_output_first=first)
 
 
 def add_output_options(parser, *, formats: bool = True) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from ..blobs import blob_mask, blobs
-from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
+from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
         "and, unless --srconly, the groups below it as -1..-M; NaN pixels are 0.",
     )
     p.add_argument("input", metavar="IN", help="input image (CFITSIO [ext] selector allowed)")
-    p.add_argument("output", metavar="OUT", help="output FITS image")
+    add_output_argument(p, "output FITS image")
     p.add_argument("--threshold", type=float, required=True, metavar="T", help="sources are pixels >= T")
     p.add_argument("--srconly", action="store_true", help="label only the sources (background 0)")
     p.add_argument("--smooth", type=float, metavar="SIGMA", help="Gaussian smoothing (pixels) before the threshold")

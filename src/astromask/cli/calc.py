@@ -17,7 +17,7 @@ import numpy as np
 from ..calc import cast_like, parse
 from ..errors import AstromaskError, ParameterError
 from ..progress import progress
-from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
+from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
         "tanh ceil floor pow min max isnan isinf isfinite; constants pi e. "
         "Example: astromask calc inv.fits 'imgout=(1-img1)' mask.fits",
     )
-    p.add_argument("output", metavar="OUT", help="output file")
+    add_output_argument(p, "output file", first=True)
     p.add_argument("expression", metavar="EXPR", help="expression, e.g. 'imgout=(1-img1)' or 'img1*img2*img3'")
     p.add_argument("inputs", nargs="+", metavar="IN", help="input images: img1, img2, ... in this order")
     p.add_argument(

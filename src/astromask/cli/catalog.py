@@ -14,7 +14,7 @@ import logging
 from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..sky import catalog_mask
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_argument, add_output_options, check_output, load_array, save_array
 
 log = logging.getLogger("astromask")
 
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("image", metavar="IMAGE", help="image giving the grid and sky WCS (CFITSIO [ext] selector allowed)")
     p.add_argument("catalog", metavar="CATALOG", help="table of sources (FITS, ECSV, CSV)")
-    p.add_argument("output", metavar="OUT", help="output FITS mask")
+    add_output_argument(p, "output FITS mask")
     radius = p.add_mutually_exclusive_group(required=True)
     radius.add_argument("--radius", metavar="ANGLE", help="one radius for all sources, e.g. 0.3deg or 30arcsec")
     radius.add_argument("--radius-column", metavar="COL", help="column with a radius per source")

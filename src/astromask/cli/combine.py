@@ -27,6 +27,7 @@ from ..calc import cast_like
 from ..errors import ParameterError
 from ..progress import progress
 from ._common import (
+    add_output_argument,
     add_output_options,
     check_output,
     each_hdu,
@@ -52,7 +53,7 @@ def add_parser(sub) -> None:
         "image values like CIAO dmimgcalc and dmimgfilt stacks.",
     )
     p.add_argument("--op", required=True, choices=OPS, help="the operation")
-    p.add_argument("output", metavar="OUT", help="output file")
+    add_output_argument(p, "output file", first=True)
     p.add_argument("inputs", nargs="+", metavar="IN", help="input files (CFITSIO [ext] selectors allowed)")
     p.add_argument(
         "--nan",

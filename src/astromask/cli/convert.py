@@ -6,7 +6,7 @@ import logging
 
 from ..io import FORMATS, WRITE_FORMATS, Extensions, write
 from ..io import open as open_source
-from ._common import add_loss_option, check_output
+from ._common import add_loss_option, add_output_argument, check_output
 
 log = logging.getLogger("astromask")
 
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
         "OUT is written to a temporary file and renamed; an existing OUT needs --overwrite.",
     )
     p.add_argument("input", metavar="IN", help="input file (CFITSIO [ext] selector allowed)")
-    p.add_argument("output", metavar="OUT", help="output file")
+    add_output_argument(p, "output file")
     p.add_argument("--to", required=True, choices=WRITE_FORMATS, help="output format")
     p.add_argument("--from", dest="from_format", choices=list(FORMATS), help="input format (default: guess)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..errors import ParameterError
 from ..filter import filter_file, merge
 from ..filter.tables import DEFAULT_CHUNK_ROWS
-from ._common import add_output_options, check_output
+from ._common import add_output_argument, add_output_options, check_output
 
 
 def add_parser(sub) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
         "block's data subspace (DSTYPn/DSVALn/DSREFn) and each mask stored as a byte MASK extension.",
     )
     p.add_argument("input", metavar="INPUT", help="virtual file name: FILE[block][filters][opt ...] (quote it)")
-    p.add_argument("output", metavar="OUT", help="output FITS file")
+    add_output_argument(p, "output FITS file")
     p.add_argument(
         "--chunk-rows",
         type=int,
@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
         "input's other HDUs and headers. The data subspaces are merged: masks become one MASK extension "
         "holding their union.",
     )
-    m.add_argument("files", nargs="+", metavar="FILE", help="two or more event lists, then OUT")
+    m.add_argument("files", nargs="+", metavar="FILE", help="two or more event lists, then OUT (unless -o OUT)")
+    m.add_argument("-o", "--output", dest="merged", metavar="OUT", help="output file")
     m.add_argument(
         "--chunk-rows",
         type=int,
@@ -58,9 +59,10 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     if args.command == "merge":
-        if len(args.files) < 3:
-            raise ParameterError(f"merge needs two or more inputs and OUT, got {len(args.files)} file name(s)")
-        *inputs, output = args.files
+        files = args.files + ([args.merged] if args.merged else [])
+        if len(files) < 3:
+            raise ParameterError(f"merge needs two or more inputs and OUT, got {len(files)} file name(s)")
+        *inputs, output = files
         check_output(output, inputs, args.overwrite)
         merge(inputs, output, overwrite=args.overwrite, chunk_rows=args.chunk_rows)
         return 0

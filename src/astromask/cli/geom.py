@@ -13,7 +13,7 @@ from astropy.coordinates import SkyCoord
 from ..errors import ParameterError
 from ..io.fitsfile import wcs_cards
 from ..sky import make_geometry
-from ._common import add_output_options, check_output, save_array
+from ._common import add_output_argument, add_output_options, check_output, save_array
 
 log = logging.getLogger("astromask")
 
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
         description="Write a zero uint8 image centred on --skydir with pixels of --binsz, "
         "rint(width / binsz) pixels across (or --npix), CRPIX at the centre and CDELT1 negative.",
     )
-    p.add_argument("output", metavar="OUT", help="output FITS image")
+    add_output_argument(p, "output FITS image")
     p.add_argument(
         "--skydir",
         required=True,

@@ -17,7 +17,16 @@ import numpy as np
 from .. import algebra
 from ..errors import ParameterError
 from ..masked_image import MaskedImage
-from ._common import add_output_options, check_output, each_hdu, read_operand, save, save_array, wrote
+from ._common import (
+    add_output_argument,
+    add_output_options,
+    check_output,
+    each_hdu,
+    read_operand,
+    save,
+    save_array,
+    wrote,
+)
 
 log = logging.getLogger("astromask")
 
@@ -30,7 +39,7 @@ def add_parser(sub) -> None:
         "planes) are flipped; a plain image becomes 1 where it is zero or not finite, 0 elsewhere.",
     )
     p.add_argument("input", metavar="IN", help="input file (CFITSIO [ext] selector allowed)")
-    p.add_argument("output", metavar="OUT", help="output file")
+    add_output_argument(p, "output file")
     p.add_argument(
         "--planes",
         metavar="EXPR",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 
 from ..errors import ParameterError
@@ -63,12 +64,13 @@ def _common(p, batch_help: str) -> None:
         "a directory or a .list file of such names",
     )
     p.add_argument(
+        "--net-dir",
         "--net_dir",
         metavar="DIR",
         help="model directory in the original layout (.../maximask_and_maxitrack/<net>/model); "
         "default: the weights cached by 'python -m astromask.maximask'",
     )
-    p.add_argument("--batch_size", type=_positive_int, metavar="N", help=batch_help)
+    p.add_argument("--batch-size", "--batch_size", type=_positive_int, metavar="N", help=batch_help)
     p.add_argument("--device", choices=["cpu", "cuda"], help="where the network runs (default: cuda if available)")
     p.add_argument(
         "--fast",
@@ -95,12 +97,14 @@ def add_parser(sub) -> None:
         "memory for no gain on CPU); each patch of a batch takes about 150 MB",
     )
     p.add_argument(
+        "--config-dir",
         "--config_dir",
         metavar="DIR",
         help="directory with classes.flags, classes.priors and classes.thresh "
         "(14 lines 'NAME value'); default: the original's settings",
     )
     p.add_argument(
+        "--prior-modif",
         "--prior_modif",
         type=_bool,
         default=True,
@@ -108,6 +112,7 @@ def add_parser(sub) -> None:
         help="move the probabilities to the priors of classes.priors (default: yes)",
     )
     p.add_argument(
+        "--proba-thresh",
         "--proba_thresh",
         type=_bool,
         default=True,
@@ -115,11 +120,19 @@ def add_parser(sub) -> None:
         help="threshold the probabilities with classes.thresh (default: yes)",
     )
     p.add_argument(
+        "--single-mask",
         "--single_mask",
         type=_bool,
         default=False,
         metavar="BOOL",
         help="join the classes in one map of sum(2**k) (default: no; needs thresholds)",
+    )
+    p.add_argument(
+        "-o",
+        "--outdir",
+        metavar="DIR",
+        help="write the .mask.fits files in DIR (made if needed) instead of beside each input, "
+        "so that read-only data can be processed",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing .mask.fits outputs")
     p.add_argument(
@@ -136,6 +149,7 @@ def add_parser(sub) -> None:
     )
     _common(t, "blocks per network call (default: 16)")
     t.add_argument(
+        "--prior-value",
         "--prior_value",
         "--prior",
         dest="prior",
@@ -185,9 +199,14 @@ def _run_maximask(args) -> int:
     config = read_config(
         args.config_dir, prior_modif=args.prior_modif, proba_thresh=args.proba_thresh, single_mask=args.single_mask
     )
+    from ._common import check_outdir
+
     files = _files(args.im_path)
     for name in files:  # before any work: every input must have something to process
         check_processable(name)
+    if args.outdir:
+        check_outdir(args.outdir)
+        os.makedirs(args.outdir, exist_ok=True)
     mm = load_maximask(args.net_dir, args.device, args.batch_size)
     log.info("%s", numerics_line())
     from ._common import Batch
@@ -195,7 +214,7 @@ def _run_maximask(args) -> int:
     batch = Batch(files, keep_going=args.keep_going)
     for name in progress(files):
         with batch.item(name):
-            print(f"wrote {maximask_file(mm, name, config, overwrite=args.overwrite)}")
+            print(f"wrote {maximask_file(mm, name, config, overwrite=args.overwrite, outdir=args.outdir)}")
     batch.finish()
     return 0
 

@@ -18,7 +18,17 @@ from ..errors import ParameterError
 from ..footprint import FOOTPRINTS
 from ..io.fitsfile import read_wcs
 from ..mask import Mask
-from ._common import add_output_options, check_output, each_hdu, load_array, read_operand, save, save_array, wrote
+from ._common import (
+    add_output_argument,
+    add_output_options,
+    check_output,
+    each_hdu,
+    load_array,
+    read_operand,
+    save,
+    save_array,
+    wrote,
+)
 
 log = logging.getLogger("astromask")
 
@@ -46,7 +56,7 @@ def add_parser(sub) -> None:
             "('10arcsec', '0.2deg'), angles converted with each axis' pixel scale.",
         )
         p.add_argument("input", metavar="IN", help="mask, masked image or plain 0/1 image")
-        p.add_argument("output", metavar="OUT", help="output file")
+        add_output_argument(p, "output file")
         p.add_argument("--footprint", choices=FOOTPRINTS, default="disk", help="footprint shape (default: disk)")
         size = p.add_mutually_exclusive_group(required=True)
         size.add_argument("--radius", help="disk/diamond radius, or box half-width (pixels or angle)")
@@ -68,7 +78,7 @@ def add_parser(sub) -> None:
         "of the edges. WIDTH is pixels or an angle; WIDTH_X,WIDTH_Y gives each axis its own.",
     )
     p.add_argument("input", metavar="IN", help="image whose grid and WCS to use")
-    p.add_argument("output", metavar="OUT", help="output 0/1 image")
+    add_output_argument(p, "output 0/1 image")
     p.add_argument("--width", type=_size_list, required=True, help="margin width, or WIDTH_X,WIDTH_Y")
     p.add_argument("--invert", action="store_true", help="set the inside instead of the margin")
     add_output_options(p, formats=False)

@@ -19,7 +19,16 @@ from astropy.io import fits
 
 from ..errors import ParameterError
 from ..regions import load_region
-from ._common import add_output_options, check_output, each_hdu, hdu_label, load_array, save_array, wrote
+from ._common import (
+    add_output_argument,
+    add_output_options,
+    check_output,
+    each_hdu,
+    hdu_label,
+    load_array,
+    save_array,
+    wrote,
+)
 
 log = logging.getLogger("astromask")
 
@@ -42,7 +51,7 @@ def add_parser(sub) -> None:
         help="image giving the grid, physical and sky coordinates (CFITSIO [ext] selector allowed)",
     )
     p.add_argument("region", metavar="REGION", help="region string, region(FILE) or region file")
-    p.add_argument("output", metavar="OUT", help="output FITS file")
+    add_output_argument(p, "output FITS file")
     p.add_argument("--exclude", action="store_true", help="select the pixels outside the region")
     p.add_argument("--full", action="store_true", help="keep the full image size (CIAO [opt full])")
     p.add_argument(

@@ -17,7 +17,7 @@ import logging
 from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..significance import NAN_POLICIES, significance_map, significance_mask
-from ._common import add_output_options, check_output, load_array, save_array
+from ._common import add_output_argument, add_output_options, check_output, load_array, save_array
 
 log = logging.getLogger("astromask")
 
@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("counts", metavar="COUNTS", help="counts image (CFITSIO [ext] selector allowed)")
     p.add_argument("background", metavar="BACKGROUND", help="expected background image, or the OFF counts with --alpha")
-    p.add_argument("output", metavar="OUT", help="output FITS mask")
+    add_output_argument(p, "output FITS mask")
     p.add_argument(
         "--radius", required=True, metavar="SIZE", help="correlation radius: an angle (0.4deg) or pixels (5 or 5pix)"
     )

@@ -78,7 +78,7 @@ def add_parser(sub) -> None:
         metavar="INPUT",
         help="image files, globs, directories, @list.txt or a .list/.txt file of names",
     )
-    p.add_argument("--outdir", required=True, metavar="DIR", help="output directory (created if needed)")
+    p.add_argument("-o", "--outdir", required=True, metavar="DIR", help="output directory (created if needed)")
     p.add_argument("--config", metavar="TOML", help="TOML file of KBMOD parameters (flag_keys, mask_grow, ...)")
     p.add_argument(
         "--flag-keys",

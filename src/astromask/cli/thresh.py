@@ -20,7 +20,7 @@ import math
 
 from ..errors import ParameterError
 from ..threshold import hysteresis, parse_cut, sigma_clip_mask, thresh
-from ._common import add_output_options, check_output, each_hdu, load_array, save_array, wrote
+from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")
 
@@ -59,7 +59,7 @@ def add_parser(sub) -> None:
         "write a 0/1 mask of the selected pixels. NaN pixels are never selected or replaced.",
     )
     p.add_argument("input", metavar="IN", help="input image (CFITSIO [ext] selector allowed)")
-    p.add_argument("output", metavar="OUT", help="output FITS image")
+    add_output_argument(p, "output FITS image")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
         "--cut",

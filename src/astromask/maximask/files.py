@@ -78,13 +78,15 @@ def input_files(im_path: str) -> list[str]:
     raise FileNotFoundError(f"{im_path}: no such file or directory")
 
 
-def output_name(path: str, hdu_index: int | None = None) -> str:
-    """``x.fits[.fz|.gz]`` -> ``x.mask.fits``, or ``x.mask<n>.fits`` for HDU ``n`` alone (beside the input).
+def output_name(path: str, hdu_index: int | None = None, outdir: str | None = None) -> str:
+    """``x.fits[.fz|.gz]`` -> ``x.mask.fits``, or ``x.mask<n>.fits`` for HDU ``n`` alone (beside the input,
+    or in ``outdir``).
 
-    >>> output_name("data/img.fits.fz"), output_name("img.fits", 2)
-    ('data/img.mask.fits', 'img.mask2.fits')
+    >>> output_name("data/img.fits.fz"), output_name("img.fits", 2), output_name("data/img.fits", outdir="out")
+    ('data/img.mask.fits', 'img.mask2.fits', 'out/img.mask.fits')
     """
     directory, base = os.path.split(path)
+    directory = directory if outdir is None else outdir
     base = base.removesuffix(".fz").removesuffix(".gz")
     stem = base.removesuffix(".fits")
     tag = ".mask" if hdu_index is None else f".mask{hdu_index}"
@@ -218,8 +220,10 @@ def check_processable(name: str) -> None:
     _open_processable(name)[2].close()
 
 
-def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bool = False) -> str:
-    """Run MaxiMask on a file (or one HDU of it) and write ``<name>.mask.fits``.
+def maximask_file(
+    mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bool = False, outdir: str | None = None
+) -> str:
+    """Run MaxiMask on a file (or one HDU of it) and write ``<name>.mask.fits`` (beside it, or in ``outdir``).
 
     Returns
     -------
@@ -232,7 +236,7 @@ def maximask_file(mm: MaxiMask, name: str, config: ClassConfig, *, overwrite: bo
         When no HDU can be processed (nothing is written).
     """
     path, only, hdul, indices, tasks = _open_processable(name)
-    output = output_name(path, only)
+    output = output_name(path, only, outdir)
     with hdul:
         if os.path.exists(output) and not overwrite:
             raise OutputExistsError(output)
