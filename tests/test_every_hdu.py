@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.table import Table
 
 import astromask
 from astromask.errors import AmbiguousHDUError, ParameterError
 from astromask.io import cards
+from astromask.presets import get_schema
 from astromask.schema import MaskSchema
 from conftest import shared_path
 
@@ -206,11 +208,48 @@ def test_report_shows_every_hdu(cli, ccds, tmp_path):
     assert all(f"ccds.fits[{name}]" in page for name in CCDS)
 
 
-def test_stack_refuses_a_file_of_several_hdus_naming_them(cli, ccds, tmp_path):
-    code, _, err = cli("stack", ccds, "--outdir", tmp_path / "s")
-    assert code == 1
-    assert "holds 3 masks, one per HDU (ccd1, ccd2, ccd3)" in err and "ccds.fits[ccd2]" in err
-    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+def _exposures(tmp_path, n=3):
+    from astromask.io import Extension, Extensions
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for e in range(n):
+        units = []
+        for k, name in enumerate(["N1", "N2"]):
+            mi = astromask.MaskedImage(rng.normal(100, 5, (30, 40)).astype(np.float32), schema=get_schema("rubin"))
+            mi.mask.set("BAD", (10 + k, 20 + e))
+            mi.mask.set("CR", (5 + 10 * k, 7 + k))  # the same place in every exposure: global
+            units.append(Extension(name, 1 + k, name, mi))
+        paths.append(tmp_path / f"exp{e}.fits")
+        astromask.write(Extensions(units), paths[-1], format="fits")
+    return paths
+
+
+def test_stack_of_exposures_of_several_ccds_stacks_each_ccd(cli, tmp_path):
+    exposures = _exposures(tmp_path)
+    argv = ["--repeated-flag-keys", "CR", "--mask-grow", "1"]
+    code, out, err = cli("stack", *exposures, "-o", tmp_path / "all", *argv)
+    assert code == 0, err
+    assert "global mask: 2 pixels over 2 CCDs (N1, N2)" in out
+    table = Table.read(tmp_path / "all" / "stack_summary.ecsv")
+    assert list(table["hdu"]) == ["N1"] * 3 + ["N2"] * 3
+    for ccd in ("N1", "N2"):  # the same as stacking that CCD alone
+        code, _, err = cli("stack", *[f"{p}[{ccd}]" for p in exposures], "-o", tmp_path / ccd, *argv)
+        assert code == 0, err
+        for path in exposures:
+            whole = astromask.read(f"{tmp_path / 'all' / path.name}[{ccd}]")
+            alone = astromask.read(tmp_path / ccd / path.name)
+            np.testing.assert_array_equal(whole.image, alone.image)
+            assert whole.mask == alone.mask
+        whole = astromask.read(f"{tmp_path / 'all' / 'global_mask.fits'}[{ccd}]")
+        assert whole == astromask.read(tmp_path / ccd / "global_mask.fits")
+    assert not list((tmp_path / "all").glob(".astromask*"))
+
+
+def test_stack_refuses_exposures_with_different_hdus(cli, tmp_path, ccds):
+    exposures = _exposures(tmp_path, n=1)
+    code, _, err = cli("stack", exposures[0], ccds, "-o", tmp_path / "s")
+    assert code == 1 and "the same HDUs in every exposure" in err and "N1, N2" in err
 
 
 def test_the_decam_static_mask_is_read_whole(cli, tmp_path):

@@ -182,8 +182,11 @@ def summary_text(result, config: StackConfig) -> str:
     if result.global_mask is None:
         lines.append("global mask: none (no --repeated-flag-keys)")
     else:
+        masks = result.global_mask if isinstance(result.global_mask, dict) else {"": result.global_mask}
+        pixels = sum(int(mask.sum()) for mask in masks.values())
+        per = f" over {len(masks)} CCDs ({', '.join(masks)})" if len(masks) > 1 else ""
         lines.append(
-            f"global mask: {int(result.global_mask.sum())} pixels with {','.join(config.repeated_flag_keys)} "
+            f"global mask: {pixels} pixels{per} with {','.join(config.repeated_flag_keys)} "
             f"in at least {config.mask_num_images} images -> {result.paths['global']}"
         )
     kept = len(table) - len(result.dropped)

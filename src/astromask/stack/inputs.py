@@ -68,6 +68,9 @@ def _expand_one(spec: str, *, lists: bool) -> list[str]:
         if not found:
             raise FormatError("directory holds no FITS images", path=spec)
         return found
+    named = parse_fits_name(spec)  # f.fits[N2]: an existing file with an HDU selector, not a pattern
+    if named.hdu is not None and os.path.exists(named.path):
+        return [spec]
     if glob.has_magic(spec) and not os.path.exists(spec):
         found = _images_only(sorted(glob.glob(spec)))
         if not found:

@@ -67,6 +67,7 @@ from ..schema import MaskPlane, MaskSchema
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
 from .inputs import expand_inputs
+from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
 
 __all__ = [
@@ -338,10 +339,11 @@ class StackResult:
     ----------
     table : astropy.table.Table
         One row per input image (see :func:`run_stack`).
-    global_mask : bool array or None
-        The global mask (None when ``repeated_flag_keys`` is empty).
-    counts : integer array or None
-        Per pixel, the number of images with a repeated flag.
+    global_mask : bool array, dict or None
+        The global mask (None when ``repeated_flag_keys`` is empty); for exposures of
+        several CCDs, ``{hdu: mask}`` (:mod:`astromask.stack.per_hdu`).
+    counts : integer array, dict or None
+        Per pixel, the number of images with a repeated flag (per CCD likewise).
     images : list of MaskedImage or None
         The masked images (:func:`mask_stack` only; None for dropped images).
     paths : dict
@@ -734,7 +736,24 @@ def run_stack(
     os.makedirs(outdir, exist_ok=True)
     before = _listing(outdir)
     try:
-        result = _run_stack(names, outdir, config, to, scheduler, overwrite, write_options)
+        labels = hdu_labels(names)  # exposures of several CCDs: a stack per CCD
+        if labels is None:
+            result = _run_stack(names, outdir, config, to, scheduler, overwrite, write_options)
+        else:
+            _plan_outputs([parse_fits_name(n).path for n in names], outdir, overwrite)  # before any work
+            result = run_per_hdu(
+                names,
+                labels,
+                outdir,
+                _run_stack,
+                config=config,
+                to=to,
+                scheduler=scheduler,
+                overwrite=overwrite,
+                write_options=write_options,
+                summary_file=SUMMARY_FILE,
+                global_file=GLOBAL_FILE,
+            )
     except BaseException:  # Ctrl-C or an error: the outputs of this run are not a whole set; none is left
         for name, stamp in _listing(outdir).items():
             if before.get(name) != stamp:
