@@ -28,7 +28,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..errors import ParameterError, ParameterTypeError
-from ..progress import progress
+from ..progress import interruptible, progress
 from .config import ClassConfig
 from .normalise import normalise
 
@@ -187,7 +187,11 @@ class MaxiMask:
     # -- one batch --------------------------------------------------------------------------------
 
     def _run(self, patches: np.ndarray, config: ClassConfig) -> np.ndarray:
-        """Post-processed network output for ``(B, 400, 400)`` normalised patches, as a NumPy array."""
+        """Post-processed network output for ``(B, 400, 400)`` normalised patches, as a NumPy array
+        (Ctrl-C is noticed while the network runs: :func:`~astromask.progress.interruptible`)."""
+        return interruptible(self._run_batch, patches, config)
+
+    def _run_batch(self, patches: np.ndarray, config: ClassConfig) -> np.ndarray:
         import torch
 
         with torch.inference_mode(), exact_numerics(self.device):

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from ..errors import ParameterError
-from ..progress import progress
+from ..progress import interruptible, progress
 from .inference import PATCH, check_image, exact_numerics, prepare_net
 from .normalise import normalise
 
@@ -94,6 +94,9 @@ class MaxiTrack:
         self.net, self.device, self.batch_size = prepare_net(net, device, batch_size, defaults)
 
     def _run(self, blocks: np.ndarray) -> np.ndarray:
+        return interruptible(self._run_batch, blocks)  # Ctrl-C noticed while the network runs
+
+    def _run_batch(self, blocks: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.inference_mode(), exact_numerics(self.device):
