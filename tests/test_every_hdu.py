@@ -264,3 +264,23 @@ def test_the_decam_static_mask_is_read_whole(cli, tmp_path):
     code, _, err = cli("convert", path, out, "--to", "fits")
     assert code == 0, err
     assert [astromask.read(f"{out}[{n}]").counts()["BAD"] for n in every] == [86429, 86205, 121899, 91789]
+
+
+def test_info_flags_counts_every_hdu(cli, ccds):
+    code, out, err = cli("info", ccds, "--flags", "BAD")
+    assert code == 0, err
+    counts = [int(line.split(": ")[1].split()[0]) for line in out.splitlines() if "selected by 'BAD'" in line]
+    assert counts == [int((_data(ccds, name) & 1).astype(bool).sum()) for name in CCDS]
+
+
+def test_detect_writes_its_fits_and_png_together_or_neither(cli, images, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from astromask.detect import picture
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(picture, "save_png", broken)
+    code, _, err = cli("detect", f"{images}[SCI,1]", "-o", tmp_path / "d.fits", "--no-cnn", "--detectors", "HOT")
+    assert code == 1 and "disk full" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mef.fits"]  # no FITS without its PNG
