@@ -76,6 +76,14 @@ def test_dash_o_may_stand_anywhere(cli, tmp_path, mask_file):
     assert sorted(p.name for p in tmp_path.glob("[0-9].fits")) == ["1.fits", "2.fits", "3.fits"]
 
 
+def test_dash_o_after_an_option_of_several_values(cli, tmp_path):
+    code, _, err = cli(
+        "geom", "--skydir", "10 20", "--binsz", "1deg", "--width", "10deg", "8deg", "-o", tmp_path / "g.fits"
+    )
+    assert code == 0, err
+    assert fits.getdata(tmp_path / "g.fits").shape == (8, 10)
+
+
 def test_many_outputs_take_dash_o_dir(cli, tmp_path, mask_file):
     image = tmp_path / "i.fits"
     fits.PrimaryHDU(np.ones((20, 30), np.float32)).writeto(image)

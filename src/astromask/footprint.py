@@ -95,14 +95,16 @@ def _in_pixels(size, wcs: WCS | None, name: str) -> tuple[float, float]:
     return size, size
 
 
-def _offsets(rx: float, ry: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer offset grids (dy, dx) covering half-widths rx, ry."""
-    nx = int(np.floor(rx * (1 + _TOLERANCE)))
-    ny = int(np.floor(ry * (1 + _TOLERANCE)))
+def _offsets(rx: float, ry: float, limit: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer offset grids (dy, dx) covering half-widths rx, ry (at most ``limit = (ny, nx)``)."""
+    nx = int(np.floor(min(rx * (1 + _TOLERANCE), 2**62)))
+    ny = int(np.floor(min(ry * (1 + _TOLERANCE), 2**62)))
+    if limit is not None:
+        ny, nx = min(ny, int(limit[0])), min(nx, int(limit[1]))
     return np.ogrid[-ny : ny + 1, -nx : nx + 1]
 
 
-def disk(radius, *, wcs: WCS | None = None) -> np.ndarray:
+def disk(radius, *, wcs: WCS | None = None, limit: tuple[int, int] | None = None) -> np.ndarray:
     """Offsets with ``dx² + dy² <= r²`` (exact Euclidean disk; an ellipse in pixels for angles on unequal scales).
 
     >>> disk(1).astype(int)
@@ -113,26 +115,26 @@ def disk(radius, *, wcs: WCS | None = None) -> np.ndarray:
     (13, 3209)
     """
     rx, ry = _in_pixels(radius, wcs, "radius")
-    dy, dx = _offsets(rx, ry)
+    dy, dx = _offsets(rx, ry, limit)
     if rx == 0 or ry == 0:
         return np.ones((dy.size, dx.size), dtype=bool)
     return (dx / rx) ** 2 + (dy / ry) ** 2 <= 1 + _TOLERANCE
 
 
-def diamond(radius, *, wcs: WCS | None = None) -> np.ndarray:
+def diamond(radius, *, wcs: WCS | None = None, limit: tuple[int, int] | None = None) -> np.ndarray:
     """Offsets with ``|dx| + |dy| <= r`` (KBMOD's growth footprint).
 
     >>> int(diamond(2).sum()), diamond(2)[0].astype(int).tolist()
     (13, [0, 0, 1, 0, 0])
     """
     rx, ry = _in_pixels(radius, wcs, "radius")
-    dy, dx = _offsets(rx, ry)
+    dy, dx = _offsets(rx, ry, limit)
     if rx == 0 or ry == 0:
         return np.ones((dy.size, dx.size), dtype=bool)
     return np.abs(dx) / rx + np.abs(dy) / ry <= 1 + _TOLERANCE
 
 
-def box(width, height=None, *, wcs: WCS | None = None) -> np.ndarray:
+def box(width, height=None, *, wcs: WCS | None = None, limit: tuple[int, int] | None = None) -> np.ndarray:
     """A ``height`` × ``width`` rectangle (``height`` defaults to ``width``).
 
     Pixel widths are whole numbers of pixels; an even width is centred as in
@@ -154,11 +156,15 @@ def box(width, height=None, *, wcs: WCS | None = None) -> np.ndarray:
         else:
             if size != int(size) or size < 1:
                 raise ParameterError(f"box {name} in pixels must be a whole number >= 1, got {value!r}")
-            sizes.append(int(size))
+            sizes.append(int(min(size, 2**62)))
+    if limit is not None:  # wider than twice the image reaches nothing more
+        sizes = [min(size, 2 * int(lim) + 1) for size, lim in zip(sizes, (limit[1], limit[0]))]
     return np.ones((sizes[1], sizes[0]), dtype=bool)
 
 
-def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None = None) -> np.ndarray:
+def make_footprint(
+    footprint="disk", radius=None, *, width=None, wcs: WCS | None = None, limit: tuple[int, int] | None = None
+) -> np.ndarray:
     """The footprint named ``footprint`` of the given ``radius`` (or box ``width``), or a user array.
 
     Parameters
@@ -172,6 +178,10 @@ def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None
         Box width, or (width, height), instead of ``radius``.
     wcs : astropy.wcs.WCS, optional
         Needed for angular sizes.
+    limit : (ny, nx), optional
+        The shape of the image the footprint is for: offsets beyond it reach nothing, so the
+        footprint is cut to ``[-ny, ny] x [-nx, nx]`` (a radius of 100000 on a 1040 x 1392
+        image is the same operation as one of 1392, without 300 GB of footprint).
 
     >>> make_footprint("box", 1).shape, make_footprint("box", width=(5, 3)).shape
     ((3, 3), (3, 5))
@@ -192,12 +202,11 @@ def make_footprint(footprint="disk", radius=None, *, width=None, wcs: WCS | None
         if radius is not None:
             raise ParameterError("give radius or width, not both")
         w, h = (width, None) if isinstance(width, (str, int, float, u.Quantity)) else tuple(width)
-        return box(w, h, wcs=wcs)
+        return box(w, h, wcs=wcs, limit=limit)
     if radius is None:
         raise ParameterError(f"the {kind} footprint needs a radius")
     if kind == "box":
         rx, ry = _in_pixels(radius, wcs, "radius")
-        return np.ones(
-            (2 * int(np.floor(ry * (1 + _TOLERANCE))) + 1, 2 * int(np.floor(rx * (1 + _TOLERANCE))) + 1), dtype=bool
-        )
-    return (disk if kind == "disk" else diamond)(radius, wcs=wcs)
+        dy, dx = _offsets(rx, ry, limit)
+        return np.ones((dy.size, dx.size), dtype=bool)
+    return (disk if kind == "disk" else diamond)(radius, wcs=wcs, limit=limit)

@@ -155,33 +155,40 @@ def _dilate_once(array: np.ndarray, offsets: _Offsets) -> np.ndarray:
     return _dilate_runs(array, offsets)
 
 
-def _power(offsets: _Offsets, n: int) -> tuple[_Offsets, int]:
-    """``n`` dilations as one where the footprint composes exactly (rectangles, diamonds)."""
+def _power(offsets: _Offsets, n: int, shape: tuple[int, int]) -> tuple[_Offsets, int]:
+    """``n`` dilations as one where the footprint composes exactly (rectangles, diamonds), cut to what
+    can reach within an image of ``shape``."""
+    ny, nx = shape
     if n > 1 and offsets.dy.size and offsets.is_rectangle():
         y0, y1, x0, x1 = offsets.extent
-        gy, gx = np.mgrid[n * y0 : n * y1 + 1, n * x0 : n * x1 + 1]
+        y0, y1, x0, x1 = max(n * y0, -ny), min(n * y1, ny), max(n * x0, -nx), min(n * x1, nx)
+        gy, gx = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
         return _Offsets(gy.ravel(), gx.ravel()), 1
     r = offsets.diamond_radius() if offsets.dy.size else None
     if n > 1 and r is not None:
         big = n * r
-        gy, gx = np.mgrid[-big : big + 1, -big : big + 1]
+        gy, gx = np.mgrid[-min(big, ny) : min(big, ny) + 1, -min(big, nx) : min(big, nx) + 1]
         keep = np.abs(gy) + np.abs(gx) <= big
         return _Offsets(gy[keep], gx[keep]), 1
     return offsets, n
 
 
 def _dilate(array: np.ndarray, offsets: _Offsets, iterations: int) -> np.ndarray:
-    offsets, n = _power(offsets, iterations)
+    offsets, n = _power(offsets, iterations, array.shape)
     for _ in range(n):
-        array = _dilate_once(array, offsets)
+        grown = _dilate_once(array, offsets)
+        if n > 1 and np.array_equal(grown, array):  # a fixed point: more iterations change nothing
+            return grown
+        array = grown
     return array
 
 
 def _erode(array: np.ndarray, offsets: _Offsets, iterations: int, outside: str) -> np.ndarray:
     """AND over ``q + f`` for f in the footprint: the complement of dilating the complement by -f."""
-    offsets, n = _power(offsets, iterations)
+    offsets, n = _power(offsets, iterations, array.shape)
     reflected = offsets.reflected()
     for _ in range(n):
+        previous = array
         array = _dilate_once(~array, reflected)
         np.invert(array, out=array)
         if outside == "clear" and offsets.dy.size:
@@ -191,6 +198,8 @@ def _erode(array: np.ndarray, offsets: _Offsets, iterations: int, outside: str) 
             array[max(0, ny - max(0, y1)) :] = 0
             array[:, : max(0, -x0)] = 0
             array[:, max(0, nx - max(0, x1)) :] = 0
+        if n > 1 and np.array_equal(array, previous):  # a fixed point
+            break
     return array
 
 
@@ -232,10 +241,17 @@ def _prepare(mask, planes):
     return unsigned, bits, lambda result: result.view(array.dtype) if array.dtype.kind == "i" else result
 
 
+def _shape_of(mask) -> tuple[int, int]:
+    return tuple(mask.shape) if isinstance(mask, (Mask, MaskedImage)) else np.shape(mask)  # type: ignore[return-value]
+
+
 def _resolve(mask, radius, footprint, width, wcs) -> _Offsets:
+    """The footprint's offsets, cut to what can reach within the image (exactly the same result)."""
     if wcs is None and isinstance(mask, MaskedImage):
         wcs = mask.wcs
-    return _Offsets.from_array(make_footprint(footprint, radius, width=width, wcs=wcs))
+    shape = _shape_of(mask)
+    limit = (shape[0], shape[1]) if len(shape) == 2 else None
+    return _Offsets.from_array(make_footprint(footprint, radius, width=width, wcs=wcs, limit=limit))
 
 
 def _check(iterations: int, outside: str) -> None:

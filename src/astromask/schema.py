@@ -381,11 +381,12 @@ class MaskSchema:
             raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
         if isinstance(expr, (int, np.integer)):
             value = int(expr)
+            width = 8 * self.dtype.itemsize
             if value < 0:
-                value &= (1 << 8 * self.dtype.itemsize) - 1
-            return value
+                value &= (1 << width) - 1
+            return self._within_width(value, expr)
         if isinstance(expr, str):
-            return self._flags_from_string(expr, unknown)
+            return self._within_width(self._flags_from_string(expr, unknown), expr)
         if isinstance(expr, Iterable):
             value = 0
             for item in expr:
@@ -401,6 +402,15 @@ class MaskSchema:
                     )
             return value
         raise ParameterTypeError(f"flag expression must be a string, integer or sequence, got {expr!r}")
+
+    def _within_width(self, value: int, expr: object) -> int:
+        """``value``, refused when it has bits beyond the mask's width (they could never be set)."""
+        width = 8 * self.dtype.itemsize
+        if value >> width:
+            raise FlagExpressionError(
+                f"flag value {expr!r} uses bit {value.bit_length() - 1}, beyond the {width} bits of this mask"
+            )
+        return value
 
     def _known_names(self, names: Sequence[str], unknown: str) -> list[str]:
         resolved = {n: self.resolve(n) for n in names}

@@ -141,18 +141,19 @@ def tophat_sum(image, radius: float) -> np.ndarray:
     data = data.astype(np.int64 if integer else np.float64)
     if not integer and not np.all(np.isfinite(data)):
         raise ParameterError("image has NaN or infinite values; mask them first")
-    reach = math.floor(radius * (1 + RADIUS_TOLERANCE))
+    reach = math.floor(min(radius * (1 + RADIUS_TOLERANCE), 2.0**62))
     ny, nx = data.shape
-    padded = np.zeros((ny + 2 * reach, nx + 2 * reach + 1), dtype=data.dtype)
-    np.cumsum(data, axis=1, out=padded[reach : reach + ny, reach + 1 : reach + 1 + nx])
-    padded[reach : reach + ny, reach + 1 + nx :] = padded[reach : reach + ny, reach + nx : reach + nx + 1]
+    ry, rx = min(reach, ny), min(reach, nx)  # offsets beyond the map add zeros: the same sums, bounded memory
+    padded = np.zeros((ny + 2 * ry, nx + 2 * rx + 1), dtype=data.dtype)
+    np.cumsum(data, axis=1, out=padded[ry : ry + ny, rx + 1 : rx + 1 + nx])
+    padded[ry : ry + ny, rx + 1 + nx :] = padded[ry : ry + ny, rx + nx : rx + nx + 1]
     out = np.zeros((ny, nx), dtype=data.dtype)
     limit = radius * radius * (1 + 2 * RADIUS_TOLERANCE)
-    for dy in range(-reach, reach + 1):
-        half = math.floor(math.sqrt(max(limit - dy * dy, 0.0)))
-        rows = padded[reach + dy : reach + dy + ny]
+    for dy in range(-ry, ry + 1):
+        half = min(math.floor(math.sqrt(max(limit - dy * dy, 0.0))), rx)
+        rows = padded[ry + dy : ry + dy + ny]
         # columns x - half .. x + half of the image: cumulative sum at x + half minus that at x - half - 1
-        out += rows[:, reach + half + 1 : reach + half + 1 + nx] - rows[:, reach - half : reach - half + nx]
+        out += rows[:, rx + half + 1 : rx + half + 1 + nx] - rows[:, rx - half : rx - half + nx]
     return out
 
 

@@ -77,7 +77,11 @@ class SkyGeometry:
     wcs: WCS
 
     def empty_mask(self) -> np.ndarray:
-        """An all-False boolean mask of the grid's shape."""
+        """An all-False boolean mask of the grid's shape (refused, saying how much, when it cannot fit)."""
+        from ._limits import check_memory
+
+        ny, nx = self.shape
+        check_memory(float(ny) * float(nx), f"a {nx} x {ny} pixel map")
         return np.zeros(self.shape, dtype=bool)
 
     def to_header(self) -> fits.Header:

@@ -188,7 +188,10 @@ def _place_output(parser: argparse.ArgumentParser, command: str | None, argv: li
         chosen.error(f"-o given {len(found)} times: {', '.join(found)}")
     if not found:
         return argv
-    return head + found + rest if chosen.get_default("_output_first") else head + rest + found
+    if chosen.get_default("_output_first"):
+        return head + found + rest
+    # after "--": an option taking several values (geom --width 5deg) cannot swallow it
+    return head + rest + ([] if "--" in rest else ["--"]) + found
 
 
 def main(argv: list[str] | None = None) -> int:

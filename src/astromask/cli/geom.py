@@ -10,6 +10,7 @@ import logging
 
 from astropy.coordinates import SkyCoord
 
+from .._limits import check_memory
 from ..errors import ParameterError
 from ..io.fitsfile import wcs_cards
 from ..sky import make_geometry
@@ -62,6 +63,8 @@ def run(args) -> int:
         frame=args.frame,
         proj=args.proj,
     )
-    save_array(geom.empty_mask().astype("uint8"), wcs_cards(geom.wcs), args.output, overwrite=args.overwrite)
+    ny, nx = geom.shape
+    check_memory(2.0 * ny * nx, f"--binsz/--width: a {nx} x {ny} pixel map")  # the mask and its uint8 copy
+    save_array(geom.empty_mask().view("uint8"), wcs_cards(geom.wcs), args.output, overwrite=args.overwrite)
     log.info("wrote %s (%d x %d)", args.output, geom.shape[1], geom.shape[0])
     return 0
