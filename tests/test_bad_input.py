@@ -85,3 +85,52 @@ def test_a_cut_compressed_file_is_refused(two_hdus, suffix, opener):
         r"not a readable FITS file)",
     ):
         astromask.read(cut)
+
+
+def _patched(tmp_path, name, key, value):
+    """A small file with one structural card of HDU 1 rewritten in place (as a broken writer would)."""
+    path = tmp_path / name
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((10, 10), np.int16), name="MASK")]).writeto(path)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(key.ljust(8).encode() + b"= ", 2880)
+    raw[at : at + 80] = (key.ljust(8) + "= " + value.rjust(20)).ljust(80).encode()
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("GCOUNT", "-1", "card GCOUNT = -1 must be >= 1"),
+        ("BITPIX", "7", "card BITPIX = 7 is not one of"),
+        ("PCOUNT", "99999999999", "an image extension needs PCOUNT = 0 and GCOUNT = 1"),
+        ("NAXIS1", "99999999999999999999", "cut or unreadable header"),
+        ("NAXIS1", "-5", "card NAXIS1 = -5 must be >= 0"),
+    ],
+)
+def test_impossible_structural_cards_are_refused_naming_hdu_and_card(cli, tmp_path, key, value, message):
+    path = _patched(tmp_path, "bad.fits", key, value)
+    for argv in (["info", path], ["convert", path, tmp_path / "o.fits", "--to", "fits"]):
+        code, _, err = cli(*argv)
+        assert code == 1, err
+        assert message in err and "bad.fits" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.fits").exists()
+
+
+@pytest.mark.parametrize(("value", "message"), [("'abc'", "'abc' is not an integer"), ("1E300", "is outside 0..63")])
+def test_plane_cards_of_the_wrong_type_or_range_name_the_card(cli, tmp_path, value, message):
+    header = fits.Header()
+    header["MP_BAD"] = 0
+    header["MP_SAT"] = 1
+    hdus = [
+        fits.PrimaryHDU(),
+        fits.ImageHDU(np.ones((4, 4), np.float32), name="IMAGE"),
+        fits.ImageHDU(np.zeros((4, 4), np.int32), header=header, name="MASK"),
+        fits.ImageHDU(np.ones((4, 4), np.float32), name="VARIANCE"),
+    ]
+    path = tmp_path / "afw.fits"
+    fits.HDUList(hdus).writeto(path)
+    with fits.open(path, mode="update") as hdul:
+        hdul[2].header["MP_SAT"] = 1e300 if value == "1E300" else "abc"
+    code, _, err = cli("info", path)
+    assert code == 1 and "MP_SAT" in err and message in err

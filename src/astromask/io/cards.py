@@ -17,6 +17,7 @@ from ..errors import ParameterError
 from ..schema import MaskPlane, MaskSchema
 
 __all__ = [
+    "card_int",
     "generic_schema",
     "has_mp_cards",
     "has_msk_cards",
@@ -47,6 +48,20 @@ def msk_cards(schema: MaskSchema, *, start: int = 0) -> fits.Header:
     return hdr
 
 
+def card_int(header: fits.Header, key: str, *, low: int = 0, high: int | None = None) -> int:
+    """The integer value of card ``key``, refused (naming the card) when it is not a whole number in
+    ``low..high``: a string, a float with a fraction, ``1E999``, a bool."""
+    value = header[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"card {key} = {value!r} is not an integer")
+    if not np.isfinite(value) or value != int(value):
+        raise ParameterError(f"card {key} = {value!r} is not an integer")
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        raise ParameterError(f"card {key} = {value!r} is outside {low}..{high if high is not None else ''}")
+    return number
+
+
 def schema_from_msk_cards(
     header: fits.Header, *, one_based: bool = False, dtype=None, name: str | None = None
 ) -> MaskSchema:
@@ -66,7 +81,7 @@ def schema_from_msk_cards(
         plane = str(header[key]).strip()
         value = header.get(f"MSKM{n:04d}")
         if value is not None:
-            value = int(value)
+            value = card_int(header, f"MSKM{n:04d}", low=1, high=2**63)
             if value <= 0 or value & (value - 1):
                 raise ParameterError(f"MSKM{n:04d}={value} for plane {plane!r} is not a single bit")
             bit = value.bit_length() - 1
@@ -97,7 +112,7 @@ def schema_from_mp_cards(header: fits.Header, *, descriptions=None, name: str | 
     bits = {}
     for key in header:
         if key.upper().startswith("MP_"):
-            bits[key[3:]] = int(header[key])
+            bits[key[3:]] = card_int(header, key, high=63)
     if not bits:
         raise ParameterError("header has no MP_* cards describing mask planes")
     return MaskSchema.from_bits(bits, descriptions or {}, name=name)

@@ -118,6 +118,7 @@ def open_fits(path: str) -> fits.HDUList:
     with warnings.catch_warnings():  # astropy warns of a cut file or header; check_complete raises instead
         warnings.filterwarnings("ignore", message="File may have been truncated")
         warnings.filterwarnings("ignore", message="Error validating header for HDU")
+        warnings.filterwarnings("ignore", message="Unexpected extra padding")  # check_structure says why
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
         except (OSError, ValueError, TypeError, IndexError) as exc:
@@ -127,6 +128,7 @@ def open_fits(path: str) -> fits.HDUList:
                 len(hdul)  # parse every header now: a cut or garbled one is an error here, not later
             except (OSError, ValueError, TypeError, IndexError) as exc:
                 raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+            check_structure(hdul, path)
             check_complete(hdul, path)
         except BaseException:
             hdul.close()
@@ -168,6 +170,44 @@ def _stored_size(hdu) -> int | None:
         table = getattr(hdu, "_bintable", None)
         return None if table is None else int(table.size)
     return int(hdu.size)
+
+
+_BITPIX = (8, 16, 32, 64, -32, -64)
+
+
+def _structural_int(header: fits.Header, key: str, path: str, label: str, low: int, high: int | None = None) -> int:
+    value = header.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise FormatError(f"HDU {label}: card {key} = {value!r} is not an integer", path=path)
+    if value < low or (high is not None and value > high):
+        span = f"is outside {low}..{high}" if high is not None else f"must be >= {low}"
+        raise FormatError(f"HDU {label}: card {key} = {value} {span}", path=path)
+    return int(value)
+
+
+def check_structure(hdul: fits.HDUList, path: str) -> None:
+    """Refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
+    BITPIX not one of 8, 16, 32, 64, -32, -64; NAXIS outside 0..999; a negative NAXISn; PCOUNT < 0;
+    GCOUNT < 1; an image extension with PCOUNT or GCOUNT other than 0 and 1."""
+    for index in range(len(hdul)):
+        header = hdul[index].header
+        label = hdu_label(hdul, index)
+        if isinstance(hdul[index], fits.CompImageHDU):
+            continue  # its table's cards were read by astropy; the image cards are checked as ZNAXIS...
+        bitpix = header.get("BITPIX")
+        if bitpix not in _BITPIX or isinstance(bitpix, bool):
+            raise FormatError(f"HDU {label}: card BITPIX = {bitpix!r} is not one of {_BITPIX}", path=path)
+        naxis = _structural_int(header, "NAXIS", path, label, 0, 999)
+        for axis in range(1, naxis + 1):
+            _structural_int(header, f"NAXIS{axis}", path, label, 0)
+        if index > 0:
+            pcount = _structural_int(header, "PCOUNT", path, label, 0)
+            gcount = _structural_int(header, "GCOUNT", path, label, 1)
+            if isinstance(hdul[index], fits.ImageHDU) and (pcount, gcount) != (0, 1):
+                raise FormatError(
+                    f"HDU {label}: an image extension needs PCOUNT = 0 and GCOUNT = 1, got {pcount} and {gcount}",
+                    path=path,
+                )
 
 
 def check_complete(hdul: fits.HDUList, path: str) -> None:
