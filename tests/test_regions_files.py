@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.wcs import WCS
 
 from astromask.errors import FormatError
 from astromask.regions import (
@@ -270,3 +271,18 @@ def test_chandra_region_in_sky_coordinates(chandra):
     in_physical = region_mask(header, regfile)
     assert abs(int(in_sky.sum()) - int(in_physical.sum())) <= 2
     assert (in_sky != in_physical).sum() <= 4
+
+
+def test_a_sky_shape_beyond_the_projection_selects_nothing_and_says_so(cli, tmp_path):
+    pytest.importorskip("regions")
+    image = shared_path("decam", "c4d_170316_062107_ooi_z_ls9.N2.fits")
+    centre = WCS(fits.getheader(image, 1)).pixel_to_world(120, 120)
+    reg = tmp_path / "far.reg"
+    reg.write_text(
+        f'# Region file format: DS9\nfk5\ncircle(10.0,-80.0,5")\ncircle({centre.ra.deg},{centre.dec.deg},3")\n'
+    )
+    code, _, err = cli("region", image, reg, tmp_path / "r.fits", "--full")
+    assert code == 0, err
+    assert "far.reg: shape 1 (circle at fk5 10 -80) lies beyond the image's RA---TAN/DEC--TAN projection" in err
+    assert "shape 2" not in err
+    assert fits.getdata(tmp_path / "r.fits").sum() > 0  # the near shape is there

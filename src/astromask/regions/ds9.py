@@ -103,12 +103,27 @@ class Ds9Region:
             parsed = [(None, r) for r in regions.Regions.parse(self._crtf_text(frame), format="crtf")]
         else:
             parsed = [(system, r) for system, text in self._chunks() for r in regions.Regions.parse(text, format="ds9")]
-        for system, region in parsed:
+        for number, (system, region) in enumerate(parsed, start=1):
             include = bool(region.meta.get("include", True))
             if isinstance(region, regions.SkyRegion):
                 if frame.wcs is None:
                     raise ParameterError(f"{self.where}: sky regions need an image with a sky WCS")
-                region = region.to_pixel(frame.wcs)
+                sky = region
+                try:
+                    region = sky.to_pixel(frame.wcs)
+                except (ValueError, np.linalg.LinAlgError):
+                    region = None
+                if region is None or not _finite(region):  # the far side of a TAN projection, say
+                    projection = "/".join(frame.wcs.wcs.ctype) if frame.wcs.wcs.ctype[0] else "WCS"
+                    log.warning(
+                        "%s: shape %d (%s at %s) lies beyond the image's %s projection; it selects no pixel",
+                        self.where,
+                        number,
+                        type(sky).__name__.removesuffix("SkyRegion").lower() or "shape",
+                        _where_on_sky(sky),
+                        projection,
+                    )
+                    continue
             elif system == "physical":
                 region = _physical_to_image(region, frame, regions)
             out.append((region, include))
@@ -158,6 +173,34 @@ class Ds9Region:
                     target |= image.astype(bool)
         base = include if any_include else np.ones((ny, nx), dtype=bool)
         return base & ~exclude
+
+
+def _where_on_sky(region) -> str:
+    centre = getattr(region, "center", None)
+    if centre is None:
+        vertices = getattr(region, "vertices", None)
+        centre = vertices[0] if vertices is not None else None
+    try:
+        return f"{centre.frame.name} {centre.to_string('decimal')}"
+    except (AttributeError, ValueError):
+        return "?"
+
+
+def _finite(region) -> bool:
+    """Whether a pixel region's centre, vertices and sizes are all finite numbers."""
+    values = []
+    for name in ("center", "start", "end"):
+        point = getattr(region, name, None)
+        if point is not None:
+            values += [point.x, point.y]
+    vertices = getattr(region, "vertices", None)
+    if vertices is not None:
+        values += list(np.ravel(vertices.x)) + list(np.ravel(vertices.y))
+    for name in ("radius", "width", "height", "inner_radius", "outer_radius", "inner_width", "outer_width"):
+        value = getattr(region, name, None)
+        if value is not None:
+            values.append(value)
+    return bool(np.all(np.isfinite(np.asarray(values, dtype=float)))) if values else True
 
 
 def _split_shapes(line: str) -> list[str]:
