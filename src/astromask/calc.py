@@ -162,9 +162,18 @@ def _tokenize(text: str) -> list[_Token]:
 class _Parser:
     """Recursive descent over the token list; one method per grammar rule."""
 
+    #: deepest nesting of parentheses, calls, conditions and unary operators (a RecursionError otherwise)
+    MAX_DEPTH = 64
+
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
+
+    def _nest(self) -> None:
+        self.depth += 1
+        if self.depth > self.MAX_DEPTH:
+            raise _error(f"expression nested deeper than {self.MAX_DEPTH} levels", self.token.column)
 
     @property
     def token(self) -> _Token:
@@ -194,6 +203,13 @@ class _Parser:
         return tree
 
     def ternary(self):
+        self._nest()
+        try:
+            return self._ternary()
+        finally:
+            self.depth -= 1
+
+    def _ternary(self):
         test = self.logic_or()
         if self.accept("?") is None:
             return test
@@ -235,7 +251,11 @@ class _Parser:
 
     def unary(self):
         if op := self.accept("-", "+", "!", "~"):
-            return Unary(op, self.unary())
+            self._nest()
+            try:
+                return Unary(op, self.unary())
+            finally:
+                self.depth -= 1
         return self.power()
 
     def power(self):

@@ -30,6 +30,8 @@ astromask and is reported as one.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "AmbiguousHDUError",
     "AstromaskError",
@@ -52,8 +54,26 @@ __all__ = [
 ]
 
 
+_LONGEST = 400  # characters of a message; only an echo of the user's own (long) input is ever longer
+
+
+def _shortened(message: str) -> str:
+    """A message that quotes a huge input, cut to a readable line (runs of one character counted)."""
+    if len(message) <= _LONGEST:
+        return message
+    message = re.sub(r"(.)\1{24,}", lambda m: f"{m.group(1) * 8}...[{len(m.group(0))} x {m.group(1)!r}]", message)
+    if len(message) > _LONGEST:
+        message = f"{message[:250]} ...[{len(message) - 380} characters]... {message[-130:]}"
+    return message
+
+
 class AstromaskError(Exception):
-    """Base class: a user-facing error with a one-line message."""
+    """Base class: a user-facing error with a one-line message (a long quoted input is cut)."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_shortened(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ParameterError(AstromaskError, ValueError):

@@ -58,6 +58,12 @@ _TOKEN_RE = re.compile(r"^(-?\d+|[A-Za-z_][A-Za-z0-9_\-]*)$")
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 
+def _is_integer_text(text: str) -> bool:
+    """``'12'``, ``'-3'``: ASCII digits (``str.isdigit`` also accepts ``'²'``, which ``int`` refuses)."""
+    digits = text[1:] if text.startswith("-") else text
+    return bool(digits) and digits.isascii() and digits.isdigit()
+
+
 def _is_bit_number(value: object) -> bool:
     """Whether ``value`` is an integer and not a bool (``True`` is not bit 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -390,7 +396,7 @@ class MaskSchema:
         if isinstance(expr, Iterable):
             value = 0
             for item in expr:
-                if isinstance(item, str) and not item.strip().lstrip("-").isdigit():
+                if isinstance(item, str) and not _is_integer_text(item.strip()):
                     names = self._known_names([item.strip()], unknown)
                     value |= self.bitmask(*names)
                 elif isinstance(item, str) or _is_bit_number(item):
@@ -442,10 +448,10 @@ class MaskSchema:
                 f"invalid flag expression {expr!r}: {bad[0]!r} is not a plane name or integer "
                 "('~' may only precede the whole list, parentheses only wrap it)"
             )
-        names = [t for t in items if t and not t.lstrip("-").isdigit()]
+        names = [t for t in items if t and not _is_integer_text(t)]
         if names:
             known = self._known_names(names, unknown)
-            ints = [t for t in items if t and t.lstrip("-").isdigit()]
+            ints = [t for t in items if t and _is_integer_text(t)]
             if not known and not ints:
                 return 0 if not text.startswith("~") else self.all_bits
             # astropy maps names only when the first item is a name; integers are given as names too.
@@ -456,12 +462,16 @@ class MaskSchema:
             inner = sep.join(known + ints)
             text = ("~(" + inner + ")") if text.startswith("~") else inner
             try:
-                value = bitmask.interpret_bit_flags(text, flag_name_map=lookup)
+                with warnings.catch_warnings():  # a flag named twice counts once (OR): nothing to warn of
+                    warnings.filterwarnings("ignore", message="Duplicate bit flags")
+                    value = bitmask.interpret_bit_flags(text, flag_name_map=lookup)
             except ValueError as exc:
                 raise ParameterError(f"invalid flag expression {expr!r}: {exc}") from None
         else:
             try:
-                value = bitmask.interpret_bit_flags(text)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Duplicate bit flags")
+                    value = bitmask.interpret_bit_flags(text)
             except ValueError as exc:
                 raise ParameterError(f"invalid flag expression {expr!r}: {exc}") from None
         if value is None:

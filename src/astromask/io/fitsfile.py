@@ -75,11 +75,11 @@ def _parse_spec(spec: str, name: str) -> HduSpec:
     spec = spec.strip()
     if not spec:
         raise FormatError(f"empty HDU selector in {name!r}")
-    if spec.lstrip("+").isdigit():
+    if spec.lstrip("+").isascii() and spec.lstrip("+").isdigit():
         return int(spec)
     if "," in spec:
         ext, _, ver = spec.rpartition(",")
-        if not ver.strip().isdigit():
+        if not (ver.strip().isascii() and ver.strip().isdigit()):
             raise FormatError(f"HDU selector {spec!r} in {name!r}: EXTVER must be an integer")
         return (ext.strip(), int(ver))
     if spec.upper() in ("PRIMARY", "P"):

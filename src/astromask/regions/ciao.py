@@ -43,6 +43,8 @@ class Token:
 
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() is also true of '²' and '٣'
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _SINGLE = {"(": "(", ")": ")", ",": ",", "!": "!", "&": "&", "*": "&", "|": "|", "+": "|", "-": "-", ":": ":"}
 
 
@@ -54,12 +56,12 @@ def tokenize(text: str, *, where: str = "region") -> list[Token]:
         ch = text[pos]
         if ch.isspace():
             pos += 1
-        elif ch.isdigit() or (ch == "." and pos + 1 < n and text[pos + 1].isdigit()):
+        elif ch in _DIGITS or (ch == "." and pos + 1 < n and text[pos + 1] in _DIGITS):
             m = _NUMBER.match(text, pos)
             tokens.append(Token("NUMBER", m.group(), pos + 1))
             pos = m.end()
             pos = _unit(text, pos, tokens, where)
-        elif ch.isalpha() or ch == "_":
+        elif ch in _LETTERS:
             m = _NAME.match(text, pos)
             tokens.append(Token("NAME", m.group(), pos + 1))
             pos = m.end()
