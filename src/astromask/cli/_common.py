@@ -276,7 +276,7 @@ def _each(args, body, inputs, files, labels, reference, target, gathered) -> int
             _GATHER.reset(token)
     if target:
         if len(gathered.parts) != len(labels):
-            raise AstromaskError(f"{target}: the command wrote {len(gathered.parts)} of {len(labels)} HDUs")  # a bug
+            raise RuntimeError(f"{target}: the command wrote {len(gathered.parts)} of {len(labels)} HDUs")  # a bug
         fmt = gathered.formats.pop() if len(gathered.formats) == 1 else "fits"
         if not registry.get(fmt).per_hdu:
             raise ParameterError(f"{target}: {fmt} files hold one masked image, not {len(labels)} HDUs; use --to fits")
