@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import functools
 import gzip
+import math
 import mmap
 import os
 import re
@@ -121,12 +122,12 @@ def open_fits(path: str) -> fits.HDUList:
         warnings.filterwarnings("ignore", message="Unexpected extra padding")  # check_structure says why
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
-        except (OSError, ValueError, TypeError, IndexError) as exc:
+        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
             raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
         try:
             try:
                 len(hdul)  # parse every header now: a cut or garbled one is an error here, not later
-            except (OSError, ValueError, TypeError, IndexError) as exc:
+            except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:  # KeyError: a missing NAXISn
                 raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
             check_structure(hdul, path)
             check_complete(hdul, path)
@@ -192,8 +193,17 @@ def check_structure(hdul: fits.HDUList, path: str) -> None:
     for index in range(len(hdul)):
         header = hdul[index].header
         label = hdu_label(hdul, index)
-        if isinstance(hdul[index], fits.CompImageHDU):
-            continue  # its table's cards were read by astropy; the image cards are checked as ZNAXIS...
+        if isinstance(hdul[index], fits.CompImageHDU):  # the binary table holding the tiles: its own cards
+            table = getattr(hdul[index], "_bintable", None)
+            if table is not None:
+                for key in ("NAXIS1", "NAXIS2", "PCOUNT", "TFIELDS"):
+                    if key in table.header:
+                        _structural_int(table.header, key, path, label, 0)
+                _structural_int(table.header, "GCOUNT", path, label, 1)
+            naxis = _structural_int(header, "NAXIS", path, label, 0, 999)  # the image cards, from ZNAXISn
+            for axis in range(1, naxis + 1):
+                _structural_int(header, f"NAXIS{axis}", path, label, 0)
+            continue
         bitpix = header.get("BITPIX")
         if bitpix not in _BITPIX or isinstance(bitpix, bool):
             raise FormatError(f"HDU {label}: card BITPIX = {bitpix!r} is not one of {_BITPIX}", path=path)
@@ -364,11 +374,15 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     tile-compressed HDU). Within :func:`stored_float_order`, floating-point
     pixels keep the file's byte order.
     """
-    if slices is None or slices == (slice(0, image_shape(hdu)[0]), slice(0, image_shape(hdu)[1])):
-        data = hdu.data
-    else:
-        data = hdu.section[slices]
-    data = np.asarray(data)
+    try:
+        if slices is None or slices == (slice(0, image_shape(hdu)[0]), slice(0, image_shape(hdu)[1])):
+            data = hdu.data
+        else:
+            data = hdu.section[slices]
+        data = np.asarray(data)
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:  # astropy decoding a broken HDU
+        name = str(hdu.header.get("EXTNAME", "")).strip() or "the HDU"
+        raise FormatError(f"the data of {name} cannot be decoded ({type(exc).__name__}: {exc})") from None
     if not data.dtype.isnative and not (data.dtype.kind == "f" and _STORED_FLOATS.get()):
         data = data.astype(data.dtype.newbyteorder("="))
     elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
@@ -463,11 +477,22 @@ def read_xy0(header: fits.Header, *, required: bool = False, where: str = "") ->
 
     Returns ``(0, 0)`` when neither is present, unless ``required``.
     """
+
+    def number(key: str, default: float) -> float:
+        value = header.get(key, default)
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            out = math.nan
+        if isinstance(value, bool) or not math.isfinite(out) or abs(out) > 2**53:
+            raise FormatError(f"card {key} = {value!r} is not a finite pixel offset", path=where or None)
+        return out
+
     if "LTV1" in header or "LTV2" in header:
-        return (-round(float(header.get("LTV1", 0))), -round(float(header.get("LTV2", 0))))
+        return (-round(number("LTV1", 0)), -round(number("LTV2", 0)))
     if str(header.get("CTYPE1A", "")).strip().upper() == "LINEAR" and "CRVAL1A" in header:
-        x0 = float(header["CRVAL1A"]) - (float(header.get("CRPIX1A", 1.0)) - 1)
-        y0 = float(header.get("CRVAL2A", 0.0)) - (float(header.get("CRPIX2A", 1.0)) - 1)
+        x0 = number("CRVAL1A", 0.0) - (number("CRPIX1A", 1.0) - 1)
+        y0 = number("CRVAL2A", 0.0) - (number("CRPIX2A", 1.0) - 1)
         return (round(x0), round(y0))
     if required:
         raise FormatError("header records no LTV1/LTV2 cards or linear offset WCS", path=where or None)

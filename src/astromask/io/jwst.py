@@ -133,6 +133,11 @@ def _text(value) -> str:
 
 def _row_bit(bit, value, name: str, path: str, index: int) -> int | None:
     """Bit index of one ``DQ_DEF`` row (None for a ``VALUE = 0`` row such as ``GOOD``)."""
+    for column, given in (("BIT", bit), ("VALUE", value)):
+        whole = isinstance(given, (int, np.integer)) and not isinstance(given, (bool, np.bool_))
+        whole |= isinstance(given, (float, np.floating)) and bool(np.isfinite(given)) and given == int(given)
+        if given is not None and not whole:
+            raise FormatError(f"DQ_DEF row {name!r}: {column} {given!r} is not an integer", path=path, hdu=index)
     value = int(value) & 0xFFFFFFFF if value is not None else None
     if value == 0:
         return None
