@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from astromask import MaskSchema
 from astromask.calc import parse as parse_calc
-from astromask.errors import AstromaskError
+from astromask.errors import AstromaskError, ParseError
 from astromask.filter.syntax import parse_virtual_file
 from astromask.footprint import parse_size
 from astromask.io.fitsfile import parse_fits_name
@@ -90,6 +90,10 @@ def _answers_or_names_the_problem(parse, text: str) -> None:
         message = str(exc)
         assert message.strip() and "\n" not in message.strip(), repr(message)
         assert len(message) < 600, "the message repeats the input"  # (a 100000-space string is cut)
+        syntax, column = isinstance(exc, ParseError), getattr(exc, "column", None)
+        if syntax:  # malformed text: where, and what was expected there
+            assert column is not None and 1 <= column <= len(text) + 1, (column, message)
+            assert f"at column {column}" in message, message
 
 
 SCHEMA = MaskSchema(["BAD", "SAT", "CR"])

@@ -68,12 +68,12 @@ def test_a_map_that_cannot_fit_says_how_much_it_needs(cli, tmp_path):
 
 
 def test_flag_values_beyond_the_mask_width_are_refused(cli, mask, tmp_path):
-    with pytest.raises(FlagExpressionError, match="uses bit 36, beyond the 16 bits"):
+    with pytest.raises(FlagExpressionError, match="uses bit 36"):
         Mask((2, 2), MaskSchema(["BAD"], dtype=np.uint16)).schema.flags(99999999999)
     path = tmp_path / "m.fits"
     astromask.write(mask, path, format="fits")
     code, _, err = cli("info", path, "--flags", "99999999999")
-    assert code == 1 and "beyond the" in err
+    assert code == 1 and "uses bit 36" in err
 
 
 def test_grow_by_a_huge_radius_on_the_command_line(cli, mask, tmp_path):

@@ -196,7 +196,7 @@ class _Parser:
 
     def parse(self):
         if self.token.kind == "end":
-            raise _error("empty expression")
+            raise _error("empty expression, expected a value", self.token.column)
         tree = self.ternary()
         if self.token.kind != "end":
             raise self.unexpected()

@@ -23,7 +23,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..errors import NotFoundError, ParameterError, ParameterTypeError
+from ..errors import AstromaskError, NotFoundError, ParameterError, ParameterTypeError, ParseError
 from ..regions import Literal, PixelFrame, Region, parse
 from ..regions.shapes import Rectangle
 from .masks import MaskImage, read_mask, wcs_difference
@@ -381,11 +381,18 @@ class _Resolver:
             if isinstance(node, RegionFilter):
                 return self.region(node.columns, node.text)
             raise ParameterTypeError(f"unknown filter node {node!r}")
-        except (KeyError, ValueError, OSError) as exc:
-            if isinstance(exc, FilterSyntaxError):
-                raise
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise self.error(message, node.columns.column) from exc
+        except FilterSyntaxError:
+            raise
+        except ParseError as exc:  # a region string's own error: its column, counted in the whole filter
+            region = node.text if isinstance(node, RegionFilter) else getattr(node, "region", None)
+            start = self.text.find(region, node.column - 1) if region else -1
+            if exc.text == region and exc.column is not None and start >= 0:
+                raise FilterSyntaxError(
+                    f"{exc.where}: {exc.problem}", self.text, start + exc.column, detail=exc.detail
+                ) from None
+            raise self.error(str(exc), node.columns.column) from None
+        except (AstromaskError, OSError) as exc:  # only the user's mistakes: anything else is a bug
+            raise self.error(str(exc), node.columns.column) from exc
 
     def pair(self, columns: Columns) -> tuple[tuple[Column, Column], str]:
         if columns.pair:

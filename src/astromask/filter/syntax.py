@@ -69,8 +69,8 @@ _MASK_WITH_REGION_LOGIC = (
 class FilterSyntaxError(ParseError):
     """A malformed or refused filter; ``column`` is 1-based in ``text``."""
 
-    def __init__(self, problem: str, text: str, column: int) -> None:
-        super().__init__(problem, text, column, where="filter")
+    def __init__(self, problem: str, text: str, column: int, *, detail: str = "") -> None:
+        super().__init__(problem, text, column, where="filter", detail=detail)
 
 
 @dataclass(frozen=True)

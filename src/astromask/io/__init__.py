@@ -53,7 +53,7 @@ from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from . import registry
 from .extensions import Extension, Extensions, _without_structure, merge_outputs, unit_label
-from .fitsfile import HduSpec, clean_header, is_image_hdu, open_fits, parse_fits_name, write_atomic
+from .fitsfile import HduSpec, clean_header, decoding, is_image_hdu, open_fits, parse_fits_name, write_atomic
 from .registry import output_format
 
 __all__ = [
@@ -203,6 +203,11 @@ class Source:
 
 def _detached(hdu):
     """A copy of an HDU that outlives its file (data read now)."""
+    with decoding(hdu):
+        return _copied(hdu)
+
+
+def _copied(hdu):
     header = _without_structure(hdu.header) if is_image_hdu(hdu) or hdu.data is None else hdu.header.copy()
     if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
         return type(hdu)(data=None if hdu.data is None else hdu.data.copy(), header=header)
@@ -235,7 +240,12 @@ def open(path: str | os.PathLike, *, format: str | None = None, hdu: HduSpec = N
                 f"{registry.get(found).description}",
                 path=name.path,
             )
-        yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
+        try:
+            yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
+        except FormatError as exc:
+            if exc.path is None:  # raised where only the HDU was at hand: name the file too
+                raise FormatError(str(exc), path=name.path) from None
+            raise
     finally:
         hdul.close()
 

@@ -71,6 +71,7 @@ from .fitsfile import (
     find_hdu,
     image_shape,
     is_image_hdu,
+    is_integer_hdu,
     make_image_hdu,
     mask_compression,
     mask_of,
@@ -102,13 +103,6 @@ def _is_lsst_images(hdul: fits.HDUList) -> bool:
 
 def _exttype(hdu) -> str:
     return str(hdu.header.get("EXTTYPE", "")).strip().upper()
-
-
-def is_integer_hdu(hdu) -> bool:
-    """True when an image HDU stores unscaled integers (``ZBITPIX`` for tile-compressed HDUs)."""
-    hdr = hdu.header
-    bitpix = hdr.get("ZBITPIX", hdr.get("BITPIX")) if isinstance(hdu, fits.CompImageHDU) else hdr.get("BITPIX")
-    return bitpix is not None and int(bitpix) > 0 and float(hdr.get("BSCALE", 1.0)) == 1.0
 
 
 def identify(hdul: fits.HDUList, path: str) -> bool:

@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 from astropy.io import fits
 
-from ..errors import ParameterError
+from ..errors import FormatError, ParameterError
 from ..schema import MaskPlane, MaskSchema
 
 __all__ = [
@@ -53,12 +54,12 @@ def card_int(header: fits.Header, key: str, *, low: int = 0, high: int | None = 
     ``low..high``: a string, a float with a fraction, ``1E999``, a bool."""
     value = header[key]
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"card {key} = {value!r} is not an integer")
-    if not np.isfinite(value) or value != int(value):
-        raise ParameterError(f"card {key} = {value!r} is not an integer")
+        raise FormatError(f"card {key} = {value!r} is not an integer")
+    if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)):
+        raise FormatError(f"card {key} = {value!r} is not an integer")
     number = int(value)
     if number < low or (high is not None and number > high):
-        raise ParameterError(f"card {key} = {value!r} is outside {low}..{high if high is not None else ''}")
+        raise FormatError(f"card {key} = {value!r} is outside {low}..{high if high is not None else ''}")
     return number
 
 

@@ -55,6 +55,7 @@ from .fitsfile import (
     image_hdu_indices,
     image_shape,
     is_image_hdu,
+    is_integer_hdu,
     make_image_hdu,
     mask_compression,
     mask_of,
@@ -99,11 +100,6 @@ def _named(hdul: fits.HDUList, name: str) -> int | None:
 def _flag_collection(hdul: fits.HDUList) -> list[int]:
     """Indices of ``FLAGS_<name>`` HDUs (an astropy ``FlagCollection``)."""
     return [i for i, hdu in enumerate(hdul) if _extname(hdu).startswith(FLAGS_NAME + "_") and is_image_hdu(hdu)]
-
-
-def _is_integer(hdu) -> bool:
-    hdr = hdu.header
-    return int(hdr.get("BITPIX", -32)) > 0 and float(hdr.get("BSCALE", 1.0)) == 1.0
 
 
 def _role(hdul: fits.HDUList, index: int) -> str:
@@ -201,7 +197,7 @@ def _read_mask(hdul: fits.HDUList, path: str, slices) -> Mask:
     collection = _flag_collection(hdul)
     mask_index = _named(hdul, MASK_NAME)
     mask = None
-    if flags_index is not None and _is_integer(hdul[flags_index]):
+    if flags_index is not None and is_integer_hdu(hdul[flags_index]):
         mask = _flags_mask(hdul[flags_index], slices, path=path, index=flags_index)
     elif collection:
         mask = _collection_mask(hdul, collection, slices, shape)
@@ -232,7 +228,7 @@ def _mask_of_hdu(hdul: fits.HDUList, path: str, index: int, slices) -> Mask:
         slices = bbox_slices(None, (0, 0), image_shape(hdu), path)
     if role == "mask":
         return _bool_mask(read_pixels(hdu, slices) != 0)
-    if role == "flags" and _is_integer(hdu):
+    if role == "flags" and is_integer_hdu(hdu):
         return _flags_mask(hdu, slices, path=path, index=index)
     if role == "flag":
         return _collection_mask(hdul, [index], slices, _box_shape(slices))

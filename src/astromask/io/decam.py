@@ -97,7 +97,6 @@ from ..masked_image import Box, MaskedImage
 from ..presets import get_schema
 from ..schema import MaskSchema
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string
-from .afw import is_integer_hdu
 from .cards import has_mp_cards, has_msk_cards
 from .fitsfile import (
     bbox_slices,
@@ -106,6 +105,7 @@ from .fitsfile import (
     image_hdu_indices,
     image_shape,
     is_image_hdu,
+    is_integer_hdu,
     make_image_hdu,
     mask_compression,
     mask_of,

@@ -3,9 +3,6 @@ pixel origin, compression choices, sections and atomic writes."""
 
 from __future__ import annotations
 
-import bz2
-import functools
-import gzip
 import math
 import mmap
 import os
@@ -19,29 +16,34 @@ from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..errors import FormatError, OutputError, OutputExistsError, ParameterError
+from ..errors import FormatError, OutputError, OutputExistsError, ParameterError, ParseError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
+from . import _prescan
 
 __all__ = [
     "FitsName",
     "bbox_slices",
     "check_writable",
     "clean_header",
+    "decoding",
     "describe_hdus",
     "find_hdu",
     "hdu_label",
     "image_hdu_indices",
     "image_shape",
     "is_image_hdu",
+    "is_integer_hdu",
     "make_image_hdu",
     "mask_compression",
     "open_fits",
     "origin_cards",
     "parse_fits_name",
     "provenance_cards",
+    "read_columns",
     "read_pixels",
     "read_wcs",
     "read_xy0",
@@ -72,20 +74,45 @@ class FitsName:
         return f"{self.path}[{self.hdu}]"
 
 
-def _parse_spec(spec: str, name: str) -> HduSpec:
-    spec = spec.strip()
-    if not spec:
-        raise FormatError(f"empty HDU selector in {name!r}")
-    if spec.lstrip("+").isascii() and spec.lstrip("+").isdigit():
-        return int(spec)
-    if "," in spec:
-        ext, _, ver = spec.rpartition(",")
+class HduSelectorError(ParseError, FormatError):
+    """A malformed CFITSIO HDU selector (``f.fits[...]``); ``column`` is 1-based in the whole name."""
+
+
+#: an EXTNAME as a selector: a letter or ``_`` first, then printable ASCII other than filter syntax
+_EXTNAME = re.compile(r"[A-Za-z_][ -~]*")
+_NOT_IN_EXTNAME = set(",[]=()<>!&|;")
+
+
+def _parse_spec(spec: str, name: str, start: int) -> HduSpec:
+    """``spec`` (the text between the brackets, at 1-based column ``start`` of ``name``): an HDU
+    number, an EXTNAME, or ``EXTNAME,EXTVER``."""
+
+    def error(problem: str, at: int) -> HduSelectorError:
+        return HduSelectorError(problem, name, start + at, where="HDU selector")
+
+    body = spec.strip()
+    lead = len(spec) - len(spec.lstrip())
+    if not body:
+        raise error("empty, expected an HDU number, an EXTNAME or EXTNAME,EXTVER", 0)
+    if body.lstrip("+").isascii() and body.lstrip("+").isdigit():
+        return int(body)
+    if body[0] in "+-0123456789":
+        raise error(f"{body!r} is not an HDU number (0, 1, 2...) or an EXTNAME", lead)
+    ext, comma, ver = body.partition(",")
+    name_text = ext.rstrip()
+    if _EXTNAME.fullmatch(name_text) is None or _NOT_IN_EXTNAME & set(name_text):
+        bad = next(
+            i for i, c in enumerate(name_text) if c in _NOT_IN_EXTNAME or not _EXTNAME.fullmatch(name_text[: i + 1])
+        )
+        raise error(f"unexpected {name_text[bad]!r} in the EXTNAME", lead + bad)
+    if comma:
         if not (ver.strip().isascii() and ver.strip().isdigit()):
-            raise FormatError(f"HDU selector {spec!r} in {name!r}: EXTVER must be an integer")
+            at = lead + len(ext) + 1 + (len(ver) - len(ver.lstrip()))
+            raise error("EXTVER must be an integer (EXTNAME,EXTVER)", at)
         return (ext.strip(), int(ver))
-    if spec.upper() in ("PRIMARY", "P"):
+    if body.upper() in ("PRIMARY", "P"):
         return 0
-    return spec
+    return body
 
 
 def parse_fits_name(name: str | os.PathLike) -> FitsName:
@@ -103,11 +130,17 @@ def parse_fits_name(name: str | os.PathLike) -> FitsName:
         return FitsName(name)
     m = _BRACKET.match(name)
     if m:
-        return FitsName(m.group("path"), _parse_spec(m.group("spec"), name))
+        return FitsName(m.group("path"), _parse_spec(m.group("spec"), name, m.start("spec") + 1))
     m = _PLUS.match(name)
     if m:
         return FitsName(m.group("path"), int(m.group("num")))
     return FitsName(name)
+
+
+def _why(exc: Exception) -> str:
+    """astropy's message, with its type where the message alone says little."""
+    text = str(exc)[:150]
+    return text if isinstance(exc, (OSError, ValueError)) else f"{type(exc).__name__}: {text}"
 
 
 def open_fits(path: str) -> fits.HDUList:
@@ -116,19 +149,25 @@ def open_fits(path: str) -> fits.HDUList:
         raise FormatError("no such file", path=path)
     if os.path.isdir(path):
         raise FormatError("is a directory, not a FITS file", path=path)
+    _prescan.scan(path)  # impossible structural cards are refused before astropy trusts them
     with warnings.catch_warnings():  # astropy warns of a cut file or header; check_complete raises instead
         warnings.filterwarnings("ignore", message="File may have been truncated")
         warnings.filterwarnings("ignore", message="Error validating header for HDU")
         warnings.filterwarnings("ignore", message="Unexpected extra padding")  # check_structure says why
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
-        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
-            raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # astropy parsing the file's headers, nothing of ours
+            raise FormatError(f"not a readable FITS file ({_why(exc)})", path=path) from None
         try:
             try:
                 len(hdul)  # parse every header now: a cut or garbled one is an error here, not later
-            except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:  # KeyError: a missing NAXISn
-                raise FormatError(f"not a readable FITS file ({exc})", path=path) from None
+            except MemoryError:
+                raise
+            except Exception as exc:  # as above (KeyError: a missing NAXISn; OverflowError: ZTILE1 = 1E999)
+                raise FormatError(f"not a readable FITS file ({_why(exc)})", path=path) from None
+            check_cards(hdul, path)
             check_structure(hdul, path)
             check_complete(hdul, path)
         except BaseException:
@@ -137,32 +176,12 @@ def open_fits(path: str) -> fits.HDUList:
     return hdul
 
 
-_FITS_BLOCK = 2880  # bytes: headers and data are padded to whole blocks
-_OPENERS = {"gzip": gzip.open, "bzip2": bz2.open}
+_FITS_BLOCK = _prescan.BLOCK
 
 
-def _decompressed_size(path: str, compression: str) -> int:
-    """Bytes in the decompressed stream of a gzip or bzip2 file; a cut or corrupt stream is an error.
-
-    Decompressed once per file version: a command opens its input more than once.
-    """
-    stat = os.stat(path)
-    return _stream_size(os.path.realpath(path), stat.st_mtime_ns, stat.st_size, compression)
-
-
-@functools.lru_cache(maxsize=64)
-def _stream_size(path: str, mtime_ns: int, size: int, compression: str) -> int:
-    opener = _OPENERS.get(compression)
-    if opener is None:  # zip, lzma: astropy reads them whole; nothing to learn here
-        return 1 << 62
-    total = 0
-    try:
-        with opener(path, "rb") as stream:
-            while block := stream.read(1 << 22):
-                total += len(block)
-    except (EOFError, OSError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
-        raise FormatError(f"the {compression} stream is cut or corrupt ({exc})", path=path) from None
-    return total
+def _decompressed_size(path: str) -> int:
+    """Bytes in the decompressed stream of a gzip or bzip2 file, from the header walk."""
+    return _prescan.scan(path).size
 
 
 def _stored_size(hdu) -> int | None:
@@ -186,6 +205,32 @@ def _structural_int(header: fits.Header, key: str, path: str, label: str, low: i
     return int(value)
 
 
+def check_cards(hdul: fits.HDUList, path: str) -> None:
+    """Parse every card of every header now, so that an unparsable one (``EXTNAME = E``, a number
+    with two exponents) is an error naming the HDU and the card, not an astropy VerifyError later."""
+    for index in range(len(hdul)):
+        hdu = hdul[index]
+        headers = [hdu.header]
+        if isinstance(hdu, fits.CompImageHDU) and getattr(hdu, "_bintable", None) is not None:
+            headers.append(hdu._bintable.header)
+        for header in headers:
+            for card in header.cards:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # a fixable card is astropy's to fix, as it reads
+                        card.value  # noqa: B018 - parsing is the point
+                except (VerifyError, ValueError) as exc:
+                    why = str(exc).split(";")[0].split(", fix it")[0][:100]
+                    try:
+                        label = hdu_label(hdul, index)
+                    except (VerifyError, ValueError):  # EXTNAME or EXTVER is the unparsable one
+                        label = str(index)
+                    raise FormatError(
+                        f"HDU {label}: card {card.keyword or '?'} cannot be parsed ({why})",
+                        path=path,
+                    ) from None
+
+
 def check_structure(hdul: fits.HDUList, path: str) -> None:
     """Refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
     BITPIX not one of 8, 16, 32, 64, -32, -64; NAXIS outside 0..999; a negative NAXISn; PCOUNT < 0;
@@ -193,6 +238,10 @@ def check_structure(hdul: fits.HDUList, path: str) -> None:
     for index in range(len(hdul)):
         header = hdul[index].header
         label = hdu_label(hdul, index)
+        for key in ("BSCALE", "BZERO"):
+            value = header.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise FormatError(f"HDU {label}: card {key} = {value!r} is not a finite number", path=path)
         if isinstance(hdul[index], fits.CompImageHDU):  # the binary table holding the tiles: its own cards
             table = getattr(hdul[index], "_bintable", None)
             if table is not None:
@@ -232,7 +281,12 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
     if not first:
         return
     compression = getattr(first["file"], "compression", None)
-    available = _decompressed_size(path, compression) if compression else int(first["file"].size)
+    if compression in ("gzip", "bzip2"):
+        available = _decompressed_size(path)
+    elif compression:  # zip, lzma: astropy reads them whole; nothing to learn here
+        return
+    else:
+        available = int(first["file"].size)
     for index in range(len(hdul)):
         info = hdul.fileinfo(index)
         if not info:
@@ -312,6 +366,18 @@ def is_image_hdu(hdu) -> bool:
     return False
 
 
+def is_integer_hdu(hdu) -> bool:
+    """True when an image HDU holds integers (``ZBITPIX`` for tile-compressed HDUs): ``BSCALE`` 1 and
+    ``BZERO`` 0 or the offset of the unsigned (signed for 8 bits) convention; any other scaling makes
+    astropy return floats."""
+    hdr = hdu.header
+    bitpix = hdr.get("ZBITPIX", hdr.get("BITPIX")) if isinstance(hdu, fits.CompImageHDU) else hdr.get("BITPIX")
+    if bitpix is None or int(bitpix) <= 0:
+        return False
+    offset = {8: -128, 16: 1 << 15, 32: 1 << 31, 64: 1 << 63}.get(int(bitpix))  # the (un)signed conventions
+    return float(hdr.get("BSCALE", 1.0)) == 1.0 and float(hdr.get("BZERO", 0.0)) in (0.0, offset)
+
+
 def image_shape(hdu) -> tuple[int, ...]:
     """Array shape of an image HDU (numpy order) from its header, without reading pixels."""
     hdr = hdu.header
@@ -367,6 +433,29 @@ def stored_float_order() -> Iterator[None]:
         _STORED_FLOATS.reset(token)
 
 
+@contextmanager
+def decoding(hdu, what: str = "data") -> Iterator[None]:
+    """Let astropy decode ``hdu``'s data; any failure is a FormatError naming the file and the HDU.
+
+    Only astropy's own decoding runs inside (``hdu.data``, ``hdu.section``, a table's columns), on
+    bytes and cards that come from the file: a corrupt tile stream, ``ZCMPTYPE = 'abc'``,
+    ``TFORM1 = 1E999``, a text ``TZERO`` end in many exception types (CfitsioException, TypeError,
+    AssertionError, ...), all of them the file's fault. MemoryError is not converted.
+    """
+    try:
+        yield
+    except MemoryError:
+        raise
+    except Exception as exc:  # see above: astropy's decoder on the file's bytes
+        raise _undecodable(hdu, what, f"{type(exc).__name__}: {str(exc)[:150]}") from None
+
+
+def _undecodable(hdu, what: str, why: str) -> FormatError:
+    name = str(hdu.header.get("EXTNAME", "")).strip() or "the HDU"
+    info = hdu.fileinfo() or {}
+    return FormatError(f"the {what} of {name} cannot be decoded ({why})", path=getattr(info.get("file"), "name", None))
+
+
 def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     """Pixels of an image HDU, native byte order, BZERO/BSCALE applied; only ``slices`` if given.
 
@@ -374,20 +463,30 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     tile-compressed HDU). Within :func:`stored_float_order`, floating-point
     pixels keep the file's byte order.
     """
-    try:
+    with decoding(hdu):
         if slices is None or slices == (slice(0, image_shape(hdu)[0]), slice(0, image_shape(hdu)[1])):
             data = hdu.data
         else:
             data = hdu.section[slices]
         data = np.asarray(data)
-    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:  # astropy decoding a broken HDU
-        name = str(hdu.header.get("EXTNAME", "")).strip() or "the HDU"
-        raise FormatError(f"the data of {name} cannot be decoded ({type(exc).__name__}: {exc})") from None
+    if data.dtype.kind not in "biuf":  # None from a tile table with no rows, say
+        raise _undecodable(hdu, "data", f"it decodes to {data.dtype} values, not pixels")
     if not data.dtype.isnative and not (data.dtype.kind == "f" and _STORED_FLOATS.get()):
         data = data.astype(data.dtype.newbyteorder("="))
     elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
         data = data.copy()
     return data
+
+
+def read_columns(hdu, path: str) -> dict[str, np.ndarray]:
+    """The columns of a binary or ASCII table HDU as arrays, keyed by upper-case name; a table whose
+    cards astropy cannot decode (``TFORM1 = 1E999``, ``TFIELDS = 'abc'``, a text ``TZERO``) is a
+    FormatError naming the file and the HDU."""
+    with decoding(hdu, "table"):
+        table = hdu.data
+        if table is None:
+            return {}
+        return {str(c).upper(): np.asarray(table[c]) for c in table.columns.names}
 
 
 def _maps_a_file(array: np.ndarray) -> bool:

@@ -61,10 +61,12 @@ from .fitsfile import (
     find_hdu,
     image_shape,
     is_image_hdu,
+    is_integer_hdu,
     make_image_hdu,
     mask_compression,
     mask_of,
     origin_cards,
+    read_columns,
     read_pixels,
     read_wcs,
     read_xy0,
@@ -162,17 +164,16 @@ def schema_from_dq_def(hdul: fits.HDUList, path: str, index: int) -> MaskSchema:
 
     Rows with ``VALUE = 0`` (``GOOD``) name no bit and are skipped.
     """
-    table = hdul[index].data
-    columns = {c.upper(): c for c in (table.columns.names if table is not None else [])}
+    columns = read_columns(hdul[index], path)
     if "NAME" not in columns or not ({"BIT", "VALUE"} & set(columns)):
         raise FormatError("DQ_DEF table needs a NAME column and a BIT or VALUE column", path=path, hdu=index)
     bits: dict[str, int] = {}
     descriptions: dict[str, str] = {}
-    for row in table:
-        text = _text(row[columns["NAME"]])
+    for row in range(len(columns["NAME"])):
+        text = _text(columns["NAME"][row])
         bit = _row_bit(
-            row[columns["BIT"]] if "BIT" in columns else None,
-            row[columns["VALUE"]] if "VALUE" in columns else None,
+            columns["BIT"][row] if "BIT" in columns else None,
+            columns["VALUE"][row] if "VALUE" in columns else None,
             text,
             path,
             index,
@@ -183,7 +184,7 @@ def schema_from_dq_def(hdul: fits.HDUList, path: str, index: int) -> MaskSchema:
         if name.upper() in (n.upper() for n in bits):
             raise FormatError(f"DQ_DEF names plane {name!r} twice", path=path, hdu=index)
         bits[name] = bit
-        descriptions[name] = _text(row[columns["DESCRIPTION"]]) if "DESCRIPTION" in columns else ""
+        descriptions[name] = _text(columns["DESCRIPTION"][row]) if "DESCRIPTION" in columns else ""
     try:
         return MaskSchema.from_bits(bits, descriptions, dtype=np.uint32, name=f"{os.path.basename(path)}[DQ_DEF]")
     except ValueError as exc:
@@ -233,6 +234,8 @@ def _dq_array(hdu, slices, path: str, index: int) -> np.ndarray:
     """The ``DQ`` pixels as ``uint32`` (bits above 31 refused)."""
     if int(hdu.header.get("BITPIX", -32)) < 0:
         raise FormatError("DQ holds floating-point data, not bit flags", path=path, hdu=index)
+    if not is_integer_hdu(hdu):
+        raise FormatError("DQ holds floating-point data (BITPIX or BSCALE), not integer flags", path=path, hdu=index)
     array = as_unsigned(read_pixels(hdu, slices))
     if array.dtype.itemsize > 4 and array.size and int(np.bitwise_or.reduce(array, axis=None)) >> DQ_BITS:
         raise FormatError("DQ values use bits above 31", path=path, hdu=index)

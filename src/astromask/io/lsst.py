@@ -77,6 +77,7 @@ from ._image_hdus import box_wcs, metadata_header, read_unit
 from .fitsfile import (
     bbox_slices,
     clean_header,
+    decoding,
     find_hdu,
     hdu_label,
     image_shape,
@@ -134,9 +135,9 @@ def _format_version(hdul: fits.HDUList, path: str) -> int:
             return 0
         raise FormatError("not an lsst.images FITS archive (no FMTVER or JSONADDR card)", path=path, hdu=0)
     try:
-        version = int(header["FMTVER"])
-    except (TypeError, ValueError):
-        raise FormatError(f"FMTVER card is not an integer: {header['FMTVER']!r}", path=path, hdu=0) from None
+        version = cards.card_int(header, "FMTVER")
+    except FormatError as exc:
+        raise FormatError(str(exc), path=path, hdu=0) from None
     if version > FORMAT_VERSION:
         raise FormatError(
             f"lsst.images container format version FMTVER={version} is newer than this reader "
@@ -159,8 +160,10 @@ def _load_tree(hdul: fits.HDUList, path: str) -> dict | None:
     except FormatError:
         return None
     hdu = hdul[index]
+    with decoding(hdu, "table"):
+        table = hdu.data
     try:
-        cell = hdu.data[0]["JSON"]
+        cell = table[0]["JSON"]
         tree = json.loads(np.asarray(cell, dtype=np.uint8).tobytes().decode("utf-8"))
     except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read the JSON tree ({exc})", path=path, hdu="JSON") from None

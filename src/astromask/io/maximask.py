@@ -34,7 +34,7 @@ from ..mask import Mask, as_unsigned
 from ..masked_image import Box
 from ..presets import get_schema
 from ..schema import MaskSchema
-from .fitsfile import bbox_slices, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
+from .fitsfile import bbox_slices, decoding, describe_hdus, find_hdu, image_shape, is_image_hdu, read_pixels, read_xy0
 
 __all__ = ["BACKGROUND", "class_indices", "describe", "identify", "mask_at", "read", "read_mask", "units"]
 
@@ -167,9 +167,10 @@ def _read_planes(hdu, shape, first: int, last: int, slices) -> np.ndarray:
     rows, cols = slices
     if len(shape) == 2:
         return read_pixels(hdu, slices)[np.newaxis]
-    if (rows.stop - rows.start, cols.stop - cols.start) == shape[1:]:
-        return np.asarray(hdu.data[first : last + 1])  # one pass over the whole cube is the fastest
-    return np.asarray(hdu.section[first : last + 1, rows, cols])
+    with decoding(hdu):
+        if (rows.stop - rows.start, cols.stop - cols.start) == shape[1:]:
+            return np.asarray(hdu.data[first : last + 1])  # one pass over the whole cube is the fastest
+        return np.asarray(hdu.section[first : last + 1, rows, cols])
 
 
 def _cube_mask(hdu, shape, slices, path: str, index: int) -> Mask:

@@ -44,6 +44,7 @@ from .fitsfile import (
     image_hdu_indices,
     image_shape,
     is_image_hdu,
+    is_integer_hdu,
     make_image_hdu,
     mask_compression,
     mask_of,
@@ -66,16 +67,9 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
     return any(True for _ in image_hdu_indices(hdul))
 
 
-def _is_integer(hdu) -> bool:
-    hdr = hdu.header
-    bitpix = hdr.get("ZBITPIX", hdr.get("BITPIX")) if isinstance(hdu, fits.CompImageHDU) else hdr.get("BITPIX")
-    scaled = float(hdr.get("BSCALE", 1.0)) != 1.0
-    return bitpix is not None and int(bitpix) > 0 and not scaled
-
-
 def _named_mask(hdu) -> bool:
     """An integer image HDU that is a mask by its own cards or EXTNAME (not only by the file's name)."""
-    if not is_image_hdu(hdu) or not _is_integer(hdu):
+    if not is_image_hdu(hdu) or not is_integer_hdu(hdu):
         return False
     hdr = hdu.header
     return cards.has_msk_cards(hdr) or cards.has_mp_cards(hdr) or bool(_MASK_NAME.search(str(hdr.get("EXTNAME", ""))))
@@ -83,7 +77,7 @@ def _named_mask(hdu) -> bool:
 
 def _is_mask_hdu(hdul: fits.HDUList, index: int, path: str) -> bool:
     hdu = hdul[index]
-    if not is_image_hdu(hdu) or not _is_integer(hdu):
+    if not is_image_hdu(hdu) or not is_integer_hdu(hdu):
         return False
     return _named_mask(hdu) or bool(_MASK_FILE.search(os.path.basename(path)))
 
@@ -100,7 +94,7 @@ def mask_from_hdu(hdu, slices=None, *, path: str = "", index: int = 0, whole_hdu
     HDU (so that a box read has the planes of a full read, at the cost of
     reading the whole HDU).
     """
-    if not _is_integer(hdu):
+    if not is_integer_hdu(hdu):
         raise FormatError("HDU holds floating-point data, not an integer mask", path=path, hdu=index)
     shape = image_shape(hdu)
     if len(shape) != 2:
@@ -246,7 +240,7 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
         # a CIAO mask filter's record: the MASK HDU holds 1 where the filter includes the pixel
         inside = included(read_pixels(hdul[mask_index], slices)).view(bool)  # NaN is outside, as in CIAO
         mask = Mask.from_bool(~inside, MaskPlane("FILTERED", _FILTERED))
-    elif mask_index is not None and _is_integer(hdul[mask_index]):
+    elif mask_index is not None and is_integer_hdu(hdul[mask_index]):
         mask = mask_from_hdu(hdul[mask_index], slices, path=path, index=mask_index)
     else:
         mask = Mask(image.shape, get_schema("rubin"))
@@ -315,7 +309,7 @@ def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = Non
                 mask_index = _companion(hdul, _MASK_NAME, shape, index, path)
                 if mask_index is not None and filter_mask_ref(hdul, index) == mask_index:
                     return mask_of(read(hdul, path, hdu=hdu))  # a CIAO filter record: FILTERED
-                if mask_index is not None and _is_integer(hdul[mask_index]):
+                if mask_index is not None and is_integer_hdu(hdul[mask_index]):
                     whole = (slice(0, shape[0]), slice(0, shape[1]))
                     return mask_from_hdu(hdul[mask_index], whole, path=path, index=mask_index)
                 return Mask(shape, get_schema("rubin"))

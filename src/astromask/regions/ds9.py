@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._optional import require
-from ..errors import ParameterError
+from ..errors import ParameterError, ParseError
 from .frame import PixelFrame
 
 __all__ = ["Ds9Region", "read_ds9"]
@@ -36,6 +36,14 @@ log = logging.getLogger("astromask")
 
 _SYSTEMS = {"image", "physical", "fk4", "fk5", "icrs", "galactic", "ecliptic", "j2000", "b1950", "wcs"}
 _UNSUPPORTED_SYSTEMS = {"linear", "amplifier", "detector"}
+
+
+def _is_setting(line: str) -> bool:
+    """A line that sets up the shapes after it (header, comment, ``global``, coordinate system)."""
+    low = line.strip().lower()
+    return low.startswith(("global", "#")) or low.rstrip(";") in _SYSTEMS
+
+
 _CRTF_FRAMES = {"icrs": "ICRS", "fk5": "J2000", "fk4": "B1950", "galactic": "GALACTIC"}
 
 
@@ -100,9 +108,9 @@ class Ds9Region:
         frame = frame or PixelFrame()
         out = []
         if self.format == "crtf":
-            parsed = [(None, r) for r in regions.Regions.parse(self._crtf_text(frame), format="crtf")]
+            parsed = [(None, r) for r in self._parse(regions, self._crtf_text(frame), "crtf")]
         else:
-            parsed = [(system, r) for system, text in self._chunks() for r in regions.Regions.parse(text, format="ds9")]
+            parsed = [(system, r) for system, text in self._chunks() for r in self._parse(regions, text, "ds9")]
         for number, (system, region) in enumerate(parsed, start=1):
             include = bool(region.meta.get("include", True))
             if isinstance(region, regions.SkyRegion):
@@ -128,6 +136,42 @@ class Ds9Region:
                 region = _physical_to_image(region, frame, regions)
             out.append((region, include))
         return out
+
+    def _parse(self, regions, text: str, format: str) -> list:
+        """``regions.Regions.parse``; text it cannot read is a ParseError naming the line and the shape.
+
+        The regions package gives no position and fails in several types (a ds9 ``box(1,2,3`` ends in a
+        TypeError), so the failing line is found by parsing the lines one at a time.
+        """
+        try:
+            return list(regions.Regions.parse(text, format=format))
+        except MemoryError:
+            raise
+        except Exception as whole:  # the regions package on the user's text: see above
+            lines = text.splitlines()
+            head = [line for line in lines if _is_setting(line)]
+            for line in lines:
+                if not line.strip() or _is_setting(line):
+                    continue
+                try:
+                    regions.Regions.parse("\n".join([*head, line]), format=format)
+                except MemoryError:
+                    raise
+                except Exception as exc:
+                    raise self._located(line, exc) from None
+            raise self._located(lines[-1] if lines else "", whole) from None
+
+    def _located(self, shape: str, exc: Exception) -> ParseError:
+        """The error for ``shape``, at its line and column in the file's own text."""
+        shape = shape.strip()
+        for number, raw in enumerate(self.text.splitlines(), start=1):
+            if shape and shape in raw:
+                where, text, column = f"{self.where}, line {number}", raw, raw.index(shape) + 1
+                break
+        else:
+            where, text, column = self.where, shape, 1
+        why = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        return ParseError(f"{self.format} shape cannot be read ({why})", text, column, where=where)
 
     def _crtf_text(self, frame: PixelFrame) -> str:
         """The CRTF text with ``coord=`` (the image WCS's frame) on sky shapes that name none."""
