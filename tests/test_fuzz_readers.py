@@ -230,6 +230,10 @@ FINDINGS = [
     ("lsst.fits", "card", [(None, "FMTVER", "1E999")]),  # OverflowError
     ("ccddata.fits", "card", [(None, "MSKN0000", "E"), (None, "EXTNAME", "E")]),  # two unparsable cards
     ("jwst.fits", "card", [(None, "XTENSION", "'abc'")]),  # an unknown extension read as nothing
+    ("lsst_plain.fits", "card", [(None, "TFIELDS", "99999999999999999999")]),  # astropy filled 24 GB
+    ("maximask.fits", "card", [(None, "ZTILE3", "-4")]),  # a tile table decoded to an empty cube
+    ("mask.fits", "card", [(None, "ZNAXIS1", "99999")]),  # more pixels than the tiles stored
+    ("jwst.fits", "card", [(None, "BZERO", "-1")]),  # an integer DQ that astropy scales to floats
     ("lsst.fits.gz", "bytes", [(10, 0)]),  # zlib.error from the gzip stream
     ("afw.fits", "bytes", [(3930, 0)]),  # a NUL in a card value: ValueError
 ]

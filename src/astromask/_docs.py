@@ -35,8 +35,23 @@ the file's planes. The table (`astromask.schema.SYNONYMS`):
 """
 
 
+FLAG_TEXT = """
+## Flag expressions
+
+`--flags`, `--planes` and `MaskSchema.flags()` take astropy.nddata.bitmask's grammar, for plane
+names and integers alike: `item (sep item)...` with one separator kind throughout (`,`, `+` or
+`|`), optionally `~` before the whole list (every plane except those) and parentheses around it
+(`~(CR,SAT)`). An item is a plane name (case-insensitive; synonyms as below) or an integer; in a
+list of several, integers are bit values (powers of two), and one integer alone is a whole bit
+mask. `*` is every plane; empty, `NONE` and `INDEF` are none. Malformed text is refused at its
+column with what was expected: `BAD,SAT+CR` (mixed separators, column 8), `BAD,,SAT` (empty item,
+column 5), `BAD,~SAT` (`~` inside the list), `3,4` (3 is not a bit value), `BAD,2.5`. In Python a
+list of names and integers works too; floats and booleans are not bit numbers.
+"""
+
+
 def render() -> str:
-    parts = [HEADER, SYNONYM_TEXT]
+    parts = [HEADER, FLAG_TEXT, SYNONYM_TEXT]
     parts.extend(f"- {' ↔ '.join(f'`{name}`' for name in group)}\n" for group in SYNONYMS)
     for name in PRESETS:
         parts.append(f"\n## `{name}`\n\n{preset_table(name)}\n")

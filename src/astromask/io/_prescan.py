@@ -28,6 +28,7 @@ BLOCK = 2880  # bytes: headers and data are padded to whole blocks
 CARD = 80
 BITPIX = (8, 16, 32, 64, -32, -64)
 MAX_NAXIS = 999
+MAX_TFIELDS = 999  # FITS standard §7.3.1
 
 _INTEGER = re.compile(rb"\s*([+-]?[0-9]+)\s*(?:/.*)?$", re.DOTALL)
 _STRING = re.compile(rb"\s*'((?:[^']|'')*)'")
@@ -173,6 +174,8 @@ def _data_size(cards: dict[bytes, bytes], path: str, label: str, index: int) -> 
         pcount = _integer(cards, "PCOUNT", path, label, 0)
         gcount = _integer(cards, "GCOUNT", path, label, 1)
         xtension = _STRING.match(cards.get(b"XTENSION", b""))
+        if xtension and xtension.group(1).strip() in (b"BINTABLE", b"TABLE"):  # astropy makes TFIELDS columns
+            _integer(cards, "TFIELDS", path, label, 0, MAX_TFIELDS)
         if xtension and xtension.group(1).strip() == b"IMAGE" and (pcount, gcount) != (0, 1):
             raise FormatError(
                 f"HDU {label}: an image extension needs PCOUNT = 0 and GCOUNT = 1, got {pcount} and {gcount}",

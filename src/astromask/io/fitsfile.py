@@ -154,12 +154,18 @@ def open_fits(path: str) -> fits.HDUList:
         warnings.filterwarnings("ignore", message="File may have been truncated")
         warnings.filterwarnings("ignore", message="Error validating header for HDU")
         warnings.filterwarnings("ignore", message="Unexpected extra padding")  # check_structure says why
+        failure = None
         try:
+            # astropy leaves the file it opened to be closed when its frames are freed if the first
+            # HDU fails: that happens as this except clause ends, inside this filter
+            warnings.simplefilter("ignore", ResourceWarning)
             hdul = fits.open(path, memmap=False, lazy_load_hdus=True, mode="readonly")
         except MemoryError:
             raise
         except Exception as exc:  # astropy parsing the file's headers, nothing of ours
-            raise FormatError(f"not a readable FITS file ({_why(exc)})", path=path) from None
+            failure = f"not a readable FITS file ({_why(exc)})"
+        if failure is not None:
+            raise FormatError(failure, path=path)
         try:
             try:
                 len(hdul)  # parse every header now: a cut or garbled one is an error here, not later
@@ -231,6 +237,23 @@ def check_cards(hdul: fits.HDUList, path: str) -> None:
                     ) from None
 
 
+def _check_tiles(table: fits.Header, axes: list[int], path: str, label: str) -> None:
+    """A tile-compressed image: each ``ZTILEn`` a positive integer, and one table row per tile (so that
+    the image declared is no larger than the tiles stored allow)."""
+    tiles = 1
+    for axis, length in enumerate(axes, start=1):
+        key = f"ZTILE{axis}"
+        tile = _structural_int(table, key, path, label, 1) if key in table else (length if axis == 1 else 1)
+        tiles *= -(-length // max(tile, 1))
+    rows = table.get("NAXIS2")
+    if axes and rows != tiles:
+        raise FormatError(
+            f"HDU {label}: the compressed image of {' x '.join(map(str, axes))} pixels needs {tiles} tiles, "
+            f"but its table has {rows} rows (ZNAXISn, ZTILEn or NAXIS2 is wrong)",
+            path=path,
+        )
+
+
 def check_structure(hdul: fits.HDUList, path: str) -> None:
     """Refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
     BITPIX not one of 8, 16, 32, 64, -32, -64; NAXIS outside 0..999; a negative NAXISn; PCOUNT < 0;
@@ -250,8 +273,9 @@ def check_structure(hdul: fits.HDUList, path: str) -> None:
                         _structural_int(table.header, key, path, label, 0)
                 _structural_int(table.header, "GCOUNT", path, label, 1)
             naxis = _structural_int(header, "NAXIS", path, label, 0, 999)  # the image cards, from ZNAXISn
-            for axis in range(1, naxis + 1):
-                _structural_int(header, f"NAXIS{axis}", path, label, 0)
+            axes = [_structural_int(header, f"NAXIS{axis}", path, label, 0) for axis in range(1, naxis + 1)]
+            if table is not None:
+                _check_tiles(table.header, axes, path, label)
             continue
         bitpix = header.get("BITPIX")
         if bitpix not in _BITPIX or isinstance(bitpix, bool):
@@ -471,6 +495,8 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
         data = np.asarray(data)
     if data.dtype.kind not in "biuf":  # None from a tile table with no rows, say
         raise _undecodable(hdu, "data", f"it decodes to {data.dtype} values, not pixels")
+    if slices is None and data.shape != image_shape(hdu):
+        raise _undecodable(hdu, "data", f"it decodes to shape {data.shape}, not the {image_shape(hdu)} declared")
     if not data.dtype.isnative and not (data.dtype.kind == "f" and _STORED_FLOATS.get()):
         data = data.astype(data.dtype.newbyteorder("="))
     elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
