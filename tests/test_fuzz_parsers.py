@@ -141,6 +141,7 @@ def _check(key: str, examples: int):
     @example("(" * 5000)
     @example("~(" * 3000)
     @example("1" + " " * 100000 + ":5")
+    @example(".fits[,1]")  # a StopIteration once
     def check(text):
         _answers_or_names_the_problem(PARSERS[key], text)
 

@@ -432,10 +432,11 @@ def test_input_files(tmp_path):
     (tmp_path / "sub.fits").mkdir()
     assert files.input_files(str(tmp_path)) == [str(tmp_path / n) for n in ("a.fits.fz", "b.fits", "c.fits.gz")]
     listing = tmp_path / "in.list"
-    listing.write_text(
-        f"{tmp_path / 'b.fits'}\n\n{tmp_path / 'a.mask.fits'}\n{tmp_path / 'x.fits'}[1]\n{tmp_path / 'missing.fits'}\n"
-    )
-    assert files.input_files(str(listing)) == [str(tmp_path / "b.fits"), f"{tmp_path / 'x.fits'}[1]"]
+    listing.write_text(f"{tmp_path / 'b.fits'}\n\nc.fits.gz\n{tmp_path / 'a.fits.fz'}[1]\n")  # c: beside the list
+    assert files.input_files(str(listing)) == [str(tmp_path / n) for n in ("b.fits", "c.fits.gz", "a.fits.fz[1]")]
+    listing.write_text(f"{tmp_path / 'b.fits'}\n{tmp_path / 'missing.fits'}\n")
+    with pytest.raises(FormatError, match="missing.fits: no such file"):  # the original dropped it in silence
+        files.input_files(str(listing))
     assert files.input_files(f"{tmp_path / 'b.fits'}[2]") == [f"{tmp_path / 'b.fits'}[2]"]
     with pytest.raises(ValueError, match="not a FITS file"):
         files.input_files(str(tmp_path / "notes.txt"))

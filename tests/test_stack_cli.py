@@ -61,6 +61,26 @@ def test_inputs_from_globs_directories_and_list_files(tmp_path):
         expand_inputs([str(tmp_path / "missing.fits")])
 
 
+def test_list_entries_resolve_beside_the_list_or_in_the_working_directory(tmp_path, monkeypatch):
+    """One expander (astromask.inputs) for stack and maximask: an entry is found beside its list, or in
+    the working directory where only that exists (as MaxiMask read lists); a missing one is an error."""
+    from astromask import inputs
+    from astromask.stack import inputs as old_path
+
+    assert old_path.expand_inputs is inputs.expand_inputs is expand_inputs
+    names = write_stack(tmp_path / "data", n=2)
+    (tmp_path / "lists").mkdir()
+    listing = tmp_path / "lists" / "in.list"
+    listing.write_text("data/exp0.fits\nexp1.fits\n")
+    (tmp_path / "lists" / "exp1.fits").write_bytes(names[1].read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert expand_inputs([listing]) == ["data/exp0.fits", str(tmp_path / "lists" / "exp1.fits")]
+    listing.write_text("data/exp0.fits\ndata/gone.fits\n")
+    with pytest.raises(astromask.errors.FormatError, match="gone.fits: no such file"):
+        expand_inputs([listing])
+    assert inputs.expand_inputs([tmp_path / "data"], keep=lambda n: n.endswith("1.fits")) == [str(names[1])]
+
+
 def test_afw_masks_are_read_from_the_mask_hdu_alone(tmp_path, monkeypatch):
     (name,) = write_stack(tmp_path, n=1)
     from astromask.io import afw

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 from .errors import ParameterError
+from .units import parse_size, pixel_scales
 
 __all__ = ["FOOTPRINTS", "box", "diamond", "disk", "make_footprint", "parse_size", "pixel_scales"]
 
@@ -31,58 +31,6 @@ FOOTPRINTS = ("disk", "box", "diamond")
 
 # Offsets exactly on the boundary are inside; angles converted to pixels carry round-off.
 _TOLERANCE = 1e-9
-
-
-def parse_size(value, name: str = "size") -> float | u.Quantity:
-    """A size in pixels (a number) or an angle (a Quantity or a string such as ``"0.2deg"``).
-
-    >>> parse_size("3"), parse_size("10arcsec")
-    (3.0, <Quantity 10. arcsec>)
-    """
-    if isinstance(value, u.Quantity):
-        quantity = value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number is not None:
-            return _non_negative(number, name)
-        try:
-            quantity = u.Quantity(text)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"{name} must be a number of pixels or an angle such as '10arcsec', got {value!r}"
-            ) from None
-    else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{name} must be a number of pixels or an angle, got {value!r}") from None
-        return _non_negative(number, name)
-    if quantity.unit == u.pix:
-        return _non_negative(float(quantity.value), name)
-    if not quantity.unit.is_equivalent(u.deg):
-        raise ParameterError(f"{name} must be in pixels or an angle unit, got unit {quantity.unit}")
-    if not quantity.isscalar:
-        raise ParameterError(f"{name} must be a single value, got {quantity}")
-    _non_negative(float(quantity.value), name)
-    return quantity
-
-
-def _non_negative(value: float, name: str) -> float:
-    if not np.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite non-negative number, got {value}")
-    return value
-
-
-def pixel_scales(wcs: WCS) -> tuple[float, float]:
-    """Pixel scales ``(sx, sy)`` in degrees along the x (column) and y (row) axes at the reference point."""
-    if wcs is None or not getattr(wcs, "has_celestial", False):
-        raise ParameterError("an angular size needs an image with a celestial WCS")
-    sx, sy = proj_plane_pixel_scales(wcs.celestial)[:2]
-    return float(sx), float(sy)
 
 
 def _in_pixels(size, wcs: WCS | None, name: str) -> tuple[float, float]:

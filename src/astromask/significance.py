@@ -19,12 +19,11 @@ import math
 import astropy.units as u
 import numpy as np
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 from scipy.special import xlogy
 
 from .errors import ParameterError, ParameterTypeError
-from .footprint import parse_size
 from .threshold import hysteresis
+from .units import mean_pixel_scale, parse_size
 
 __all__ = [
     "NAN_POLICIES",
@@ -162,10 +161,7 @@ def _radius_pixels(radius, wcs: WCS | None) -> float:
     size = parse_size(radius, "radius")
     if not isinstance(size, u.Quantity):
         return float(size)
-    if wcs is None or not wcs.has_celestial:
-        raise ParameterError("an angular radius needs a celestial WCS (wcs=...)")
-    scale = float(np.mean(proj_plane_pixel_scales(wcs.celestial)))
-    return size.to_value(u.deg) / scale
+    return size.to_value(u.deg) / mean_pixel_scale(wcs, "an angular radius (wcs=...)")
 
 
 def significance_map(counts, background, radius, *, wcs: WCS | None = None, alpha=None, mask_safe=None) -> np.ndarray:

@@ -40,6 +40,7 @@ from astropy.wcs.utils import celestial_frame_to_wcs, proj_plane_pixel_scales, w
 from numba import njit
 
 from .errors import NotFoundError, ParameterError, ParameterTypeError
+from .units import parse_angle
 
 __all__ = ["SkyGeometry", "catalog_mask", "make_geometry", "read_catalog", "sky_circles_mask"]
 
@@ -179,24 +180,13 @@ def _skydir(skydir, frame) -> SkyCoord:
         ) from None
 
 
-def _angle(value, name: str, *, default_unit: str | None = "deg") -> float:
-    """An angle in degrees from an Angle, Quantity, string or (with a default unit) number."""
-    try:
-        angle = Angle(value, unit=default_unit) if default_unit else Angle(value)
-    except (ValueError, TypeError, u.UnitsError) as exc:
-        raise ParameterError(f"{name} must be an angle such as '0.3deg', got {value!r}: {exc}") from None
-    if not angle.isscalar or not np.isfinite(angle.deg):
-        raise ParameterError(f"{name} must be one finite angle, got {value!r}")
-    return float(angle.deg)
-
-
 def _angle_pair(value, name: str) -> tuple[float, float]:
     """(lon, lat) in degrees from one angle or a pair."""
     if isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.shape == (2,)):
         if len(value) != 2:
             raise ParameterError(f"{name} must be one angle or a (lon, lat) pair, got {value!r}")
-        return _angle(value[0], name), _angle(value[1], name)
-    angle = _angle(value, name)
+        return parse_angle(value[0], name), parse_angle(value[1], name)
+    angle = parse_angle(value, name)
     return angle, angle
 
 
@@ -326,7 +316,7 @@ def _radii(table: Table, radius, column: str | None, unit: str, source: str) -> 
     if (radius is None) == (column is None):
         raise ParameterError("give a radius or a radius column (exactly one)")
     if column is None:
-        return Angle(np.full(len(table), _angle(radius, "radius", default_unit=None)), u.deg)
+        return Angle(np.full(len(table), parse_angle(radius, "radius", default_unit=None)), u.deg)
     name = _find_column(table, column, source)
     try:
         radii = Angle(_column_values(table, name, source), unit=table[name].unit or unit)

@@ -100,6 +100,8 @@ def _parse_spec(spec: str, name: str, start: int) -> HduSpec:
         raise error(f"{body!r} is not an HDU number (0, 1, 2...) or an EXTNAME", lead)
     ext, comma, ver = body.partition(",")
     name_text = ext.rstrip()
+    if not name_text:
+        raise error("expected an EXTNAME before ','", lead)
     if _EXTNAME.fullmatch(name_text) is None or _NOT_IN_EXTNAME & set(name_text):
         bad = next(
             i for i, c in enumerate(name_text) if c in _NOT_IN_EXTNAME or not _EXTNAME.fullmatch(name_text[: i + 1])

@@ -26,6 +26,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import AstromaskError, OutputExistsError, ParameterError
+from ..inputs import expand_inputs
 from ..io.fitsfile import (
     find_hdu,
     open_fits,
@@ -54,22 +55,26 @@ def _candidate(name: str) -> bool:
 def input_files(im_path: str) -> list[str]:
     """The images named by ``im_path``: a FITS file, ``file.fits[n]``, a directory or a ``.list`` file.
 
+    A directory gives its files whose names contain ``fits`` and not ``mask`` (the original's rule);
+    a ``.list`` file gives its entries (relative to it, or to the working directory as the
+    original read them), each of which must exist: the original dropped a missing one in silence.
+    Both go through :func:`astromask.inputs.expand_inputs`, the expander every command uses.
+
     Raises
     ------
     FileNotFoundError
         ``im_path`` does not exist.
-    ValueError
+    ParameterError
         It is neither a FITS file, a directory nor a ``.list`` file.
+    FormatError
+        A list entry does not exist.
     """
     if os.path.isdir(im_path):
-        names = sorted(f for f in os.listdir(im_path) if _candidate(f))
-        return [os.path.join(im_path, f) for f in names if os.path.isfile(os.path.join(im_path, f))]
+        return expand_inputs([im_path], keep=_candidate, lists=False)
     if os.path.isfile(im_path):
         ext = os.path.splitext(im_path)[1]
         if ext == ".list":
-            with open(im_path) as f:
-                names = [line.strip() for line in f]
-            return [n for n in names if n and (os.path.isfile(n) or "[" in n) and _candidate(n)]
+            return expand_inputs([im_path], keep=_candidate)
         if ext == ".fits" or (ext in (".fz", ".gz") and ".fits" in im_path):
             return [im_path]
         raise ParameterError(f"{im_path}: not a FITS file (.fits, .fits.fz, .fits.gz), a directory or a .list file")

@@ -124,7 +124,6 @@ class PixelFrame:
 
     def degrees_per_physical(self) -> float:
         """Size of one physical pixel in degrees (CIAO divides world sizes by this scale)."""
-        from astropy.wcs.utils import proj_plane_pixel_area
+        from ..units import area_pixel_scale
 
-        wcs = self._require_wcs()
-        return math.sqrt(proj_plane_pixel_area(wcs.celestial)) / self.physical_per_logical
+        return area_pixel_scale(self._require_wcs()) / self.physical_per_logical

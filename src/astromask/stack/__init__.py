@@ -7,9 +7,9 @@ Parameters use KBMOD's names (:class:`StackConfig`, :func:`load_config`).
 See ``docs/stack.md``.
 """
 
+from ..inputs import expand_inputs
 from ..io import read_mask
 from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
-from .inputs import expand_inputs
 from .pipeline import (
     GLOBAL_PLANE,
     STACK_PLANE,

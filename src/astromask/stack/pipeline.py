@@ -57,6 +57,7 @@ from ..errors import (
     UnknownPlaneError,
     UnknownPlaneWarning,
 )
+from ..inputs import expand_inputs
 from ..io import WRITE_FORMATS, output_format, read_mask, write
 from ..io import open as open_source
 from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
@@ -66,7 +67,6 @@ from ..masked_image import MaskedImage
 from ..schema import MaskPlane, MaskSchema
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
-from .inputs import expand_inputs
 from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
 
