@@ -61,7 +61,8 @@ def test_maximask_preset_values():
 
 
 def test_ciao_and_decam_presets():
-    assert get_schema("ciao").names == ["INCLUDE"]
+    with pytest.raises(ValueError, match="unknown schema preset 'ciao'"):  # CIAO masks are not bit planes
+        get_schema("ciao")
     decam = get_schema("decam_cp")
     assert (decam.bitmask("BAD"), decam.bitmask("SAT"), decam.bitmask("INTERP")) == (1, 2, 4)
     assert (decam.bitmask("CR"), decam.bitmask("BLEED"), decam.bitmask("TRANSIENT")) == (16, 64, 128)
@@ -201,3 +202,20 @@ def test_with_planes_and_merge():
     c = MaskSchema(["CR", "NEW"])
     assert a.merged(c).names == ["BAD", "NEW", "CR"]
     assert a.bit_map(c) == [(2, 0)]
+
+
+def test_every_plane_astromask_makes_is_in_the_one_registry():
+    """The detectors, the stack and the CCDData reader take their planes from presets.MADE_PLANES,
+    from which docs/schemas.md is generated: none defines one of its own."""
+    from astromask.detect import pipeline
+    from astromask.io import ccddata
+    from astromask.presets import MADE_PLANES, made_plane
+    from astromask.stack import pipeline as stack
+
+    made = {maker: {p.name: p for p in planes} for maker, planes in MADE_PLANES.items()}
+    assert all(made["detect"][p.name] is p for p in pipeline.DETECTION_SCHEMA.planes)
+    assert set(pipeline.CNN_PLANES.values()) <= set(made["detect"])
+    assert made["stack"]["STACK_MASKED"] is stack.STACK_PLANE and made["stack"]["GLOBAL"] is stack.GLOBAL_PLANE
+    assert made["ccddata"]["BAD"] is ccddata.BOOL_PLANE
+    with pytest.raises(ValueError, match="detect makes no plane 'FOO'"):
+        made_plane("FOO")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .presets import PRESETS, preset_table
+from .presets import PRESETS, made_planes_table, preset_table
 from .schema import SYNONYMS
 
 HEADER = """# Preset mask schemas
@@ -17,7 +17,10 @@ page matches the registry. Plane `i` is bit `i` (value `1 << i`); missing bits a
 - `decam_cp`: DECam Community Pipeline data quality. Bit-valued CP masks (before V3.5) map
   bit for bit; the integer codes of CP >= V3.5 map to planes as described in docs/formats.md.
 - `maximask`: MaxiMask's 13 contaminant classes (the background class has no bit).
-- `ciao`: one `INCLUDE` plane for CIAO's non-zero-includes image masks.
+
+CIAO image masks are not bit planes: a pixel is included when its value is non-zero and finite
+(`astromask.mask.included`, used by the filters, the mask algebra and the plain-FITS reader), so
+there is no `ciao` preset.
 """
 
 
@@ -50,9 +53,20 @@ list of names and integers works too; floats and booleans are not bit numbers.
 """
 
 
+MADE_TEXT = """
+## Planes astromask makes
+
+The detectors (`astromask detect`), the stack and the CCDData reader create these planes; their
+definitions live in one registry (`astromask.presets.MADE_PLANES`), from which this table is
+generated. Each is matched with its synonyms when masks of different traditions meet.
+
+"""
+
+
 def render() -> str:
     parts = [HEADER, FLAG_TEXT, SYNONYM_TEXT]
     parts.extend(f"- {' ↔ '.join(f'`{name}`' for name in group)}\n" for group in SYNONYMS)
+    parts.append(MADE_TEXT + made_planes_table() + "\n")
     for name in PRESETS:
         parts.append(f"\n## `{name}`\n\n{preset_table(name)}\n")
     return "".join(parts)

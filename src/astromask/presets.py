@@ -8,11 +8,15 @@ jwst       JWST ``pixel`` DQ flags (stdatamodels ``dqflags.pixel``), 32 bits
 decam_cp   DECam Community Pipeline DQ bits (bit-valued CP versions), with
            planes for the integer codes of CP >= V3.5 (see :mod:`astromask.io.decam`)
 maximask   MaxiMask classes, CR=1 ... BBG=4096 (13 planes)
-ciao       one ``INCLUDE`` plane: CIAO's non-zero-includes image masks
 =========  ===================================================================
 
-Docs tables and header cards are generated from these entries
-(:func:`preset_table`).
+Beside the presets, :data:`MADE_PLANES` holds every plane astromask itself creates (the
+detectors', the stack's, CCDData's boolean mask), by the command that makes it; the detectors
+and the stack take their planes from here. Docs tables and header cards are generated from
+these entries (:func:`preset_table`, :func:`made_planes_table`).
+
+CIAO image masks are not bit planes (a pixel is included when its value is non-zero and
+finite: :func:`astromask.mask.included`), so there is no ``ciao`` preset.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from .errors import ParameterError
 from .schema import MaskPlane, MaskSchema
 
-__all__ = ["PRESETS", "get_schema", "preset_names", "preset_table"]
+__all__ = ["MADE_PLANES", "PRESETS", "get_schema", "made_plane", "made_planes_table", "preset_names", "preset_table"]
 
 _RUBIN = [
     ("BAD", "Bad pixel (detector defect)."),
@@ -112,8 +116,6 @@ _MAXIMASK = [
     ("BBG", "Bright background."),
 ]
 
-_CIAO = [("INCLUDE", "Pixel included by a CIAO mask or region (CIAO mask value non-zero).")]
-
 
 def _schema(name: str, entries: Sequence[tuple[str, str] | None], dtype: str | None = None) -> MaskSchema:
     planes = [None if e is None else MaskPlane(*e) for e in entries]
@@ -125,8 +127,56 @@ PRESETS: dict[str, MaskSchema] = {
     "jwst": _schema("jwst", _JWST, "uint32"),
     "decam_cp": _schema("decam_cp", _DECAM_CP),
     "maximask": _schema("maximask", _MAXIMASK),
-    "ciao": _schema("ciao", _CIAO),
 }
+
+#: The planes astromask creates, by the command (or reader) that makes them.
+MADE_PLANES: dict[str, tuple[MaskPlane, ...]] = {
+    "detect": (
+        MaskPlane("NO_DATA", "No data: non-finite value, zero weight or a constant fill region."),
+        MaskPlane("SAT", "Saturated, or in a bleed trail from a saturated pixel."),
+        MaskPlane("BAD_COLUMN", "Column, or part of one, whose level departs from its neighbours'."),
+        MaskPlane("HOT", "Hot pixel: far above its neighbours (in every exposure, or in the darks)."),
+        MaskPlane("DEAD", "Dead or cold pixel: far below its neighbours (in every exposure, or in the flats)."),
+        MaskPlane("TRAIL", "Satellite or meteor trail (a straight streak)."),
+        MaskPlane("CR", "Cosmic ray hit (L.A.Cosmic)."),
+        MaskPlane("EDGE", "Within the border margin of the image."),
+    ),
+    "stack": (
+        MaskPlane(
+            "STACK_MASKED",
+            "Masked by astromask stack (KBMOD pipeline): flag_keys, threshold or global mask, grown; "
+            "science and variance are NaN here.",
+        ),
+        MaskPlane(
+            "GLOBAL", "Global mask of astromask stack: repeated_flag_keys set in at least mask_num_images images."
+        ),
+    ),
+    "ccddata": (MaskPlane("BAD", "Masked in the CCDData boolean MASK."),),
+}
+
+
+def made_plane(name: str, maker: str = "detect") -> MaskPlane:
+    """The plane ``name`` that ``maker`` creates.
+
+    >>> made_plane("CR").description
+    'Cosmic ray hit (L.A.Cosmic).'
+    """
+    for plane in MADE_PLANES[maker]:
+        if plane.name == name:
+            return plane
+    raise ParameterError(f"{maker} makes no plane {name!r}; it makes {', '.join(p.name for p in MADE_PLANES[maker])}")
+
+
+def made_planes_table() -> str:
+    """Every plane astromask creates, with its maker and the synonyms it is matched with (for the docs)."""
+    from .schema import synonyms
+
+    lines = ["| made by | plane | synonyms | description |", "|---|---|---|---|"]
+    for maker, planes in MADE_PLANES.items():
+        for plane in planes:
+            others = ", ".join(f"`{n}`" for n in synonyms(plane.name) if n != plane.name) or "-"
+            lines.append(f"| `{maker}` | {plane.name} | {others} | {plane.description} |")
+    return "\n".join(lines)
 
 
 def preset_names() -> list[str]:

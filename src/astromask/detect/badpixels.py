@@ -61,8 +61,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ParameterError
+from ..presets import made_plane
 from ..progress import interruptible
-from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian, nanquantile
 
 __all__ = [
@@ -76,9 +76,9 @@ __all__ = [
     "detect_hot_pixels",
 ]
 
-HOT = MaskPlane("HOT", "Hot pixel: far above its neighbours (in every exposure, or in the darks).")
-DEAD = MaskPlane("DEAD", "Dead or cold pixel: far below its neighbours (in every exposure, or in the flats).")
-BAD_COLUMN = MaskPlane("BAD_COLUMN", "Column, or part of one, whose level departs from its neighbours'.")
+HOT = made_plane("HOT")
+DEAD = made_plane("DEAD")
+BAD_COLUMN = made_plane("BAD_COLUMN")
 
 _NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 _COLUMN_WINDOW = 11  # columns in the reference median of a bad-column test

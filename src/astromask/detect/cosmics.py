@@ -46,13 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..presets import made_plane
 from ..progress import interruptible
-from ..schema import MaskPlane
 from .background import Background, estimate_background
 
 __all__ = ["NOISE_MODELS", "PLANE", "CosmicRays", "detect_cosmics", "gain_and_readnoise"]
 
-PLANE = MaskPlane("CR", "Cosmic ray hit (L.A.Cosmic).")
+PLANE = made_plane("CR")
 NOISE_MODELS = ("auto", "model", "measured", "variance")
 _ELECTRONS = ("electron", "electrons", "e-", "e")
 _PAD = 8  # pixels mirrored beyond the edges (astroscrappy's largest filter is 7 x 7)

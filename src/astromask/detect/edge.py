@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..morphology import boundary
-from ..schema import MaskPlane
+from ..presets import made_plane
 
 __all__ = ["DEFAULT_WIDTH", "PLANE", "detect_edge"]
 
-PLANE = MaskPlane("EDGE", "Within the border margin of the image.")
+PLANE = made_plane("EDGE")
 DEFAULT_WIDTH = 4  # pixels: the half-width of astroscrappy's 7x7 separable median, plus one
 
 

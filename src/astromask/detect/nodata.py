@@ -25,11 +25,11 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import ParameterError
-from ..schema import MaskPlane
+from ..presets import made_plane
 
 __all__ = ["PLANE", "detect_nodata", "fill_regions"]
 
-PLANE = MaskPlane("NO_DATA", "No data: non-finite value, zero weight or a constant fill region.")
+PLANE = made_plane("NO_DATA")
 
 
 def detect_nodata(

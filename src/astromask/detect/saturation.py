@@ -33,12 +33,12 @@ from scipy import ndimage as ndi
 
 from ..errors import ParameterError
 from ..morphology import grow as grow_mask
-from ..schema import MaskPlane
+from ..presets import made_plane
 from .background import Background, estimate_background
 
 __all__ = ["PLANE", "detect_saturation", "image_saturation_level", "saturation_level"]
 
-PLANE = MaskPlane("SAT", "Saturated, or in a bleed trail from a saturated pixel.")
+PLANE = made_plane("SAT")
 
 _VERTICAL = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=bool)  # links a pixel to the ones above and below
 _SECTION = re.compile(r"^\s*\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")

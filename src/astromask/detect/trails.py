@@ -54,13 +54,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ParameterError
+from ..presets import made_plane
 from ..progress import interruptible
-from ..schema import MaskPlane
 from .background import Background, estimate_background, nanmedian
 
 __all__ = ["PLANE", "Trail", "Trails", "detect_trails", "line_band"]
 
-PLANE = MaskPlane("TRAIL", "Satellite or meteor trail (a straight streak).")
+PLANE = made_plane("TRAIL")
 
 _STAR_PEAK = 10.0  # sigma: compact groups brighter than this are stars (or cosmic rays)
 _SEGMENT = 8  # blocks per coverage segment

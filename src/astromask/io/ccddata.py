@@ -44,6 +44,7 @@ from astropy.io import fits
 from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
+from ..presets import made_plane
 from ..schema import MaskPlane, MaskSchema
 from . import cards
 from ._image_hdus import box_wcs, metadata_header, read_unit, unit_string, variance_from_uncertainty
@@ -80,7 +81,7 @@ UNCERTAINTY_TYPES = {"std": "StdDevUncertainty", "var": "VarianceUncertainty", "
 _KIND_OF_TYPE = {v: k for k, v in UNCERTAINTY_TYPES.items()}
 
 #: The plane a bare boolean ``MASK`` is read into.
-BOOL_PLANE = MaskPlane("BAD", "Masked in the CCDData boolean MASK.")
+BOOL_PLANE = made_plane("BAD", "ccddata")
 _BOOL_SCHEMA = MaskSchema([BOOL_PLANE], name="ccddata")
 _PLANE_NAME = re.compile(r"[^A-Za-z0-9_\-]")
 

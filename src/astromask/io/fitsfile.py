@@ -12,17 +12,17 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyError
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..errors import FormatError, OutputError, OutputExistsError, ParameterError, ParseError
+from ..errors import FormatError, OutputError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
 from . import _prescan
+from ._validate import check_cards, check_complete, check_structure, hdu_label
+from .names import FitsName, HduSpec, parse_fits_name
 
 __all__ = [
     "FitsName",
@@ -51,92 +51,6 @@ __all__ = [
     "wcs_cards",
     "write_atomic",
 ]
-
-# HDU selector: an index, an EXTNAME, or (EXTNAME, EXTVER)
-HduSpec = int | str | tuple[str, int] | None
-
-_BRACKET = re.compile(r"^(?P<path>.+?)\[(?P<spec>[^\[\]]*)\]$")
-_PLUS = re.compile(r"^(?P<path>.+?)\+(?P<num>\d+)$")
-
-
-@dataclass(frozen=True)
-class FitsName:
-    """A file name split into its path and CFITSIO HDU selector."""
-
-    path: str
-    hdu: HduSpec = None
-
-    def __str__(self) -> str:
-        if self.hdu is None:
-            return self.path
-        if isinstance(self.hdu, tuple):
-            return f"{self.path}[{self.hdu[0]},{self.hdu[1]}]"
-        return f"{self.path}[{self.hdu}]"
-
-
-class HduSelectorError(ParseError, FormatError):
-    """A malformed CFITSIO HDU selector (``f.fits[...]``); ``column`` is 1-based in the whole name."""
-
-
-#: an EXTNAME as a selector: a letter or ``_`` first, then printable ASCII other than filter syntax
-_EXTNAME = re.compile(r"[A-Za-z_][ -~]*")
-_NOT_IN_EXTNAME = set(",[]=()<>!&|;")
-
-
-def _parse_spec(spec: str, name: str, start: int) -> HduSpec:
-    """``spec`` (the text between the brackets, at 1-based column ``start`` of ``name``): an HDU
-    number, an EXTNAME, or ``EXTNAME,EXTVER``."""
-
-    def error(problem: str, at: int) -> HduSelectorError:
-        return HduSelectorError(problem, name, start + at, where="HDU selector")
-
-    body = spec.strip()
-    lead = len(spec) - len(spec.lstrip())
-    if not body:
-        raise error("empty, expected an HDU number, an EXTNAME or EXTNAME,EXTVER", 0)
-    if body.lstrip("+").isascii() and body.lstrip("+").isdigit():
-        return int(body)
-    if body[0] in "+-0123456789":
-        raise error(f"{body!r} is not an HDU number (0, 1, 2...) or an EXTNAME", lead)
-    ext, comma, ver = body.partition(",")
-    name_text = ext.rstrip()
-    if not name_text:
-        raise error("expected an EXTNAME before ','", lead)
-    if _EXTNAME.fullmatch(name_text) is None or _NOT_IN_EXTNAME & set(name_text):
-        bad = next(
-            i for i, c in enumerate(name_text) if c in _NOT_IN_EXTNAME or not _EXTNAME.fullmatch(name_text[: i + 1])
-        )
-        raise error(f"unexpected {name_text[bad]!r} in the EXTNAME", lead + bad)
-    if comma:
-        if not (ver.strip().isascii() and ver.strip().isdigit()):
-            at = lead + len(ext) + 1 + (len(ver) - len(ver.lstrip()))
-            raise error("EXTVER must be an integer (EXTNAME,EXTVER)", at)
-        return (ext.strip(), int(ver))
-    if body.upper() in ("PRIMARY", "P"):
-        return 0
-    return body
-
-
-def parse_fits_name(name: str | os.PathLike) -> FitsName:
-    """Split ``f.fits[1]``, ``f.fits[SCI]``, ``f.fits[SCI,2]`` or ``f.fits+1`` (CFITSIO syntax).
-
-    A name that exists as a file is taken literally.
-
-    >>> parse_fits_name("img.fits[SCI,2]")
-    FitsName(path='img.fits', hdu=('SCI', 2))
-    >>> parse_fits_name("img.fits.fz+1").hdu
-    1
-    """
-    name = os.fspath(name)
-    if os.path.exists(name):
-        return FitsName(name)
-    m = _BRACKET.match(name)
-    if m:
-        return FitsName(m.group("path"), _parse_spec(m.group("spec"), name, m.start("spec") + 1))
-    m = _PLUS.match(name)
-    if m:
-        return FitsName(m.group("path"), int(m.group("num")))
-    return FitsName(name)
 
 
 def _why(exc: Exception) -> str:
@@ -184,177 +98,9 @@ def open_fits(path: str) -> fits.HDUList:
     return hdul
 
 
-_FITS_BLOCK = _prescan.BLOCK
-
-
-def _decompressed_size(path: str) -> int:
-    """Bytes in the decompressed stream of a gzip or bzip2 file, from the header walk."""
-    return _prescan.scan(path).size
-
-
-def _stored_size(hdu) -> int | None:
-    """Bytes of data the header of ``hdu`` declares (no padding), or None if it cannot say."""
-    if isinstance(hdu, fits.CompImageHDU):  # the binary table that holds the tiles
-        table = getattr(hdu, "_bintable", None)
-        return None if table is None else int(table.size)
-    return int(hdu.size)
-
-
-_BITPIX = (8, 16, 32, 64, -32, -64)
-
-
-def _structural_int(header: fits.Header, key: str, path: str, label: str, low: int, high: int | None = None) -> int:
-    value = header.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise FormatError(f"HDU {label}: card {key} = {value!r} is not an integer", path=path)
-    if value < low or (high is not None and value > high):
-        span = f"is outside {low}..{high}" if high is not None else f"must be >= {low}"
-        raise FormatError(f"HDU {label}: card {key} = {value} {span}", path=path)
-    return int(value)
-
-
-def check_cards(hdul: fits.HDUList, path: str) -> None:
-    """Parse every card of every header now, so that an unparsable one (``EXTNAME = E``, a number
-    with two exponents) is an error naming the HDU and the card, not an astropy VerifyError later."""
-    for index in range(len(hdul)):
-        hdu = hdul[index]
-        headers = [hdu.header]
-        if isinstance(hdu, fits.CompImageHDU) and getattr(hdu, "_bintable", None) is not None:
-            headers.append(hdu._bintable.header)
-        for header in headers:
-            for card in header.cards:
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # a fixable card is astropy's to fix, as it reads
-                        card.value  # noqa: B018 - parsing is the point
-                except (VerifyError, ValueError) as exc:
-                    why = str(exc).split(";")[0].split(", fix it")[0][:100]
-                    try:
-                        label = hdu_label(hdul, index)
-                    except (VerifyError, ValueError):  # EXTNAME or EXTVER is the unparsable one
-                        label = str(index)
-                    raise FormatError(
-                        f"HDU {label}: card {card.keyword or '?'} cannot be parsed ({why})",
-                        path=path,
-                    ) from None
-
-
-def _check_tiles(table: fits.Header, axes: list[int], path: str, label: str) -> None:
-    """A tile-compressed image: each ``ZTILEn`` a positive integer, and one table row per tile (so that
-    the image declared is no larger than the tiles stored allow)."""
-    tiles = 1
-    for axis, length in enumerate(axes, start=1):
-        key = f"ZTILE{axis}"
-        tile = _structural_int(table, key, path, label, 1) if key in table else (length if axis == 1 else 1)
-        tiles *= -(-length // max(tile, 1))
-    rows = table.get("NAXIS2")
-    if axes and rows != tiles:
-        raise FormatError(
-            f"HDU {label}: the compressed image of {' x '.join(map(str, axes))} pixels needs {tiles} tiles, "
-            f"but its table has {rows} rows (ZNAXISn, ZTILEn or NAXIS2 is wrong)",
-            path=path,
-        )
-
-
-def check_structure(hdul: fits.HDUList, path: str) -> None:
-    """Refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
-    BITPIX not one of 8, 16, 32, 64, -32, -64; NAXIS outside 0..999; a negative NAXISn; PCOUNT < 0;
-    GCOUNT < 1; an image extension with PCOUNT or GCOUNT other than 0 and 1."""
-    for index in range(len(hdul)):
-        header = hdul[index].header
-        label = hdu_label(hdul, index)
-        for key in ("BSCALE", "BZERO"):
-            value = header.get(key, 0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise FormatError(f"HDU {label}: card {key} = {value!r} is not a finite number", path=path)
-        if isinstance(hdul[index], fits.CompImageHDU):  # the binary table holding the tiles: its own cards
-            table = getattr(hdul[index], "_bintable", None)
-            if table is not None:
-                for key in ("NAXIS1", "NAXIS2", "PCOUNT", "TFIELDS"):
-                    if key in table.header:
-                        _structural_int(table.header, key, path, label, 0)
-                _structural_int(table.header, "GCOUNT", path, label, 1)
-            naxis = _structural_int(header, "NAXIS", path, label, 0, 999)  # the image cards, from ZNAXISn
-            axes = [_structural_int(header, f"NAXIS{axis}", path, label, 0) for axis in range(1, naxis + 1)]
-            if table is not None:
-                _check_tiles(table.header, axes, path, label)
-            continue
-        bitpix = header.get("BITPIX")
-        if bitpix not in _BITPIX or isinstance(bitpix, bool):
-            raise FormatError(f"HDU {label}: card BITPIX = {bitpix!r} is not one of {_BITPIX}", path=path)
-        naxis = _structural_int(header, "NAXIS", path, label, 0, 999)
-        for axis in range(1, naxis + 1):
-            _structural_int(header, f"NAXIS{axis}", path, label, 0)
-        if index > 0:
-            pcount = _structural_int(header, "PCOUNT", path, label, 0)
-            gcount = _structural_int(header, "GCOUNT", path, label, 1)
-            if isinstance(hdul[index], fits.ImageHDU) and (pcount, gcount) != (0, 1):
-                raise FormatError(
-                    f"HDU {label}: an image extension needs PCOUNT = 0 and GCOUNT = 1, got {pcount} and {gcount}",
-                    path=path,
-                )
-
-
-def check_complete(hdul: fits.HDUList, path: str) -> None:
-    """Refuse a file whose HDUs declare more data than it holds (a cut download, ``head -c``).
-
-    Only the headers are read. The FITS padding after the last HDU's data may be missing
-    (some writers omit it); a byte of data missing is an error naming the HDU and the sizes.
-    A gzip or bzip2 file is decompressed once, in blocks, to learn its size and check its stream
-    (astropy reads a cut stream as a shorter file without a word).
-    """
-    first = hdul.fileinfo(0)
-    if not first:
-        return
-    compression = getattr(first["file"], "compression", None)
-    if compression in ("gzip", "bzip2"):
-        available = _decompressed_size(path)
-    elif compression:  # zip, lzma: astropy reads them whole; nothing to learn here
-        return
-    else:
-        available = int(first["file"].size)
-    for index in range(len(hdul)):
-        info = hdul.fileinfo(index)
-        if not info:
-            continue
-        size = _stored_size(hdul[index])
-        if size is None:  # at least the padded span less one block's padding must be there
-            size = max(0, int(info["datSpan"]) - _FITS_BLOCK + 1)
-        end = int(info["datLoc"]) + size
-        if end > available:
-            raise FormatError(
-                f"truncated: HDU {hdu_label(hdul, index)} declares {size} bytes of data ending at byte {end}, "
-                f"but the file has {available} bytes",
-                path=path,
-            )
-    info = hdul.fileinfo(len(hdul) - 1)
-    if info:  # astropy drops an extension whose header is cut or garbled: say so instead
-        tail = int(info["datLoc"]) + int(info["datSpan"])
-        if tail < available:
-            handle = info["file"]
-            where = handle.tell()
-            handle.seek(tail)
-            start = handle.read(8)
-            handle.seek(where)
-            if start == b"XTENSION":
-                raise FormatError(
-                    f"HDU {len(hdul)} starting at byte {tail} has a cut or unreadable header "
-                    f"(the file has {len(hdul)} readable HDUs before it)",
-                    path=path,
-                )
-
-
 def mask_of(obj: MaskedImage | Mask) -> Mask:
     """The mask of a masked image, or the mask itself."""
     return obj.mask if isinstance(obj, MaskedImage) else obj
-
-
-def hdu_label(hdul: fits.HDUList, index: int) -> str:
-    """``'1 (MASK,2)'``-style label used in messages and ``astromask info``."""
-    hdr = hdul[index].header
-    name = hdr.get("EXTNAME", "PRIMARY" if index == 0 else "")
-    ver = hdr.get("EXTVER", 1)
-    return f"{index} ({name},{ver})" if name and ver != 1 else f"{index} ({name})" if name else str(index)
 
 
 def _available(hdul: fits.HDUList) -> str:

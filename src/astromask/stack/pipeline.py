@@ -64,7 +64,8 @@ from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, w
 from ..io.plain import mask_hdu
 from ..mask import Mask
 from ..masked_image import MaskedImage
-from ..schema import MaskPlane, MaskSchema
+from ..presets import made_plane
+from ..schema import MaskSchema
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
 from .per_hdu import hdu_labels, run_per_hdu
@@ -86,14 +87,8 @@ __all__ = [
 
 log = logging.getLogger("astromask")
 
-STACK_PLANE = MaskPlane(
-    "STACK_MASKED",
-    "Masked by astromask stack (KBMOD pipeline): flag_keys, threshold or global mask, grown; "
-    "science and variance are NaN here.",
-)
-GLOBAL_PLANE = MaskPlane(
-    "GLOBAL", "Global mask of astromask stack: repeated_flag_keys set in at least mask_num_images images."
-)
+STACK_PLANE = made_plane("STACK_MASKED", "stack")
+GLOBAL_PLANE = made_plane("GLOBAL", "stack")
 SUMMARY_FILE = "stack_summary.ecsv"
 GLOBAL_FILE = "global_mask.fits"
 #: Masked fraction that every image reaching it makes KBMOD stop ("no image has < 90 % masked").
