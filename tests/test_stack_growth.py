@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from astromask.stack import growth
+from astromask import _packed
 from astromask.stack.growth import PACKED_MAX_RADIUS, grow_diamond, grow_union
 
 
@@ -46,7 +46,7 @@ def test_diamond_rejects_negative_radius():
 )
 def test_union_growth_chooses_the_kernel(monkeypatch, footprint, radius, packed):
     calls = []
-    monkeypatch.setattr(growth, "grow_diamond", lambda m, r: calls.append("packed") or scipy_diamond(m, r))
+    monkeypatch.setattr(_packed, "grow_diamond", lambda m, r: calls.append("packed") or scipy_diamond(m, r))
     masked = np.zeros((120, 130), bool)
     masked[60, 65] = True
     grown = grow_union(masked, radius, footprint)
@@ -58,3 +58,20 @@ def test_union_growth_chooses_the_kernel(monkeypatch, footprint, radius, packed)
     }[footprint]
     y, x = np.mgrid[-60:60, -65:65]
     np.testing.assert_array_equal(grown, reach(y, x))
+
+
+@pytest.mark.parametrize("radius", [1, 3, 10, PACKED_MAX_RADIUS])
+def test_the_packed_diamond_is_a_kernel_of_morphology(radius):
+    """morphology.grow takes the packed rows for a 0/1 mask and a small diamond, and gives the pixels
+    of its own diagonal kernel (and of a bit-plane mask grown plane by plane)."""
+    from astromask import morphology
+
+    rng = np.random.default_rng(radius)
+    masked = rng.random((97, 203)) < 0.01
+    packed = morphology.grow(masked, radius, footprint="diamond")
+    general = morphology._dilate_diamond(masked.view(np.uint8), radius).view(bool)
+    np.testing.assert_array_equal(packed, general)
+    np.testing.assert_array_equal(packed, scipy_diamond(masked, radius))
+    bits = (masked.astype(np.uint16) << 3) | (rng.random(masked.shape) < 0.01).astype(np.uint16)
+    grown = morphology.grow(bits, radius, footprint="diamond")  # not 0/1: the general kernels
+    np.testing.assert_array_equal((grown >> 3) & 1, packed)
