@@ -24,6 +24,7 @@ import numpy as np
 from astropy.nddata import bitmask
 
 from .errors import FlagExpressionError, ParameterError, ParameterTypeError, UnknownPlaneError, UnknownPlaneWarning
+from .syntax.flags import flag_error, is_integer_text, scan_flag_list
 
 __all__ = ["MAX_PLANES", "SYNONYMS", "MaskPlane", "MaskSchema", "UnknownPlaneError", "UnknownPlaneWarning", "synonyms"]
 
@@ -54,86 +55,7 @@ def synonyms(name: str) -> tuple[str, ...]:
 
 MAX_PLANES = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-_TOKEN_RE = re.compile(r"^(-?\d+|[A-Za-z_][A-Za-z0-9_\-]*)$")
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
-
-
-_ITEM_RE = re.compile(r"-?[0-9]+|[A-Za-z_][A-Za-z0-9_\-]*")
-_SEPARATORS = ",+|"
-
-
-def _flag_error(expr: str, problem: str, column: int, detail: str = "") -> FlagExpressionError:
-    error = FlagExpressionError(problem, "", column, where=f"invalid flag expression {expr!r}", detail=detail)
-    error.text = expr
-    return error
-
-
-def _scan_flag_list(expr: str) -> tuple[list[tuple[str, int]], str]:
-    """The items of a flag string (each with its 1-based column) and its one separator kind.
-
-    The grammar is astropy.nddata.bitmask's: ``[~] item (sep item)...`` or ``[~](item (sep item)...)``,
-    an item a plane name or an integer, ``sep`` one of ``,``, ``+``, ``|`` and the same throughout.
-    """
-    at, end = 0, len(expr)
-
-    def blanks(at: int) -> int:
-        while at < end and expr[at] in " \t":
-            at += 1
-        return at
-
-    at = blanks(at)
-    if at < end and expr[at] == "~":
-        at = blanks(at + 1)
-    wrapped = at < end and expr[at] == "("
-    if wrapped:
-        at += 1
-    items: list[tuple[str, int]] = []
-    sep = ""
-    while True:
-        at = blanks(at)
-        m = _ITEM_RE.match(expr, at)
-        if m is None or (m.end() < end and (expr[m.end()].isalnum() or expr[m.end()] == "_")):
-            found = repr(expr[at]) if at < end else "the end"
-            raise _flag_error(
-                expr,
-                f"expected a plane name or integer, found {found}",
-                at + 1,
-                "'~' may only precede the whole list, parentheses only wrap it"
-                if at < end and expr[at] in "~()"
-                else "",
-            )
-        items.append((m.group(), at + 1))
-        at = blanks(m.end())
-        if at == end:
-            break
-        char = expr[at]
-        if char in _SEPARATORS:
-            if sep and char != sep:
-                raise _flag_error(
-                    expr,
-                    f"it mixes the separators {sep!r} and {char!r}",
-                    at + 1,
-                    "use one kind throughout, as astropy.nddata.bitmask does",
-                )
-            sep, at = char, at + 1
-            continue
-        if char == ")" and wrapped:
-            wrapped = False
-            at = blanks(at + 1)
-            if at < end:
-                raise _flag_error(expr, f"unexpected {expr[at]!r} after ')'", at + 1)
-            break
-        expected = "a separator (',', '+' or '|')" + (" or ')'" if wrapped else "")
-        raise _flag_error(expr, f"expected {expected}, found {char!r}", at + 1)
-    if wrapped:
-        raise _flag_error(expr, "missing ')'", end + 1)
-    return items, sep or ","
-
-
-def _is_integer_text(text: str) -> bool:
-    """``'12'``, ``'-3'``: ASCII digits (``str.isdigit`` also accepts ``'²'``, which ``int`` refuses)."""
-    digits = text[1:] if text.startswith("-") else text
-    return bool(digits) and digits.isascii() and digits.isdigit()
 
 
 def _is_bit_number(value: object) -> bool:
@@ -468,7 +390,7 @@ class MaskSchema:
         if isinstance(expr, Iterable):
             value = 0
             for item in expr:
-                if isinstance(item, str) and not _is_integer_text(item.strip()):
+                if isinstance(item, str) and not is_integer_text(item.strip()):
                     names = self._known_names([item.strip()], unknown)
                     value |= self.bitmask(*names)
                 elif isinstance(item, str) or _is_bit_number(item):
@@ -504,10 +426,10 @@ class MaskSchema:
         text = expr.strip()
         if text.upper() in ("", "NONE", "INDEF"):
             return 0
-        scanned, sep = _scan_flag_list(expr)
+        scanned, sep = scan_flag_list(expr)
         for item, column in scanned if len(scanned) > 1 else ():  # one integer alone is a whole bit mask
-            if _is_integer_text(item) and (int(item) <= 0 or int(item) & (int(item) - 1)):
-                raise _flag_error(
+            if is_integer_text(item) and (int(item) <= 0 or int(item) & (int(item) - 1)):
+                raise flag_error(
                     expr,
                     f"{item} is not a bit flag",
                     column,
@@ -515,17 +437,17 @@ class MaskSchema:
                 )
         width = 8 * self.dtype.itemsize
         for item, column in scanned:
-            if _is_integer_text(item) and int(item) > 0 and int(item) >> width:
-                raise _flag_error(
+            if is_integer_text(item) and int(item) > 0 and int(item) >> width:
+                raise flag_error(
                     expr, f"{item} uses bit {int(item).bit_length() - 1}", column, f"this mask has {width} bits"
                 )
         items = [item for item, _ in scanned]
         negated = text.startswith("~")
         body = sep.join(items)
-        names = [t for t in items if t and not _is_integer_text(t)]
+        names = [t for t in items if t and not is_integer_text(t)]
         if names:
             known = self._known_names(names, unknown)
-            ints = [t for t in items if t and _is_integer_text(t)]
+            ints = [t for t in items if t and is_integer_text(t)]
             if not known and not ints:
                 return self.all_bits if negated else 0
             # astropy maps names only when the first item is a name; integers are given as names too.

@@ -21,6 +21,7 @@ For square pixels the three agree.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from astropy import units as u
@@ -33,7 +34,7 @@ from .errors import ParameterError
 __all__ = ["area_pixel_scale", "mean_pixel_scale", "parse_angle", "parse_size", "pixel_scales"]
 
 
-def parse_size(value, name: str = "size") -> float | u.Quantity:
+def parse_size(value: Any, name: str = "size") -> float | u.Quantity:
     """A size in pixels (a number) or an angle (a Quantity or a string such as ``"0.2deg"``).
 
     >>> parse_size("3"), parse_size("10arcsec"), parse_size("4pix")
@@ -71,7 +72,7 @@ def parse_size(value, name: str = "size") -> float | u.Quantity:
     return quantity
 
 
-def parse_angle(value, name: str, *, default_unit: str | None = "deg") -> float:
+def parse_angle(value: Any, name: str, *, default_unit: str | None = "deg") -> float:
     """One finite angle in degrees from an Angle, Quantity, string or (with a default unit) number.
 
     >>> parse_angle("30arcsec", "radius"), parse_angle(2, "binsz")

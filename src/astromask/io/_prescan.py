@@ -17,12 +17,17 @@ from __future__ import annotations
 import bz2
 import functools
 import gzip
+import io
 import os
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..errors import FormatError
+
+_T = TypeVar("_T")
 
 BLOCK = 2880  # bytes: headers and data are padded to whole blocks
 CARD = 80
@@ -32,7 +37,6 @@ MAX_TFIELDS = 999  # FITS standard §7.3.1
 
 _INTEGER = re.compile(rb"\s*([+-]?[0-9]+)\s*(?:/.*)?$", re.DOTALL)
 _STRING = re.compile(rb"\s*'((?:[^']|'')*)'")
-_OPENERS = {b"\x1f\x8b": ("gzip", gzip.open), b"BZh": ("bzip2", bz2.open)}
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,21 @@ class Layout:
 class _Stream:
     """Sequential reads over a plain or compressed file; ``skip`` seeks where it can."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         with open(path, "rb") as probe:
             magic = probe.read(3)
-        self.compression = None
-        for prefix, (name, opener) in _OPENERS.items():
-            if magic.startswith(prefix):
-                self.compression, self._handle = name, opener(path, "rb")
-                break
+        self.compression: str | None = None
+        self._handle: io.BufferedIOBase
+        if magic.startswith(b"\x1f\x8b"):
+            self.compression, self._handle = "gzip", gzip.GzipFile(path, "rb")
+        elif magic.startswith(b"BZh"):
+            self.compression, self._handle = "bzip2", bz2.BZ2File(path, "rb")
         else:
             self._handle = open(path, "rb")  # noqa: SIM115 - closed by close()
         self.position = 0
 
     def read(self, count: int) -> bytes:
-        data = self._handle.read(count)
+        data: bytes = self._handle.read(count)
         self.position += len(data)
         return data
 
@@ -237,7 +242,7 @@ def _scan(path: str, mtime_ns: int, size: int) -> Layout:
     return Layout(size=stream.position, hdus=index)
 
 
-def _read(stream: _Stream, step, path: str):
+def _read(stream: _Stream, step: Callable[[_Stream], _T], path: str) -> _T:
     """``step(stream)``, with a cut or corrupt compressed stream as a FormatError."""
     try:
         return step(stream)

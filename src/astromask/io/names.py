@@ -79,7 +79,7 @@ def _parse_spec(spec: str, name: str, start: int) -> HduSpec:
     return body
 
 
-def parse_fits_name(name: str | os.PathLike) -> FitsName:
+def parse_fits_name(name: str | os.PathLike[str]) -> FitsName:
     """Split ``f.fits[1]``, ``f.fits[SCI]``, ``f.fits[SCI,2]`` or ``f.fits+1`` (CFITSIO syntax).
 
     A name that exists as a file is taken literally.
