@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_morph.py            # full run (scipy on all 16 planes: a few minutes)
     .venv/bin/python bench/bench_morph.py --quick    # scipy on 2 planes, time scaled to 16 (labelled)
+    .venv/bin/python bench/bench_morph.py --boolean  # a 0/1 mask and diamonds: the packed-row kernel
 
 The mask has 16 planes, each set on a random 0.01 % of the pixels. For each
 footprint the script checks that astromask's result equals scipy's plane by
@@ -85,11 +86,46 @@ def peak_memory(fn) -> float:
     return peak
 
 
+def boolean_diamonds(repeat: int) -> int:
+    """A 4096 x 2048 boolean mask grown by diamonds: morphology.grow (the packed-row kernel up to
+    PACKED_MAX_RADIUS), morphology's diagonal or run kernel on the same mask, and scipy."""
+    from astromask import _packed, morphology
+
+    rng = np.random.default_rng(1)
+    masked = rng.random((4096, 2048)) < 0.002
+    print(
+        f"# boolean mask 4096x2048, {int(masked.sum())} pixels set; packed kernel up to r = {_packed.PACKED_MAX_RADIUS}"
+    )
+    print("| diamond r | grow() (s) | kernel taken | diagonal/run kernel (s) | ratio | scipy (s) | identical |")
+    print("|---|---|---|---|---|---|---|")
+    grow(masked[:64, :64], 2, footprint="diamond")
+    for r in (1, 3, 10, 30, 48):
+        ours, result = best(lambda: grow(masked, r, footprint="diamond"), repeat)
+        offsets = morphology._Offsets.from_array(make_footprint("diamond", r))
+        as_bytes = masked.view(np.uint8)
+        general = (
+            (lambda: morphology._dilate_diamond(as_bytes, r))
+            if 2 * (2 * r + 1) > 24
+            else (lambda: morphology._dilate_runs(as_bytes, offsets))
+        )
+        other, other_result = best(general, repeat)
+        y, x = np.mgrid[-r : r + 1, -r : r + 1]
+        t_scipy, expected = best(lambda: ndi.binary_dilation(masked, structure=np.abs(y) + np.abs(x) <= r), 1)
+        same = np.array_equal(result, expected) and np.array_equal(other_result.view(bool), expected)
+        kernel = "packed rows" if r <= _packed.PACKED_MAX_RADIUS else "diagonal"
+        verdict = "yes" if same else "NO"
+        print(f"| {r} | {ours:.4f} | {kernel} | {other:.4f} | {other / ours:.2f}× | {t_scipy:.3f} | {verdict} |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="run scipy on 2 planes and scale the time to 16")
+    parser.add_argument("--boolean", action="store_true", help="a 0/1 mask grown by diamonds (packed-row kernel)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.boolean:
+        return boolean_diamonds(args.repeat)
     try:
         import cv2
 
