@@ -91,14 +91,20 @@ def test_a_cut_compressed_file_is_refused(two_hdus, suffix, opener):
         astromask.read(cut)
 
 
+def _recarded(raw: bytes, key: str, value: str, start: int = 0) -> bytes:
+    """``raw`` with the first card ``key`` at or after byte ``start`` rewritten in place, as a broken
+    writer would."""
+    raw = bytearray(raw)
+    at = raw.find(key.ljust(8).encode() + b"= ", start)
+    raw[at : at + 80] = (key.ljust(8) + "= " + value.rjust(20)).ljust(80).encode()
+    return bytes(raw)
+
+
 def _patched(tmp_path, name, key, value):
-    """A small file with one structural card of HDU 1 rewritten in place (as a broken writer would)."""
+    """A small file with one structural card of HDU 1 rewritten in place."""
     path = tmp_path / name
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((10, 10), np.int16), name="MASK")]).writeto(path)
-    raw = bytearray(path.read_bytes())
-    at = raw.find(key.ljust(8).encode() + b"= ", 2880)
-    raw[at : at + 80] = (key.ljust(8) + "= " + value.rjust(20)).ljust(80).encode()
-    path.write_bytes(bytes(raw))
+    path.write_bytes(_recarded(path.read_bytes(), key, value, start=2880))
     return path
 
 
@@ -137,11 +143,9 @@ def test_primary_structural_cards_are_checked_before_astropy_reads_them(tmp_path
     header walk refuses it first, in a fresh process with a time limit, so a hang fails the test."""
     path = tmp_path / "plain.fits"
     fits.PrimaryHDU(np.zeros((10, 10), np.int16)).writeto(path)
-    raw = bytearray(path.read_bytes())
-    at = raw.find(key.ljust(8).encode() + b"= ")
-    raw[at : at + 80] = (key.ljust(8) + "= " + value.rjust(20)).ljust(80).encode()
+    raw = _recarded(path.read_bytes(), key, value)
     target = tmp_path / f"bad{suffix}"
-    target.write_bytes(gzip.compress(bytes(raw)) if suffix.endswith(".gz") else bytes(raw))
+    target.write_bytes(gzip.compress(raw) if suffix.endswith(".gz") else raw)
     run = subprocess.run(
         [sys.executable, "-m", "astromask", "info", str(target)], capture_output=True, text=True, timeout=120
     )

@@ -243,7 +243,7 @@ def open(path: str | os.PathLike, *, format: str | None = None, hdu: HduSpec = N
         try:
             yield Source(name.path, name.hdu if name.hdu is not None else hdu, fmt, hdul)
         except FormatError as exc:
-            if exc.path is None:  # raised where only the HDU was at hand: name the file too
+            if type(exc) is FormatError and exc.path is None:  # raised where only the HDU was at hand
                 raise FormatError(str(exc), path=name.path) from None
             raise
     finally:

@@ -108,11 +108,15 @@ def _integer(cards: dict[bytes, bytes], key: str, path: str, label: str, low: in
     if m is None:
         shown = raw.split(b"/")[0].strip().decode("ascii", "replace")[:40]
         raise FormatError(f"HDU {label}: card {key} = {shown} is not an integer", path=path)
-    value = int(m.group(1))
+    return in_range(int(m.group(1)), key, path, label, low, high)
+
+
+def in_range(value: int, key: str, path: str, label: str, low: int, high: int | None = None) -> int:
+    """``value`` of structural card ``key``, refused outside ``low..high`` (the one message for the raw
+    walk here and for the checks after astropy has parsed the headers, ``_validate``)."""
     if value < low or (high is not None and value > high):
         span = f"is outside {low}..{high}" if high is not None else f"must be >= {low}"
-        shown = m.group(1).decode()
-        shown = shown if len(shown) <= 24 else shown[:20] + "..."
+        shown = str(value) if len(str(value)) <= 24 else str(value)[:20] + "..."
         raise FormatError(f"HDU {label}: card {key} = {shown} {span}", path=path)
     return value
 

@@ -49,10 +49,7 @@ def _structural_int(header: fits.Header, key: str, path: str, label: str, low: i
     value = header.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise FormatError(f"HDU {label}: card {key} = {value!r} is not an integer", path=path)
-    if value < low or (high is not None and value > high):
-        span = f"is outside {low}..{high}" if high is not None else f"must be >= {low}"
-        raise FormatError(f"HDU {label}: card {key} = {value} {span}", path=path)
-    return int(value)
+    return _prescan.in_range(int(value), key, path, label, low, high)
 
 
 def check_cards(hdul: fits.HDUList, path: str) -> None:
@@ -99,7 +96,8 @@ def _check_tiles(table: fits.Header, axes: list[int], path: str, label: str) -> 
 
 
 def check_structure(hdul: fits.HDUList, path: str) -> None:
-    """Refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
+    """After the raw walk (which cannot read zip or lzma files, and does not look inside tile tables),
+    refuse impossible structural cards (FITS standard §4.4.1), naming the HDU and the card:
     BITPIX not one of 8, 16, 32, 64, -32, -64; NAXIS outside 0..999; a negative NAXISn; PCOUNT < 0;
     GCOUNT < 1; an image extension with PCOUNT or GCOUNT other than 0 and 1."""
     for index in range(len(hdul)):
