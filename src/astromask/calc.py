@@ -1,19 +1,10 @@
 """A safe pixel calculator for images and masks (CIAO ``dmimgcalc`` ``op="imgout=..."``).
 
-The expression is read by a tokenizer and a recursive-descent parser into a
-small tree that is evaluated with numpy; Python's ``eval`` never sees the
-user's text. Grammar, lowest precedence first::
-
-    expression := ["imgout" "="] ternary
-    ternary    := logic_or ["?" ternary ":" ternary]
-    logic_or   := logic_and {("||" | "|") logic_and}
-    logic_and  := compare {("&&" | "&") compare}
-    compare    := sum [("<" | "<=" | ">" | ">=" | "==" | "!=") sum]
-    sum        := product {("+" | "-") product}
-    product    := unary {("*" | "/") unary}
-    unary      := ("-" | "+" | "!" | "~") unary | power
-    power      := atom [("^" | "**") unary]          (right-associative)
-    atom       := number | name | name "(" [ternary {"," ternary}] ")" | "(" ternary ")"
+The expression is read by the grammar of :mod:`astromask.syntax.calc` into a
+small tree that is evaluated here with numpy; Python's ``eval`` never sees the
+user's text. Precedence, lowest first: ``?:``, ``||``/``|``, ``&&``/``&``,
+comparisons (which do not chain), ``+ -``, ``* /``, unary ``- + ! ~``, then ``^``/``**``
+(right-associative).
 
 Values are images, numbers, or boolean images. Arithmetic is done in
 ``float64`` (booleans count as 0/1), so integer images neither wrap nor
@@ -34,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import CalcSyntaxError, ParameterError, ParameterTypeError
+from .errors import ParameterError, ParameterTypeError
+from .syntax.calc import Binary, Call, Name, Number, Unary, calc_error, names, parse_tree
 
 __all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "cast_like", "evaluate", "parse"]
 
@@ -68,16 +60,6 @@ FUNCTIONS: dict[str, tuple[Callable, int | None]] = {
     "max": (np.fmax, None),
 }
 
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|&&|\|\||==|!=|<=|>=|[-+*/^()<>!~&|?:,=])
-    """,
-    re.VERBOSE,
-)
-_PREFIX = re.compile(r"\s*imgout\s*=(?!=)", re.IGNORECASE)
 _IMAGE_NAME = re.compile(r"^img(\d*)$")
 _COMPARE = {
     "<": np.less,
@@ -89,230 +71,6 @@ _COMPARE = {
 }
 _ARITHMETIC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "^": np.power, "**": np.power}
 _LOGICAL = {"||": np.logical_or, "|": np.logical_or, "&&": np.logical_and, "&": np.logical_and}
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # 'number', 'name', 'op' or 'end'
-    text: str
-    column: int  # 1-based, in the whole expression
-
-
-# -- the tree ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Number:
-    value: float
-
-
-@dataclass(frozen=True)
-class Name:
-    name: str
-    column: int
-
-
-@dataclass(frozen=True)
-class Unary:
-    op: str
-    operand: object
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    left: object
-    right: object
-
-
-@dataclass(frozen=True)
-class Call:
-    function: str
-    args: tuple
-    column: int
-
-
-@dataclass(frozen=True)
-class Condition:
-    test: object
-    if_true: object
-    if_false: object
-
-
-def _error(message: str, column: int | None = None, detail: str = "") -> CalcSyntaxError:
-    return CalcSyntaxError(message, column=column, where="calc", detail=detail)
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens = []
-    prefix = _PREFIX.match(text)
-    pos = prefix.end() if prefix else 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise _error(f"unexpected character {text[pos]!r}", pos + 1)
-        kind = match.lastgroup
-        if kind != "space":
-            tokens.append(_Token(kind, match.group(), pos + 1))
-        pos = match.end()
-    tokens.append(_Token("end", "", len(text) + 1))
-    return tokens
-
-
-class _Parser:
-    """Recursive descent over the token list; one method per grammar rule."""
-
-    #: deepest nesting of parentheses, calls, conditions and unary operators (a RecursionError otherwise)
-    MAX_DEPTH = 64
-
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
-        self.depth = 0
-
-    def _nest(self) -> None:
-        self.depth += 1
-        if self.depth > self.MAX_DEPTH:
-            raise _error(f"expression nested deeper than {self.MAX_DEPTH} levels", self.token.column)
-
-    @property
-    def token(self) -> _Token:
-        return self.tokens[self.pos]
-
-    def accept(self, *ops: str) -> str | None:
-        if self.token.kind == "op" and self.token.text in ops:
-            self.pos += 1
-            return self.tokens[self.pos - 1].text
-        return None
-
-    def expect(self, op: str) -> None:
-        if self.accept(op) is None:
-            raise self.unexpected(f"expected {op!r}")
-
-    def unexpected(self, hint: str = "") -> ValueError:
-        tok = self.token
-        what = "end of expression" if tok.kind == "end" else repr(tok.text)
-        return _error(f"unexpected {what}" + (f" ({hint})" if hint else ""), tok.column)
-
-    def parse(self):
-        if self.token.kind == "end":
-            raise _error("empty expression, expected a value", self.token.column)
-        tree = self.ternary()
-        if self.token.kind != "end":
-            raise self.unexpected()
-        return tree
-
-    def ternary(self):
-        self._nest()
-        try:
-            return self._ternary()
-        finally:
-            self.depth -= 1
-
-    def _ternary(self):
-        test = self.logic_or()
-        if self.accept("?") is None:
-            return test
-        if_true = self.ternary()
-        self.expect(":")
-        return Condition(test, if_true, self.ternary())
-
-    def logic_or(self):
-        left = self.logic_and()
-        while op := self.accept("||", "|"):
-            left = Binary(op, left, self.logic_and())
-        return left
-
-    def logic_and(self):
-        left = self.compare()
-        while op := self.accept("&&", "&"):
-            left = Binary(op, left, self.compare())
-        return left
-
-    def compare(self):
-        left = self.sum()
-        if op := self.accept(*_COMPARE):
-            left = Binary(op, left, self.sum())
-            if self.token.kind == "op" and self.token.text in _COMPARE:
-                raise self.unexpected("comparisons do not chain; join them with &&")
-        return left
-
-    def sum(self):
-        left = self.product()
-        while op := self.accept("+", "-"):
-            left = Binary(op, left, self.product())
-        return left
-
-    def product(self):
-        left = self.unary()
-        while op := self.accept("*", "/"):
-            left = Binary(op, left, self.unary())
-        return left
-
-    def unary(self):
-        if op := self.accept("-", "+", "!", "~"):
-            self._nest()
-            try:
-                return Unary(op, self.unary())
-            finally:
-                self.depth -= 1
-        return self.power()
-
-    def power(self):
-        base = self.atom()
-        if op := self.accept("^", "**"):
-            return Binary(op, base, self.unary())
-        return base
-
-    def atom(self):
-        tok = self.token
-        if tok.kind == "number":
-            self.pos += 1
-            return Number(float(tok.text))
-        if tok.kind == "name":
-            self.pos += 1
-            if self.accept("(") is None:
-                if tok.text in FUNCTIONS:
-                    raise _error(f"function {tok.text!r} needs arguments in parentheses", tok.column)
-                return Name(tok.text, tok.column)
-            return self.call(tok)
-        if self.accept("("):
-            inner = self.ternary()
-            self.expect(")")
-            return inner
-        raise self.unexpected()
-
-    def call(self, name: _Token):
-        if name.text not in FUNCTIONS:
-            raise _error(f"unknown function {name.text!r}", name.column, f"known: {', '.join(sorted(FUNCTIONS))}")
-        args = []
-        if self.accept(")") is None:
-            args.append(self.ternary())
-            while self.accept(","):
-                args.append(self.ternary())
-            self.expect(")")
-        nargs = FUNCTIONS[name.text][1]
-        if nargs is None and len(args) < 2:
-            raise _error(f"{name.text}() takes two or more arguments, got {len(args)}", name.column)
-        if nargs is not None and len(args) != nargs:
-            raise _error(
-                f"{name.text}() takes {nargs} argument{'s' if nargs > 1 else ''}, got {len(args)}", name.column
-            )
-        return Call(name.text, tuple(args), name.column)
-
-
-def _names(node) -> list[Name]:
-    if isinstance(node, Name):
-        return [node]
-    if isinstance(node, Unary):
-        return _names(node.operand)
-    if isinstance(node, Binary):
-        return _names(node.left) + _names(node.right)
-    if isinstance(node, Call):
-        return [n for arg in node.args for n in _names(arg)]
-    if isinstance(node, Condition):
-        return _names(node.test) + _names(node.if_true) + _names(node.if_false)
-    return []
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -386,10 +144,10 @@ class Expression:
         have the same shape; a result that uses no image takes their shape.
         """
         variables = _variables(images, named)
-        for node in _names(self.tree):
+        for node in names(self.tree):
             if node.name not in variables:
                 available = ", ".join(n for n in variables if n not in CONSTANTS) or "none"
-                raise _error(f"unknown name {node.name!r}", node.column, f"images available: {available}")
+                raise calc_error(f"unknown name {node.name!r}", node.column, f"images available: {available}")
         shapes = {np.shape(v) for k, v in variables.items() if k not in CONSTANTS}
         if len(shapes) > 1:
             raise ParameterError(f"calc: images must have the same shape, got {', '.join(map(str, sorted(shapes)))}")
@@ -441,9 +199,9 @@ def parse(expression: str) -> Expression:
     """
     if not isinstance(expression, str):
         raise ParameterTypeError(f"calc: expression must be a string, got {type(expression).__name__}")
-    tree = _Parser(expression).parse()
-    names = tuple(dict.fromkeys(n.name for n in _names(tree) if n.name not in CONSTANTS))
-    return Expression(expression, tree, names)
+    tree = parse_tree(expression, {name: nargs for name, (_, nargs) in FUNCTIONS.items()})
+    used = tuple(dict.fromkeys(n.name for n in names(tree) if n.name not in CONSTANTS))
+    return Expression(expression, tree, used)
 
 
 def evaluate(expression: str | Expression, *images, **named) -> np.ndarray:

@@ -14,12 +14,12 @@ includes (negative too); NaN, Inf and integer NULL count as 0; positions
 outside the mask are always excluded, also under ``exclude``.
 """
 
+from ..syntax.filter import FilterSyntaxError, parse_filter, parse_virtual_file
 from .files import FilterSummary, filter_file
 from .images import ImageResult, filter_image
 from .masks import MaskImage, included, read_mask
 from .merge import merge
 from .subspace import Descriptor, describe_subspace, read_subspace
-from .syntax import FilterSyntaxError, parse_filter, parse_virtual_file
 from .tables import select_rows
 
 __all__ = [

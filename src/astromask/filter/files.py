@@ -11,12 +11,12 @@ from astropy.io import fits
 
 from ..errors import AstromaskError, FormatError, OutputExistsError, ParameterError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels, write_atomic
+from ..syntax.filter import parse_virtual_file
 from .hdus import block_label, find_block, is_table_hdu
 from .images import apply_to_image, crop_to_image
 from .masks import MaskImage
 from .plan import ImageTarget, TableTarget, build_plan
 from .subspace import record_filter
-from .syntax import parse_virtual_file
 from .tables import DEFAULT_CHUNK_ROWS, StreamedTableFile, TableLayout, hdu_spans, selected_records
 
 __all__ = ["FilterSummary", "filter_file"]

@@ -116,7 +116,7 @@ def filter_image(data: np.ndarray, header: fits.Header | None, filters: str) -> 
     >>> r.box, r.data.tolist()
     ((1, 4, 1, 4), [[6.0, 7.0, 8.0], [11.0, 12.0, 13.0], [16.0, 17.0, 18.0]])
     """
-    from .syntax import parse_virtual_file
+    from ..syntax.filter import parse_virtual_file
 
     header = fits.Header() if header is None else header
     text = filters if filters.lstrip().startswith("[") else f"[{filters}]"

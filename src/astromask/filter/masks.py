@@ -155,7 +155,7 @@ def read_mask(spec: str) -> MaskImage:
 
     The image is the block named, else the first 2-D image of the file.
     """
-    from .syntax import parse_virtual_file
+    from ..syntax.filter import parse_virtual_file
 
     vf = parse_virtual_file(spec)
     if vf.groups or vf.full or vf.null is not None:

@@ -31,11 +31,11 @@ from ..errors import FormatError, ParameterError
 from ..io.fitsfile import open_fits, write_atomic
 from ..progress import progress
 from ..regions import parse
+from ..syntax.filter import parse_virtual_file
 from .files import check_output, without_checksums
 from .hdus import block_label, crop_header, find_block, is_table_hdu
 from .masks import MaskImage, wcs_difference
 from .subspace import Descriptor, read_subspace, stored_masks, write_subspace
-from .syntax import parse_virtual_file
 from .tables import DEFAULT_CHUNK_ROWS, StreamedTableFile, TableLayout, hdu_spans
 
 __all__ = ["MergeSummary", "merge", "union_masks"]

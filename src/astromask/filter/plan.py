@@ -24,10 +24,10 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from ..errors import AstromaskError, NotFoundError, ParameterError, ParameterTypeError, ParseError
-from ..regions import Literal, PixelFrame, Region, parse
+from ..regions import Literal, PixelFrame, Region
+from ..regions.region import combine
 from ..regions.shapes import Rectangle
-from .masks import MaskImage, read_mask, wcs_difference
-from .syntax import (
+from ..syntax.filter import (
     AllOf,
     AnyOf,
     BoundsFilter,
@@ -39,6 +39,7 @@ from .syntax import (
     RangeFilter,
     RegionFilter,
 )
+from .masks import MaskImage, read_mask, wcs_difference
 
 __all__ = ["Column", "ImageTarget", "MaskTest", "Plan", "RangeTest", "RegionTest", "TableTarget", "build_plan"]
 
@@ -379,18 +380,10 @@ class _Resolver:
             if isinstance(node, BoundsFilter):
                 return self.bounds(node)
             if isinstance(node, RegionFilter):
-                return self.region(node.columns, node.text)
+                return self.region(node)
             raise ParameterTypeError(f"unknown filter node {node!r}")
-        except FilterSyntaxError:
+        except ParseError:  # the filter's own grammar, or a region's, at its column in the whole filter
             raise
-        except ParseError as exc:  # a region string's own error: its column, counted in the whole filter
-            region = node.text if isinstance(node, RegionFilter) else getattr(node, "region", None)
-            start = self.text.find(region, node.column - 1) if region else -1
-            if exc.text == region and exc.column is not None and start >= 0:
-                raise FilterSyntaxError(
-                    f"{exc.where}: {exc.problem}", self.text, start + exc.column, detail=exc.detail
-                ) from None
-            raise self.error(str(exc), node.columns.column) from None
         except (AstromaskError, OSError) as exc:  # only the user's mistakes: anything else is a bug
             raise self.error(str(exc), node.columns.column) from exc
 
@@ -460,16 +453,17 @@ class _Resolver:
             if region is None:
                 raise ParameterError(f"bounds(mask({node.file})): the mask includes no pixel")
             return RegionTest(columns, label, region)
-        region = parse(node.region).to_physical(self.target.frame(*columns))
+        region = combine(node.terms, self.error).to_physical(self.target.frame(*columns))
         extent = region.extent()
         if extent is None or not all(math.isfinite(v) for v in extent):
             raise ParameterError(f"bounds({node.region}): the region is empty or unbounded")
         rectangle = Rectangle(extent[0], extent[2], extent[1], extent[3])
         return RegionTest(columns, label, Region([[Literal(True, rectangle)]]))
 
-    def region(self, columns: Columns, text: str) -> RegionTest:
-        pair, label = self.pair(columns)
-        return RegionTest(pair, label, parse(text).to_physical(self.target.frame(*pair)))
+    def region(self, node: RegionFilter) -> RegionTest:
+        pair, label = self.pair(node.columns)
+        region = combine(node.terms, self.error)
+        return RegionTest(pair, label, region.to_physical(self.target.frame(*pair)))
 
 
 def build_plan(

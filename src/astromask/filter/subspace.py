@@ -31,9 +31,9 @@ from astropy.io import fits
 from ..errors import ParameterError
 from ..io.fitsfile import image_shape, is_image_hdu
 from ..regions import parse
+from ..syntax.filter import Range, format_number
 from .masks import MaskImage
 from .plan import MAX_COMPONENTS, ImageTarget, MaskTest, Plan, RangeTest, RegionTest, TableTarget
-from .syntax import Range, format_number
 
 __all__ = [
     "Descriptor",

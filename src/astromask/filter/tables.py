@@ -27,8 +27,8 @@ from astropy.table import Table
 
 from ..errors import FormatError
 from ..progress import progress
+from ..syntax.filter import parse_filter
 from .plan import Column, Plan, TableTarget, build_plan
-from .syntax import parse_filter
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "TableLayout", "decode_column", "select_rows"]
 

@@ -20,9 +20,9 @@ from astropy.wcs import WCS, FITSFixedWarning
 from ..errors import FormatError, OutputError, OutputExistsError, ParameterError
 from ..mask import Mask
 from ..masked_image import Box, MaskedImage
+from ..syntax.fits_name import FitsName, HduSpec, parse_fits_name
 from . import _prescan
 from ._validate import check_cards, check_complete, check_structure, hdu_label
-from .names import FitsName, HduSpec, parse_fits_name
 
 __all__ = [
     "FitsName",

@@ -22,7 +22,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import ParameterError, ParameterTypeError
-from .ciao import RegionSyntaxError
+from ..syntax.region import RegionSyntaxError
 from .ds9 import Ds9Region, read_ds9
 from .files import read_fits_region, read_region_file, region_file_kind
 from .frame import PixelFrame

@@ -24,7 +24,7 @@ from astropy.io import fits
 
 from ..errors import FormatError, ParameterError
 from ..io.fitsfile import find_hdu, parse_fits_name
-from .ciao import Arg, RegionSyntaxError, ShapeSpec, parse_terms, shape_kind
+from ..syntax.region import Arg, RegionSyntaxError, ShapeSpec, parse_terms, shape_kind
 from .region import Literal, Region, build_shape, combine
 
 __all__ = ["read_fits_region", "read_region_file", "region_file_kind"]
@@ -98,7 +98,7 @@ def read_ciao_text(text: str, *, where: str = "region file") -> Region:
         if not line or line.startswith("#"):
             continue
         label = f"{where}, line {number}"
-        terms = parse_terms(line, where=label, continuation=region is not None, load_file=read_region_file)
+        terms = parse_terms(line, where=label, continuation=region is not None)
 
         def column_error(problem, column, line=line, label=label):
             return RegionSyntaxError(problem, line, column, where=label)

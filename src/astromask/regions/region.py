@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import AstromaskError, ParameterError
+from ..syntax.region import Arg, RegionFile, ShapeSpec, parse_terms
 from . import shapes as S
-from .ciao import Arg, ShapeSpec, parse_terms
 from .frame import PixelFrame
 
 __all__ = ["Literal", "Region", "parse"]
@@ -295,6 +295,13 @@ def build_shape(kind: str, values: list[float]) -> S.Shape:
 
 
 def _term_region(negated: bool, term, column_error) -> Region:
+    if isinstance(term, RegionFile):
+        from .files import read_region_file
+
+        try:
+            term = read_region_file(term.path)
+        except (OSError, AstromaskError) as exc:
+            raise column_error(f"cannot read region file {term.path!r} ({exc})", term.column) from exc
     if isinstance(term, Region):
         return ~term if negated else term
     try:
@@ -305,7 +312,8 @@ def _term_region(negated: bool, term, column_error) -> Region:
 
 
 def combine(terms, column_error, start: Region | None = None) -> Region:
-    """Left-to-right CIAO grouping of ``[(op, negated, term)]``.
+    """Left-to-right CIAO grouping of ``[(op, negated, term)]``, each term a parsed shape or a
+    ``region(file)`` (read here); ``column_error(problem, column)`` makes the error of a term.
 
     With ``start`` (the lines read so far of a region file) the terms continue its
     last component.
@@ -350,10 +358,9 @@ def parse(text: str, *, where: str = "region") -> Region:
     >>> str(parse("cir(1,2,3) + !box(0,0,4,4) & point(1,1)"))
     'Circle(1,2,3)|!Box(0,0,4,4)&Point(1,1)'
     """
-    from .ciao import RegionSyntaxError
-    from .files import read_region_file
+    from ..syntax.region import RegionSyntaxError
 
     def column_error(problem: str, column: int) -> RegionSyntaxError:
         return RegionSyntaxError(problem, text, column, where=where)
 
-    return combine(parse_terms(text, where=where, load_file=read_region_file), column_error)
+    return combine(parse_terms(text, where=where), column_error)

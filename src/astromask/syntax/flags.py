@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import FlagExpressionError
+from ..errors import FlagExpressionError, ParseError
+from ._scan import Cursor
 
 __all__ = ["flag_error", "is_integer_text", "scan_flag_list"]
 
@@ -18,9 +19,14 @@ _SEPARATORS = ",+|"
 
 
 def flag_error(expr: str, problem: str, column: int, detail: str = "") -> FlagExpressionError:
+    """An error at 1-based ``column`` of the flag string ``expr`` (quoted in its ``where``)."""
     error = FlagExpressionError(problem, "", column, where=f"invalid flag expression {expr!r}", detail=detail)
     error.text = expr
     return error
+
+
+def _make_error(problem: str, text: str, column: int, detail: str) -> ParseError:
+    return flag_error(text, problem, column, detail)
 
 
 def scan_flag_list(expr: str) -> tuple[list[tuple[str, int]], str]:
@@ -28,60 +34,47 @@ def scan_flag_list(expr: str) -> tuple[list[tuple[str, int]], str]:
 
     The grammar is astropy.nddata.bitmask's: ``[~] item (sep item)...`` or ``[~](item (sep item)...)``,
     an item a plane name or an integer, ``sep`` one of ``,``, ``+``, ``|`` and the same throughout.
+
+    Examples
+    --------
+    >>> scan_flag_list("~(BAD | SAT)")
+    ([('BAD', 3), ('SAT', 9)], '|')
     """
-    at, end = 0, len(expr)
-
-    def blanks(at: int) -> int:
-        while at < end and expr[at] in " \t":
-            at += 1
-        return at
-
-    at = blanks(at)
-    if at < end and expr[at] == "~":
-        at = blanks(at + 1)
-    wrapped = at < end and expr[at] == "("
-    if wrapped:
-        at += 1
+    c = Cursor(expr, _make_error)
+    c.take("~")
+    wrapped = c.take("(")
     items: list[tuple[str, int]] = []
     sep = ""
     while True:
-        at = blanks(at)
-        m = _ITEM_RE.match(expr, at)
-        if m is None or (m.end() < end and (expr[m.end()].isalnum() or expr[m.end()] == "_")):
-            found = repr(expr[at]) if at < end else "the end"
-            raise flag_error(
-                expr,
-                f"expected a plane name or integer, found {found}",
-                at + 1,
-                "'~' may only precede the whole list, parentheses only wrap it"
-                if at < end and expr[at] in "~()"
-                else "",
-            )
-        items.append((m.group(), at + 1))
-        at = blanks(m.end())
-        if at == end:
+        c.skip()
+        m = _ITEM_RE.match(expr, c.pos)
+        if m is None or (m.end() < c.end and (expr[m.end()].isalnum() or expr[m.end()] == "_")):
+            found = "the end" if c.at_end() else repr(c.char())
+            hint = "'~' may only precede the whole list, parentheses only wrap it" if c.char() in tuple("~()") else ""
+            raise c.error(f"expected a plane name or integer, found {found}", detail=hint)
+        items.append((m.group(), c.pos + 1))
+        c.pos = m.end()
+        if c.at_end():
             break
-        char = expr[at]
+        char = c.char()
         if char in _SEPARATORS:
             if sep and char != sep:
-                raise flag_error(
-                    expr,
+                raise c.error(
                     f"it mixes the separators {sep!r} and {char!r}",
-                    at + 1,
-                    "use one kind throughout, as astropy.nddata.bitmask does",
+                    detail="use one kind throughout, as astropy.nddata.bitmask does",
                 )
-            sep, at = char, at + 1
+            sep, c.pos = char, c.pos + 1
             continue
         if char == ")" and wrapped:
             wrapped = False
-            at = blanks(at + 1)
-            if at < end:
-                raise flag_error(expr, f"unexpected {expr[at]!r} after ')'", at + 1)
+            c.pos += 1
+            if not c.at_end():
+                raise c.error(f"unexpected {c.char()!r} after ')'")
             break
         expected = "a separator (',', '+' or '|')" + (" or ')'" if wrapped else "")
-        raise flag_error(expr, f"expected {expected}, found {char!r}", at + 1)
+        raise c.error(f"expected {expected}, found {char!r}")
     if wrapped:
-        raise flag_error(expr, "missing ')'", end + 1)
+        raise c.error("missing ')'", c.end)
     return items, sep or ","
 
 
