@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m astromask.demo --out demo-output
+	$(PY) -m astromask._dev.demo --out demo-output
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q

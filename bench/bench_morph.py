@@ -89,7 +89,8 @@ def peak_memory(fn) -> float:
 def boolean_diamonds(repeat: int) -> int:
     """A 4096 x 2048 boolean mask grown by diamonds: morphology.grow (the packed-row kernel up to
     PACKED_MAX_RADIUS), morphology's diagonal or run kernel on the same mask, and scipy."""
-    from astromask import _packed, morphology
+    from astromask.morphology import _packed
+    from astromask.morphology import operations as morphology
 
     rng = np.random.default_rng(1)
     masked = rng.random((4096, 2048)) < 0.002

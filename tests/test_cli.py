@@ -333,4 +333,4 @@ def test_root_names_stay_importable_and_lazy():
         "print(Mask.__module__, read.__module__)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["astromask.mask", "astromask.io"]
+    assert result.stdout.split() == ["astromask.core.mask", "astromask.io"]

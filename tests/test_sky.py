@@ -18,7 +18,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 import astromask.cli
-import astromask.sky as sky
+import astromask.sky.circles as circles
 from astromask.cli import catalog as catalog_cli
 from astromask.cli import geom as geom_cli
 from astromask.cli import significance as significance_cli
@@ -208,9 +208,9 @@ def test_exact_paths_for_poles_seams_and_large_circles(monkeypatch):
     centers = SkyCoord([179.5, 175, 10, 0, 40], [0, 20, 87, -60, 10], unit="deg", frame="galactic")
     radii = np.array([10, 8, 5, 30, 0.5])
     stamps = []
-    draw_exact = sky._draw_exact
+    draw_exact = circles._draw_exact
     monkeypatch.setattr(
-        sky, "_draw_exact", lambda mask, wcs, stamp, *a: (stamps.append(stamp), draw_exact(mask, wcs, stamp, *a))
+        circles, "_draw_exact", lambda mask, wcs, stamp, *a: (stamps.append(stamp), draw_exact(mask, wcs, stamp, *a))
     )
     mask = sky_circles_mask(geom.shape, geom.wcs, centers, radii * u.deg)
     np.testing.assert_array_equal(mask, brute_force(geom.shape, geom.wcs, centers, radii))

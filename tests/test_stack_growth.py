@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from astromask import _packed
+from astromask.morphology import _packed
 from astromask.stack.growth import PACKED_MAX_RADIUS, grow_diamond, grow_union
 
 
@@ -64,7 +64,7 @@ def test_union_growth_chooses_the_kernel(monkeypatch, footprint, radius, packed)
 def test_the_packed_diamond_is_a_kernel_of_morphology(radius):
     """morphology.grow takes the packed rows for a 0/1 mask and a small diamond, and gives the pixels
     of its own diagonal kernel (and of a bit-plane mask grown plane by plane)."""
-    from astromask import morphology
+    from astromask.morphology import operations as morphology
 
     rng = np.random.default_rng(radius)
     masked = rng.random((97, 203)) < 0.01

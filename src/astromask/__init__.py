@@ -16,13 +16,13 @@ __version__ = "0.1.0"
 # public name -> the module that defines it; imported on first use, so that `import astromask`
 # (and `astromask --version`) loads neither astropy nor numpy
 _LAZY = {
-    "Mask": "mask",
-    "Box": "masked_image",
-    "MaskedImage": "masked_image",
-    "PRESETS": "presets",
-    "get_schema": "presets",
-    "MaskPlane": "schema",
-    "MaskSchema": "schema",
+    "Mask": "core.mask",
+    "Box": "core.masked_image",
+    "MaskedImage": "core.masked_image",
+    "PRESETS": "core.presets",
+    "get_schema": "core.presets",
+    "MaskPlane": "core.schema",
+    "MaskSchema": "core.schema",
     "AstromaskError": "errors",
     "UnknownPlaneError": "errors",
     "UnknownPlaneWarning": "errors",

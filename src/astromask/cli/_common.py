@@ -25,7 +25,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from .. import algebra
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
 from ..errors import AstromaskError, FormatError, OutputError, OutputExistsError, ParameterError
 from ..io import (
     WRITE_FORMATS,
@@ -51,8 +52,7 @@ from ..io.fitsfile import (
     record_provenance,
     write_atomic,
 )
-from ..mask import Mask
-from ..masked_image import MaskedImage
+from ..ops import algebra
 
 __all__ = [
     "Batch",

@@ -1,7 +1,7 @@
 """``astromask area IN [--unit deg2]``: the number of set pixels, or the sky area they cover.
 
 Set pixels are read as by ``astromask bounds``. Sky areas sum each pixel's own
-solid angle from the WCS (:func:`astromask.measure.area`): the WCS of a
+solid angle from the WCS (:func:`astromask.ops.measure.area`): the WCS of a
 masked image or plain image, or ``--wcs FILE``; for a mask file without one,
 the first image HDU of the same file with the same shape and a sky WCS.
 """
@@ -14,7 +14,7 @@ from astropy.wcs import WCS
 
 from ..errors import ParameterError
 from ..io.fitsfile import find_hdu, image_hdu_indices, image_shape, open_fits, parse_fits_name, read_wcs
-from ..measure import area
+from ..ops.measure import area
 from ._common import each_hdu, read_operand
 
 UNITS = ("pix", "sr", "deg2", "arcmin2", "arcsec2")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from ..blobs import blob_mask, blobs
+from ..ops.blobs import blob_mask, blobs
 from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")

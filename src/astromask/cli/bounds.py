@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from ..errors import ParameterError
-from ..measure import bounds, logical_bounds
+from ..ops.measure import bounds, logical_bounds
 from ._common import each_hdu, read_operand
 
 

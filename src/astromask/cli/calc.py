@@ -2,7 +2,7 @@
 
 ``img1`` is the first IN, ``img2`` the second, and so on; ``imgout=`` in front
 of the expression is optional. The expression is parsed by
-:mod:`astromask.calc` (never by Python's ``eval``). Each IN is the numbers of
+:mod:`astromask.ops.calc` (never by Python's ``eval``). Each IN is the numbers of
 one image HDU (the selected one, or the first holding an image); OUT is a
 single-HDU FITS image with the first input's header, so the WCS is kept.
 """
@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..calc import cast_like, parse
 from ..errors import AstromaskError, ParameterError
+from ..ops.calc import cast_like, parse
 from ..progress import progress
 from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .. import algebra
-from ..calc import cast_like
 from ..errors import ParameterError
+from ..ops import algebra
+from ..ops.calc import cast_like
 from ..progress import progress
 from ._common import (
     add_output_argument,

@@ -9,14 +9,14 @@ import os
 import numpy as np
 
 from .._optional import require
+from ..core.masked_image import MaskedImage
 from ..detect import picture
 from ..detect.edge import DEFAULT_WIDTH
 from ..detect.pipeline import CLASSICAL, DEFAULT_GROW, detect, parse_detectors, parse_grow
 from ..errors import AstromaskError, FormatError, ParameterError
-from ..footprint import parse_size
 from ..io import WRITE_FORMATS
 from ..io.fitsfile import parse_fits_name
-from ..masked_image import MaskedImage
+from ..morphology.footprint import parse_size
 from ..progress import progress
 from ._common import (
     Batch,

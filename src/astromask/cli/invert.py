@@ -14,9 +14,9 @@ import logging
 
 import numpy as np
 
-from .. import algebra
+from ..core.masked_image import MaskedImage
 from ..errors import ParameterError
-from ..masked_image import MaskedImage
+from ..ops import algebra
 from ._common import (
     add_output_argument,
     add_output_options,

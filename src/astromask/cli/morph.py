@@ -14,10 +14,10 @@ import logging
 import numpy as np
 
 from .. import morphology
+from ..core.mask import Mask
 from ..errors import ParameterError
-from ..footprint import FOOTPRINTS
 from ..io.fitsfile import read_wcs
-from ..mask import Mask
+from ..morphology.footprint import FOOTPRINTS
 from ._common import (
     add_output_argument,
     add_output_options,

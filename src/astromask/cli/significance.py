@@ -16,7 +16,7 @@ import logging
 
 from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
-from ..significance import NAN_POLICIES, significance_map, significance_mask
+from ..sky.significance import NAN_POLICIES, significance_map, significance_mask
 from ._common import add_output_argument, add_output_options, check_output, load_array, save_array
 
 log = logging.getLogger("astromask")

@@ -10,8 +10,8 @@ import argparse
 import json
 import logging
 
-from ..footprint import FOOTPRINTS
 from ..io import WRITE_FORMATS
+from ..morphology.footprint import FOOTPRINTS
 from ..stack import StackConfig, load_config, run_stack
 from ..stack.scheduler import check_scheduler
 from ._common import add_loss_option, check_outdir

@@ -19,7 +19,7 @@ import logging
 import math
 
 from ..errors import ParameterError
-from ..threshold import hysteresis, parse_cut, sigma_clip_mask, thresh
+from ..ops.threshold import hysteresis, parse_cut, sigma_clip_mask, thresh
 from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
 log = logging.getLogger("astromask")

@@ -18,7 +18,7 @@ plane           what                                        function
 
 :func:`detect` runs them in order on a :class:`~astromask.MaskedImage`, adds
 MaxiMask when it is installed, grows planes and merges the result with the
-image's own mask. :mod:`astromask.detect.inject` puts known contaminants into
+image's own mask. :mod:`astromask.testing.inject` puts known contaminants into
 images to measure all of this.
 """
 

@@ -60,8 +60,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..core.presets import made_plane
 from ..errors import ParameterError
-from ..presets import made_plane
 from ..progress import interruptible
 from .background import Background, estimate_background, nanmedian, nanquantile
 

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.presets import made_plane
 from ..errors import ParameterError
-from ..presets import made_plane
 from ..progress import interruptible
 from .background import Background, estimate_background
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.presets import made_plane
 from ..morphology import boundary
-from ..presets import made_plane
 
 __all__ = ["DEFAULT_WIDTH", "PLANE", "detect_edge"]
 

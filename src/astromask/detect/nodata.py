@@ -24,8 +24,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ..core.presets import made_plane
 from ..errors import ParameterError
-from ..presets import made_plane
 
 __all__ = ["PLANE", "detect_nodata", "fill_regions"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from .._optional import require
-from ..masked_image import MaskedImage
+from ..core.masked_image import MaskedImage
 
 __all__ = ["save_png"]
 

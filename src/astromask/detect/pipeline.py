@@ -30,7 +30,7 @@ Then the planes are grown (:data:`DEFAULT_GROW`: ``SAT`` by 1 pixel, the
 pixels next to a full well; ``grow=`` adds or overrides radii) and merged with
 the image's own mask by plane name: its planes keep their bits, new planes go
 to the lowest free bits (:meth:`~astromask.MaskSchema.merged`). Where the file
-names a flag differently (:data:`astromask.schema.SYNONYMS`: lsst.images' ``SATURATED`` and
+names a flag differently (:data:`astromask.core.schema.SYNONYMS`: lsst.images' ``SATURATED`` and
 ``COSMIC_RAY``, the DECam CP's ``STREAK``), its name is used.
 
 The network is reached through a small interface, so that this module does
@@ -50,13 +50,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
+from ..core.presets import get_schema
+from ..core.schema import MaskPlane, MaskSchema
 from ..errors import AstromaskError, ParameterError
-from ..mask import Mask
-from ..masked_image import MaskedImage
 from ..morphology import grow as grow_mask
-from ..presets import get_schema
 from ..progress import progress as progress_bar
-from ..schema import MaskPlane, MaskSchema
 from . import badpixels, cosmics, edge, nodata, saturation, trails
 from .background import Background, estimate_background
 
@@ -578,7 +578,7 @@ def _as_mask(planes: dict[str, np.ndarray], shape) -> Mask:
 
 
 def _named_like(mask: Mask, schema: MaskSchema) -> Mask:
-    """``mask`` with each plane ``schema`` lacks renamed to a synonym it has (:data:`astromask.schema.SYNONYMS`)."""
+    """``mask`` with each plane ``schema`` lacks renamed to a synonym it has (``schema.SYNONYMS``)."""
     return Mask(mask.array, schema.aligned(mask.schema), copy=False)
 
 

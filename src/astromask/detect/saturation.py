@@ -31,9 +31,9 @@ import re
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..core.presets import made_plane
 from ..errors import ParameterError
 from ..morphology import grow as grow_mask
-from ..presets import made_plane
 from .background import Background, estimate_background
 
 __all__ = ["PLANE", "detect_saturation", "image_saturation_level", "saturation_level"]

@@ -19,10 +19,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..core.mask import included  # CIAO's polarity rule lives with the core types
 from ..errors import FormatError
 from ..io.fitsfile import image_shape, is_image_hdu, open_fits, read_pixels
-from ..mask import included  # CIAO's polarity rule lives with the core types
-from ..measure import logical_bounds
+from ..ops.measure import logical_bounds
 from ..regions import Literal, PixelFrame, Region
 from ..regions.shapes import Polygon, Rectangle
 from ._kernels import gather_points

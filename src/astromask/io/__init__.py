@@ -48,9 +48,9 @@ from types import ModuleType
 
 from astropy.io import fits
 
+from ..core.mask import Mask
+from ..core.masked_image import Box, MaskedImage
 from ..errors import AmbiguousHDUError, FormatError, LossError, OutputExistsError, ParameterError
-from ..mask import Mask
-from ..masked_image import Box, MaskedImage
 from . import registry
 from .extensions import Extension, Extensions, _without_structure, merge_outputs, unit_label
 from .fitsfile import HduSpec, clean_header, decoding, is_image_hdu, open_fits, parse_fits_name, write_atomic

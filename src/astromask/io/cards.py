@@ -14,8 +14,8 @@ import re
 import numpy as np
 from astropy.io import fits
 
+from ..core.schema import MaskPlane, MaskSchema
 from ..errors import FormatError, ParameterError
-from ..schema import MaskPlane, MaskSchema
 
 __all__ = [
     "card_int",

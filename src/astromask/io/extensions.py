@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 
 from astropy.io import fits
 
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
 from ..errors import NotFoundError
-from ..mask import Mask
-from ..masked_image import MaskedImage
 from .fitsfile import is_image_hdu
 
 __all__ = ["Extension", "Extensions", "merge_outputs", "unit_label"]

@@ -17,9 +17,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ..core.mask import Mask
+from ..core.masked_image import Box, MaskedImage
 from ..errors import FormatError, OutputError, OutputExistsError, ParameterError
-from ..mask import Mask
-from ..masked_image import Box, MaskedImage
 from ..syntax.fits_name import FitsName, HduSpec, parse_fits_name
 from . import _prescan
 from ._validate import check_cards, check_complete, check_structure, hdu_label

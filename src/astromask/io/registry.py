@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
 from ..errors import ParameterError
-from ..mask import Mask
-from ..masked_image import MaskedImage
 from .extensions import Extensions
 
 __all__ = ["FORMATS", "Format", "can_store", "get", "output_format", "register"]
@@ -33,7 +33,7 @@ class Format:
     description : str
         One line for ``astromask info`` and the docs.
     module : str
-        The module (under :mod:`astromask.io`) with its functions.
+        The module (under :mod:`astromask.io.formats`) with its functions.
     writes : bool
         Whether astromask writes it.
     lone_mask : bool
@@ -64,7 +64,7 @@ class Format:
     @property
     def functions(self) -> ModuleType:
         """The implementing module, imported on first use (then taken from ``sys.modules``)."""
-        return importlib.import_module(f"astromask.io.{self.module}")
+        return importlib.import_module(f"astromask.io.formats.{self.module}")
 
 
 # identification order: the most specific first, plain FITS last
@@ -118,7 +118,7 @@ def can_store(fmt: Format, obj: MaskedImage | Mask | Extensions) -> str | None:
     if mask.schema.nbits > fmt.max_bits:
         return f"{fmt.name} masks hold {fmt.max_bits} bits, the mask uses {mask.schema.nbits}"
     if fmt.vocabulary is not None:
-        from ..presets import get_schema
+        from ..core.presets import get_schema
 
         known = set(get_schema(fmt.vocabulary).names)
         extra = [name for name in mask.schema.names if name not in known]

@@ -279,10 +279,10 @@ class MaxiMask:
 
 def mask_from_single(single: np.ndarray, names: list[str]):
     """A :class:`~astromask.Mask` (schema ``maximask``) from a MaxiMask single mask of the classes ``names``."""
-    from ..io.maximask import BACKGROUND
-    from ..mask import Mask
-    from ..presets import get_schema
-    from ..schema import MaskSchema
+    from ..core.mask import Mask
+    from ..core.presets import get_schema
+    from ..core.schema import MaskSchema
+    from ..io.formats.maximask import BACKGROUND
 
     preset = get_schema("maximask")
     planes = [p if p is not None and p.name in names and p.name != BACKGROUND else None for p in preset.planes]

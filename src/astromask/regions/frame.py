@@ -124,6 +124,6 @@ class PixelFrame:
 
     def degrees_per_physical(self) -> float:
         """Size of one physical pixel in degrees (CIAO divides world sizes by this scale)."""
-        from ..units import area_pixel_scale
+        from ..core.units import area_pixel_scale
 
         return area_pixel_scale(self._require_wcs()) / self.physical_per_logical

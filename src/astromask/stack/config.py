@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 
+from ..core.presets import get_schema
+from ..core.schema import MAX_PLANES, MaskPlane
 from ..errors import ParameterError
-from ..footprint import FOOTPRINTS
-from ..presets import get_schema
-from ..schema import MAX_PLANES, MaskPlane
+from ..morphology.footprint import FOOTPRINTS
 
 __all__ = ["DEFAULT_FLAG_KEYS", "KBMOD_MASK_BITS", "StackConfig", "load_config"]
 

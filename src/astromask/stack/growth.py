@@ -1,13 +1,13 @@
 """Growing the stack's boolean mask: :func:`astromask.morphology.grow`, which takes KBMOD's diamond on
-bit-packed rows (:mod:`astromask._packed`) for small radii and its radius-independent kernels for the
+bit-packed rows (:mod:`astromask.morphology._packed`) for small radii and its radius-independent kernels for the
 rest. Kept for the names older code imports."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._packed import PACKED_MAX_RADIUS, grow_diamond
 from ..morphology import grow
+from ..morphology._packed import PACKED_MAX_RADIUS, grow_diamond
 
 __all__ = ["PACKED_MAX_RADIUS", "grow_diamond", "grow_union"]
 

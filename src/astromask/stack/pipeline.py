@@ -49,6 +49,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
+from ..core.presets import made_plane
+from ..core.schema import MaskSchema
 from ..errors import (
     AstromaskError,
     FormatError,
@@ -61,11 +65,7 @@ from ..inputs import expand_inputs
 from ..io import WRITE_FORMATS, output_format, read_mask, write
 from ..io import open as open_source
 from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
-from ..io.plain import mask_hdu
-from ..mask import Mask
-from ..masked_image import MaskedImage
-from ..presets import made_plane
-from ..schema import MaskSchema
+from ..io.formats.plain import mask_hdu
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
 from .per_hdu import hdu_labels, run_per_hdu

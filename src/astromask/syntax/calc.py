@@ -1,5 +1,5 @@
 """The grammar of ``calc`` expressions (CIAO ``dmimgcalc`` ``op="imgout=..."``), read on a
-:class:`~astromask.syntax._scan.Cursor`; :mod:`astromask.calc` evaluates the tree.
+:class:`~astromask.syntax._scan.Cursor`; :mod:`astromask.ops.calc` evaluates the tree.
 
 Grammar, lowest precedence first::
 

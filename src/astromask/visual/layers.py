@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.mask import Mask
+from ..core.schema import UnknownPlaneError
 from ..errors import ParameterError
-from ..mask import Mask
-from ..schema import UnknownPlaneError
 from .panels import Panel
 
 __all__ = [

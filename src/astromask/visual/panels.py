@@ -17,13 +17,13 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..core.mask import Mask
+from ..core.masked_image import MaskedImage
+from ..core.presets import get_schema
 from ..errors import FormatError, ParameterError, ParameterTypeError
 from ..io import open as open_source
 from ..io import read
 from ..io.fitsfile import find_hdu, open_fits, parse_fits_name
-from ..mask import Mask
-from ..masked_image import MaskedImage
-from ..presets import get_schema
 
 __all__ = ["Panel", "as_panels", "header_parameters", "parse_hdus", "read_panels"]
 

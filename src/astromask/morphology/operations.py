@@ -2,7 +2,7 @@
 
 Each plane of an integer mask is treated as if it were alone: growing is a
 bitwise OR over the footprint, shrinking a bitwise AND, so one pass handles
-all planes (see :mod:`astromask._morph_kernels`).
+all planes (see :mod:`astromask.morphology._kernels`).
 
 Edges: nothing wraps around. For growing, pixels outside the image are clear.
 For shrinking, pixels outside the image count as **set** by default
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _morph_kernels as kernels
+from ..core.mask import Mask, as_unsigned
+from ..core.masked_image import MaskedImage
+from ..errors import ParameterError
+from . import _kernels as kernels
 from . import _packed
-from .errors import ParameterError
 from .footprint import make_footprint
-from .mask import Mask, as_unsigned
-from .masked_image import MaskedImage
 
 __all__ = ["boundary", "close", "grow", "open", "shrink"]
 

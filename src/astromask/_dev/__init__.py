@@ -1,0 +1,1 @@
+"""Developer tools: the generated doc tables and make demo."""
