@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 
 import astromask
 from astromask import MaskedImage, get_schema
-from astromask.stack import StackConfig, mask_image, pipeline, run_stack
+from astromask.stack import StackConfig, mask_image, masking, pipeline, run_stack
 
 RUBIN = get_schema("rubin")
 BAD, CR, EDGE = 1, 8, 16
@@ -44,7 +44,7 @@ def reference(mi, config, global_):
 
 @pytest.mark.parametrize("block_bytes", [1 << 20, 4096, 1], ids=["one-block", "blocks", "row-by-row"])
 def test_block_wise_masking_equals_whole_array_reference(monkeypatch, block_bytes):
-    monkeypatch.setattr(pipeline, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(masking, "BLOCK_BYTES", block_bytes)
     mi = noisy_image((37, 45), seed=1)
     global_ = np.zeros(mi.shape, bool)
     global_[20, 30] = True

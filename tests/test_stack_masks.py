@@ -6,7 +6,8 @@ from astropy.io import fits
 
 import astromask
 from astromask import MaskedImage, MaskPlane, MaskSchema, get_schema
-from astromask.io import afw, ccddata, decam, jwst, lsst, plain
+from astromask.io.formats import afw, ccddata, decam, jwst, plain
+from astromask.io.formats.lsst import reader as lsst
 from astromask.stack import read_stack_mask
 from conftest import shared_path
 

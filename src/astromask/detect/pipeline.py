@@ -1,5 +1,9 @@
 """Run the detectors on an exposure and merge what they find with its own mask.
 
+Longer than 500 lines because the order of the detectors, each step's inputs and what it
+leaves to the next are read in one place, top to bottom (``_Run``); the detectors themselves
+are their own modules.
+
 Order, and what each detector leaves out:
 
 ==============  ===============================================================

@@ -1,5 +1,10 @@
 """FITS plumbing shared by every format: extended file names, HDU lookup, headers, WCS,
-pixel origin, compression choices, sections and atomic writes."""
+pixel origin, compression choices, sections and atomic writes.
+
+Longer than 500 lines because it is the one place every format opens, reads and writes FITS
+through; the checks at open are :mod:`._validate` and :mod:`._prescan`, CFITSIO names
+:mod:`astromask.syntax.fits_name`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """CIAO region shapes in physical pixel coordinates.
 
+Longer than 500 lines because it holds ten small shape classes side by side, each with the
+same four methods, so that one can be read against another and against CIAO's.
+
 Each shape answers four questions:
 
 * ``contains(x, y)``: CIAO's inside test at points (arrays broadcast), every

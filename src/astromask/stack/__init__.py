@@ -10,7 +10,7 @@ See ``docs/stack.md``.
 from ..inputs import expand_inputs
 from ..io import read_mask
 from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
-from .pipeline import (
+from .masking import (
     GLOBAL_PLANE,
     STACK_PLANE,
     StackResult,
@@ -19,8 +19,8 @@ from .pipeline import (
     mask_image,
     mask_stack,
     resolve_flags,
-    run_stack,
 )
+from .pipeline import run_stack
 
 read_stack_mask = read_mask  # the name stack users know: the mask read() gives, reading only the mask HDUs
 

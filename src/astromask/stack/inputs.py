@@ -1,5 +1,7 @@
-"""Moved to :mod:`astromask.inputs` (one input expander for every command); kept for old imports."""
+"""Moved to :mod:`astromask.inputs`; importing this module gives that one."""
 
-from ..inputs import FITS_SUFFIXES, expand_inputs
+import sys
 
-__all__ = ["FITS_SUFFIXES", "expand_inputs"]
+from .. import inputs as _moved
+
+sys.modules[__name__] = _moved

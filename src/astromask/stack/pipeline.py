@@ -1,23 +1,5 @@
-"""KBMOD's stack masking (``a8e96632 src/kbmod/masking.py::apply_mask_operations``), in two streamed passes.
-
-Per stack, in KBMOD's order:
-
-1. **Global mask** (only when ``repeated_flag_keys`` is set): a pixel is global
-   when at least ``mask_num_images`` raw masks have *any* repeated flag there
-   (``>=``, as KBMOD's code and tests; its manual says "surpasses").
-2. **Per-image flags**: a pixel is flagged when its mask has any of
-   ``flag_keys`` (or of the integer ``mask_bit_vector``). Names are resolved
-   through **each file's own plane map** (or a synonym: ``SAT`` finds ``SATURATED``);
-   a given name a file lacks is an error naming the file and its planes, unless
-   ``unknown_flags`` says to skip it (KBMOD HEAD skips unknown flags silently); the
-   default ``flag_keys`` are skipped where absent. Skipped names go in the summary.
-   ``mask_bits_dict`` replaces every file's map only when it is given.
-3. **Threshold** (only when ``mask_threshold`` is set and not 0): ``science >
-   mask_threshold``, strictly; NaN pixels are never masked by it.
-4. **Union** with the global mask.
-5. **Grow** the union by ``mask_grow`` (a diamond, ``|dx| + |dy| <= r``, by
-   default; ``footprint='box'`` or ``'disk'`` on request), clipped at the edges.
-6. **Apply**: science and variance become NaN where the grown mask is set.
+"""KBMOD's stack masking over files, in two streamed passes (the steps themselves are
+:mod:`astromask.stack.masking`).
 
 Then the masked fraction of each image (pixels whose science or variance is
 NaN, as KBMOD's ``get_masked_fractions`` counts) is compared with
@@ -25,7 +7,7 @@ NaN, as KBMOD's ``get_masked_fractions`` counts) is compared with
 KBMOD raises an error when no image is less than 90 % masked; so does
 :func:`run_stack`, after writing the summary.
 
-Streaming: pass 1 reads each mask alone (:mod:`astromask.stack.masks`) and
+Streaming: pass 1 reads each mask alone (:func:`astromask.io.read_mask`, the mask HDUs only) and
 adds its repeated flags into a ``uint16`` count array; pass 2 reads, masks,
 writes and frees one image at a time. Memory is one image plus the count array.
 The per-pixel steps run block by block of rows (no image-sized temporaries)
@@ -40,34 +22,45 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
-from astropy.table import MaskedColumn, Table
+from astropy.table import Table
 
 from ..core.mask import Mask
 from ..core.masked_image import MaskedImage
-from ..core.presets import made_plane
 from ..core.schema import MaskSchema
 from ..errors import (
     AstromaskError,
     FormatError,
     OutputExistsError,
     ParameterError,
-    UnknownPlaneError,
-    UnknownPlaneWarning,
 )
 from ..inputs import expand_inputs
 from ..io import WRITE_FORMATS, output_format, read_mask, write
 from ..io import open as open_source
 from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
 from ..io.formats.plain import mask_hdu
-from .config import DEFAULT_FLAG_KEYS, StackConfig
-from .growth import grow_union
+from .config import StackConfig
+from .masking import (
+    GLOBAL_PLANE,
+    STACK_PLANE,
+    UNUSABLE_FRACTION,
+    StackResult,
+    _check_shape,
+    _count_dtype,
+    _dropped,
+    _row,
+    _table,
+    count_repeated,
+    global_mask,
+    mask_image,
+    mask_stack,
+    resolve_flags,
+)
 from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
 
@@ -87,360 +80,8 @@ __all__ = [
 
 log = logging.getLogger("astromask")
 
-STACK_PLANE = made_plane("STACK_MASKED", "stack")
-GLOBAL_PLANE = made_plane("GLOBAL", "stack")
 SUMMARY_FILE = "stack_summary.ecsv"
 GLOBAL_FILE = "global_mask.fits"
-#: Masked fraction that every image reaching it makes KBMOD stop ("no image has < 90 % masked").
-UNUSABLE_FRACTION = 0.9
-
-
-# -- flags ----------------------------------------------------------------------------------------
-
-
-def resolve_flags(schema: MaskSchema, keys: Sequence[str], bits_dict=None) -> tuple[int, tuple[str, ...]]:
-    """The integer flags that plane names ``keys`` stand for, and the names that are not known.
-
-    Names are resolved through ``schema`` (a file's own planes), or through
-    ``bits_dict`` (``{name: bit index}``) when it is given. Flags are OR'ed,
-    so a repeated name counts once (KBMOD sums them, and a repeated name
-    carries into the next bit).
-
-    Examples
-    --------
-    >>> from astromask import get_schema
-    >>> resolve_flags(get_schema("rubin"), ["BAD", "EDGE", "BAD", "SPIKE"])
-    (17, ('SPIKE',))
-    >>> resolve_flags(get_schema("rubin"), ["CR"], {"CR": 5})
-    (32, ())
-    """
-    value = 0
-    unknown = []
-    for key in dict.fromkeys(k.upper() for k in keys):
-        if bits_dict is not None:
-            if key in bits_dict:
-                value |= 1 << int(bits_dict[key])
-                continue
-        elif schema.resolve(key) is not None:  # the file's own name, or a synonym (SAT, SATURATED)
-            value |= 1 << schema.bit(key)
-            continue
-        unknown.append(key)
-    return value, tuple(unknown)
-
-
-#: Bytes of one block of rows in the per-pixel passes: small work arrays, reused, stay in the cache
-#: (whole-image temporaries of 32 MiB cost as much in page faults as the arithmetic itself).
-BLOCK_BYTES = 1 << 20
-
-
-def _row_blocks(array: np.ndarray) -> range:
-    """Starts of blocks of :func:`_block_rows` rows covering a 2-D array."""
-    return range(0, array.shape[0], _block_rows(array))
-
-
-def _block_rows(array: np.ndarray) -> int:
-    return max(1, BLOCK_BYTES // max(1, array.shape[1] * array.itemsize))
-
-
-def _select(array: np.ndarray, flags: int) -> np.ndarray:
-    """``(array & flags) != 0`` with ``flags`` cut to the array's width (a new array), block by block."""
-    flags &= (1 << 8 * array.dtype.itemsize) - 1
-    if not flags:
-        return np.zeros(array.shape, dtype=bool)
-    value = array.dtype.type(flags)
-    out = np.empty(array.shape, dtype=bool)
-    step = _block_rows(array)
-    work = np.empty((step, array.shape[1]), dtype=array.dtype)
-    for start in _row_blocks(array):
-        rows = slice(start, start + step)
-        block = work[: out[rows].shape[0]]
-        np.bitwise_and(array[rows], value, out=block)
-        np.not_equal(block, 0, out=out[rows])
-    return out
-
-
-def _apply_nan(science: np.ndarray, variance: np.ndarray, masked: np.ndarray) -> int:
-    """Set ``science`` and ``variance`` to NaN where ``masked``; return the pixels where either is NaN."""
-    n_nan = 0
-    step = _block_rows(science)
-    for start in _row_blocks(science):
-        rows = slice(start, start + step)
-        np.copyto(science[rows], np.nan, where=masked[rows])
-        np.copyto(variance[rows], np.nan, where=masked[rows])
-        either = np.isnan(science[rows])
-        either |= np.isnan(variance[rows])
-        n_nan += int(np.count_nonzero(either))
-    return n_nan
-
-
-def _check_known(mask: Mask, unknown: tuple[str, ...], option: str, config: StackConfig, name: str) -> None:
-    """Refuse (or warn of) plane names given by the user that the image lacks, as ``config.unknown_flags`` says."""
-    if not unknown or config.unknown_flags == "ignore":
-        return
-    where = f"{name}: " if name else ""
-    known = ", ".join(mask.schema.names) if config.mask_bits_dict is None else ", ".join(config.mask_bits_dict)
-    message = (
-        f"{where}{option} {', '.join(unknown)}: no such plane in this image (its planes: {known}); "
-        "synonyms such as SAT/SATURATED are matched (docs/schemas.md); give --unknown-flags warn to skip them"
-    )
-    if config.unknown_flags == "error":
-        raise UnknownPlaneError(message)
-    warnings.warn(message, UnknownPlaneWarning, stacklevel=3)
-
-
-def _image_flags(mask: Mask, config: StackConfig, name: str = "") -> tuple[int, tuple[str, ...]]:
-    if config.mask_bit_vector:  # KBMOD: a truthy bit vector replaces flag_keys
-        return config.mask_bit_vector, ()
-    flags, unknown = resolve_flags(mask.schema, config.flag_keys, config.mask_bits_dict)
-    if config.flag_keys != DEFAULT_FLAG_KEYS:  # the defaults name planes many files lack: skipped, as in KBMOD
-        _check_known(mask, unknown, "flag_keys (--flag-keys)", config, name)
-    return flags, unknown
-
-
-def count_repeated(mask: Mask, config: StackConfig, *, name: str = "") -> np.ndarray:
-    """Boolean array: where ``mask`` has any of ``config.repeated_flag_keys`` (one image's vote).
-
-    A name the mask lacks (none of its planes, nor a synonym) is refused, or warned of, as
-    ``config.unknown_flags`` says; ``name`` is the file, for the message.
-    """
-    flags, unknown = resolve_flags(mask.schema, config.repeated_flag_keys, config.mask_bits_dict)
-    _check_known(mask, unknown, "repeated_flag_keys (--repeated-flag-keys)", config, name)
-    return _select(mask.array, flags)
-
-
-def global_mask(counts: np.ndarray, config: StackConfig) -> np.ndarray:
-    """Boolean global mask: ``counts >= mask_num_images`` (KBMOD's ``make_global_mask``)."""
-    return np.asarray(counts) >= config.mask_num_images
-
-
-# -- one image ------------------------------------------------------------------------------------
-
-
-def _as_float(array: np.ndarray, copy: bool) -> np.ndarray:
-    """Floats that can hold NaN (``float32``, or ``float64`` for 32/64-bit integers); a copy if ``copy``."""
-    if array.dtype.kind == "f":
-        return array.copy() if copy else array
-    return array.astype(np.float64 if array.dtype.itemsize >= 4 else np.float32)
-
-
-def _output_mask(mask: Mask, masked: np.ndarray, global_: np.ndarray | None, copy: bool) -> Mask:
-    """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh: one clearing pass, one OR per plane."""
-    planes = {STACK_PLANE: masked} | ({GLOBAL_PLANE: global_} if global_ is not None else {})
-    schema = mask.schema.with_planes(*planes)
-    array = mask.array.astype(schema.dtype, copy=copy)
-    bits = {plane: schema.dtype.type(1 << schema.bit(plane.name)) for plane in planes}
-    array &= ~np.bitwise_or.reduce(list(bits.values()))
-    for plane, where in planes.items():  # whole-array bit operations (Mask.set indexes pixel by pixel)
-        np.bitwise_or(array, bits[plane], out=array, where=where)
-    return Mask(array, schema, copy=False)
-
-
-def mask_image(
-    image: MaskedImage,
-    config: StackConfig,
-    global_: np.ndarray | None = None,
-    *,
-    copy: bool = True,
-    name: str = "",
-) -> tuple[MaskedImage, dict]:
-    """KBMOD's per-image steps on one image: flags, threshold, union with the global mask, grow, apply.
-
-    Parameters
-    ----------
-    image : MaskedImage
-        The image; not modified unless ``copy=False``.
-    config : StackConfig
-    global_ : bool array, optional
-        The stack's global mask (same shape), or None.
-    copy : bool
-        ``False`` reuses the image's arrays where their types allow (for
-        images read only to be masked).
-    name : str
-        The image's file, for messages.
-
-    Returns
-    -------
-    (MaskedImage, dict)
-        A new image with science and variance NaN where masked and the mask
-        planes ``STACK_MASKED`` (and ``GLOBAL``) added; and its statistics:
-        ``flags`` (the integer used), ``unknown_flags``, ``n_flagged``,
-        ``n_threshold``, ``n_global``, ``n_masked`` (set by the pipeline),
-        ``n_nan`` (science or variance NaN afterwards) and ``masked_fraction``.
-
-    Examples
-    --------
-    >>> from astromask import MaskedImage, get_schema
-    >>> mi = MaskedImage(np.zeros((5, 5), np.float32), schema=get_schema("rubin"))
-    >>> mi.mask.set("BAD", (2, 2))
-    >>> out, stats = mask_image(mi, StackConfig(mask_grow=1))
-    >>> np.isnan(out.image).astype(int)[1:4, 1:4], stats["n_masked"]
-    (array([[0, 1, 0],
-           [1, 1, 1],
-           [0, 1, 0]]), 5)
-    """
-    mask = image.mask
-    if global_ is not None and global_.shape != image.shape:
-        raise ParameterError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
-    flags, unknown = _image_flags(mask, config, name)
-    masked = _select(mask.array, flags)  # a new array: the union is built in it
-    n_flagged = int(np.count_nonzero(masked))
-    n_threshold = 0
-    if config.thresholding:
-        with np.errstate(invalid="ignore"):
-            above = np.asarray(image.image) > config.mask_threshold  # NaN > t is False
-        n_threshold = int(np.count_nonzero(above))
-        masked |= above
-        del above
-    if global_ is not None:
-        masked |= global_
-    if config.mask_grow > 0:
-        masked = grow_union(masked, config.mask_grow, config.footprint)
-    science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
-    n_nan = _apply_nan(science, variance, masked)
-    out = MaskedImage(
-        science,
-        mask=_output_mask(mask, masked, global_, copy),
-        variance=variance,
-        unit=image.unit,
-        wcs=image.wcs,
-        xy0=image.xy0,
-        metadata=image.metadata,
-    )
-    stats = {
-        "flags": int(flags),
-        "unknown_flags": ",".join(unknown),
-        "n_flagged": n_flagged,
-        "n_threshold": n_threshold,
-        "n_global": 0 if global_ is None else int(np.count_nonzero(global_)),
-        "n_masked": int(np.count_nonzero(masked)),
-        "n_nan": n_nan,
-        "masked_fraction": n_nan / image.image.size if image.image.size else 0.0,
-    }
-    return out, stats
-
-
-def _dropped(stats: dict, config: StackConfig) -> bool:
-    return stats["masked_fraction"] > config.max_masked_pixels
-
-
-# -- whole stacks in memory -----------------------------------------------------------------------
-
-
-@dataclass
-class StackResult:
-    """What a stack run produced.
-
-    Attributes
-    ----------
-    table : astropy.table.Table
-        One row per input image (see :func:`run_stack`).
-    global_mask : bool array, dict or None
-        The global mask (None when ``repeated_flag_keys`` is empty); for exposures of
-        several CCDs, ``{hdu: mask}`` (:mod:`astromask.stack.per_hdu`).
-    counts : integer array, dict or None
-        Per pixel, the number of images with a repeated flag (per CCD likewise).
-    images : list of MaskedImage or None
-        The masked images (:func:`mask_stack` only; None for dropped images).
-    paths : dict
-        Files written by :func:`run_stack`: ``'summary'``, ``'global'``.
-    """
-
-    table: Table
-    global_mask: np.ndarray | None = None
-    counts: np.ndarray | None = None
-    images: list = field(default_factory=list)
-    paths: dict = field(default_factory=dict)
-
-    @property
-    def dropped(self) -> list[str]:
-        """Names of the images dropped for being too masked."""
-        return [str(name) for name, drop in zip(self.table["file"], self.table["dropped"]) if drop]
-
-
-def _count_dtype(n_images: int) -> np.dtype:
-    return np.dtype(np.uint16 if n_images < 1 << 16 else np.uint32)
-
-
-def mask_stack(images: Sequence[MaskedImage], config: StackConfig | None = None) -> StackResult:
-    """Run the pipeline on images held in memory (see :func:`run_stack` for files).
-
-    Parameters
-    ----------
-    images : sequence of MaskedImage
-        Not modified. With global masking they must share one shape.
-    config : StackConfig, optional
-        Default: KBMOD's defaults.
-
-    Returns
-    -------
-    StackResult
-        ``images`` holds the masked images, None for the dropped ones.
-    """
-    config = config or StackConfig()
-    names = [f"image {i}" for i in range(len(images))]
-    counts = None
-    if config.global_masking:
-        for name, image in zip(names, images):
-            vote = count_repeated(image.mask, config)
-            if counts is None:
-                counts = np.zeros(vote.shape, dtype=_count_dtype(len(images)))
-            _check_shape(counts.shape, vote.shape, names[0], name)
-            counts += vote
-    global_ = None if counts is None else global_mask(counts, config)
-    outputs, rows = [], []
-    for index, (name, image) in enumerate(zip(names, images)):
-        out, stats = mask_image(image, config, global_)
-        dropped = _dropped(stats, config)
-        outputs.append(None if dropped else out)
-        rows.append(_row(index, name, "", "", image.mask.schema.name, out.mask, stats, dropped))
-    return StackResult(_table(rows, config, global_), global_, counts, outputs)
-
-
-def _check_shape(expected: tuple, shape: tuple, first: str, name: str) -> None:
-    if shape != expected:
-        raise FormatError(
-            f"mask shape {shape} differs from {expected} of {first}; a global mask needs one pixel grid "
-            "(run without repeated_flag_keys to mask images of different shapes)",
-            path=name,
-        )
-
-
-# -- summary table --------------------------------------------------------------------------------
-
-
-def _row(index, name, output, fmt, schema_name, mask: Mask, stats: dict, dropped: bool) -> dict:
-    return {
-        "index": index,
-        "file": name,
-        "output": "" if dropped else output,
-        "format": fmt,
-        "schema": schema_name or "",
-        "ny": mask.shape[0],
-        "nx": mask.shape[1],
-        **stats,
-        "dropped": dropped,
-        "planes": mask.counts(),
-    }
-
-
-def _table(rows: list[dict], config: StackConfig, global_: np.ndarray | None) -> Table:
-    """One row per image; ``n_<PLANE>`` columns per plane of any output mask (masked where a file lacks it)."""
-    rows = sorted(rows, key=lambda r: r["index"])
-    planes = list(dict.fromkeys(name for row in rows for name in row["planes"]))
-    scalar = [k for k in rows[0] if k != "planes"] if rows else []
-    table = Table()
-    for key in scalar:
-        table[key] = [row[key] for row in rows]
-    for plane in planes:
-        values = [row["planes"].get(plane, 0) for row in rows]
-        missing = [plane not in row["planes"] for row in rows]
-        table[f"n_{plane}"] = MaskedColumn(values, mask=missing, dtype=np.int64) if any(missing) else values
-    meta = {key: value for key, value in config.as_dict().items() if value is not None}
-    meta["n_images"] = len(rows)
-    meta["n_dropped"] = int(sum(bool(r["dropped"]) for r in rows))
-    meta["global_pixels"] = None if global_ is None else int(np.count_nonzero(global_))
-    table.meta.update(meta)
-    return table
 
 
 # -- the two passes over files --------------------------------------------------------------------

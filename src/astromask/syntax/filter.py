@@ -1,5 +1,8 @@
 """CIAO's virtual file names: ``file[block][filter][filter...][opt ...]``.
 
+Longer than 500 lines because the grammar, its node types and the CIAO refusals are one
+text to read against ``ahelp dmfiltering``; regions are :mod:`.region`.
+
 Grammar of one filter bracket (CIAO ``dmfiltering`` / ``dmmasks``)::
 
     group    := ['exclude' | 'filter'] anyof

@@ -1,5 +1,9 @@
 """DECam Community Pipeline (CP) image, data-quality and weight files (``ooi``/``ood``/``oow``).
 
+Longer than 500 lines because one CP exposure is three files read and written together, and
+the format's own description (below) is a fifth of it; the DQ encodings are
+:mod:`.decam_dq`.
+
 Files
     The CP writes three files per exposure: the image ``*_ooi_*``, the
     data-quality (DQ) mask ``*_ood_*`` and the weight map ``*_oow_*`` (inverse
@@ -91,10 +95,8 @@ import re
 import numpy as np
 from astropy.io import fits
 
-from ...core.mask import Mask, as_unsigned
+from ...core.mask import Mask
 from ...core.masked_image import Box, MaskedImage
-from ...core.presets import get_schema
-from ...core.schema import MaskSchema
 from ...errors import FormatError, ParameterError, ParameterTypeError
 from .._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from ..cards import has_mp_cards, has_msk_cards
@@ -114,6 +116,18 @@ from ..fitsfile import (
     read_wcs,
     read_xy0,
     wcs_cards,
+)
+from .decam_dq import (
+    CODE_PRECEDENCE,
+    CODES,
+    ENCODINGS,
+    _encoding_of,
+    _schema,
+    _write_encoding,
+    decode_dq,
+    dq_encoding,
+    encode_dq,
+    losses,
 )
 
 __all__ = [
@@ -136,10 +150,6 @@ __all__ = [
 ]
 
 #: CP >= V3.5 integer DQ codes and the ``decam_cp`` plane each becomes.
-CODES = {1: "BAD", 2: "NO_DATA", 3: "SAT", 4: "BLEED", 5: "CR", 6: "LOW_WEIGHT", 7: "TRANSIENT", 8: "STREAK"}
-#: Which code wins when several planes are set in one pixel (first wins).
-CODE_PRECEDENCE = ("NO_DATA", "BAD", "SAT", "BLEED", "CR", "STREAK", "TRANSIENT", "LOW_WEIGHT")
-ENCODINGS = ("codes", "bits")
 ROLES = ("image", "dq", "weight")
 _LETTER = {"image": "i", "dq": "d", "weight": "w"}
 _PRODTYPE = {"image": "image", "dq": "dqmask", "weight": "wtmap"}
@@ -242,178 +252,6 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
         return True
     primary = hdul[0].header
     return "DQENCODE" in primary or ("PLVER" in primary and "PROCTYPE" in primary)
-
-
-# -- DQ encodings ---------------------------------------------------------------------------------
-
-
-def _version(plver: str) -> tuple[int, ...] | None:
-    text = str(plver).strip().upper().replace("DES ", "").lstrip("V")
-    m = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
-    if not m:
-        return None
-    return tuple(int(g) if g else 0 for g in m.groups())
-
-
-def _looks_like_codes(values: np.ndarray) -> bool:
-    if values.size == 0 or values.min() < 0 or values.max() > 8:
-        return False
-    present = np.flatnonzero(np.bincount(values.ravel().astype(np.int64), minlength=9))
-    return any(v & (v - 1) for v in present if v)
-
-
-def dq_encoding(primary: fits.Header, values: np.ndarray | None = None) -> tuple[str, str]:
-    """``(encoding, rule)``: how a CP DQ mask stores its flags, and why we think so.
-
-    >>> dq_encoding(fits.Header({"INSTRUME": "DECam", "PLVER": "V4.8.2"}))
-    ('codes', 'PLVER V4.8.2 >= V3.5')
-    >>> dq_encoding(fits.Header(), np.array([[0, 5], [1, 0]]))
-    ('codes', 'values: all in 0..8, some not a power of two (no PLVER)')
-    """
-    card = str(primary.get("DQENCODE", "")).strip().lower()
-    if card in ENCODINGS:
-        return card, "DQENCODE card"
-    plver = str(primary.get("PLVER", "")).strip()
-    if plver:
-        instrument = str(primary.get("INSTRUME", "")).strip()
-        if instrument and instrument.upper() != "DECAM":
-            return "codes", f"INSTRUME {instrument}: non-DECam CP masks hold codes (as legacypipe reads them)"
-        version = _version(plver)
-        if version is not None:
-            codes = version >= (3, 5, 0)
-            return ("codes" if codes else "bits"), f"PLVER {plver} {'>=' if codes else '<'} V3.5"
-    if values is None:
-        return "bits", "no PLVER and no values to look at"
-    if _looks_like_codes(np.asarray(values)):
-        return "codes", "values: all in 0..8, some not a power of two (no PLVER)"
-    return "bits", "values: powers of two or above 8 (no PLVER)"
-
-
-def _schema(encoding: str, rule: str, dtype=None) -> MaskSchema:
-    preset = get_schema("decam_cp")
-    return MaskSchema(preset.planes, dtype=dtype or preset.dtype, name=f"decam_cp/{encoding}: {rule}")
-
-
-def decode_dq(dq: np.ndarray, encoding: str, *, rule: str = "", path: str = "", hdu=None) -> Mask:
-    """A ``decam_cp`` :class:`~astromask.Mask` from a CP DQ array in ``encoding`` ``{'codes', 'bits'}``.
-
-    >>> m = decode_dq(np.array([[0, 5, 3]]), "codes")
-    >>> m.counts()["CR"], m.counts()["SAT"], m.counts()["INTERP"]
-    (1, 1, 0)
-    >>> decode_dq(np.array([[0, 20]]), "bits").schema.interpret(20)
-    ['INTERP', 'CR']
-    """
-    dq = np.asarray(dq)
-    if dq.dtype.kind not in "iu":
-        raise FormatError(f"DQ mask holds {dq.dtype} data, not integers", path=path or None, hdu=hdu)
-    if encoding == "codes":
-        bad = dq[(dq < 0) | (dq > 8)] if dq.size else dq[:0]
-        if bad.size:
-            raise FormatError(
-                f"DQ value {int(bad.flat[0])} is not a CP code (0-8); read it with encoding='bits' "
-                "if this mask holds bits",
-                path=path or None,
-                hdu=hdu,
-            )
-        schema = _schema("codes", rule)
-        lut = np.zeros(9, dtype=schema.dtype)
-        for code, plane in CODES.items():
-            lut[code] = 1 << schema.bit(plane)
-        return Mask(lut[dq.astype(np.intp)], schema, copy=False)
-    if encoding == "bits":
-        array = as_unsigned(dq)
-        used = int(np.bitwise_or.reduce(array, axis=None)) if array.size else 0
-        schema = _schema("bits", rule, np.uint16 if used < 1 << 16 else np.uint32 if used < 1 << 32 else np.uint64)
-        return Mask(array, schema)
-    raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-
-
-def _encoding_of(schema: MaskSchema) -> str | None:
-    name = schema.name or ""
-    for encoding in ENCODINGS:
-        if name.startswith(f"decam_cp/{encoding}"):
-            return encoding
-    return None
-
-
-def _to_decam_cp(mask: Mask) -> Mask:
-    """The mask in ``decam_cp`` planes (synonyms renamed, other planes dropped: :func:`losses` says which)."""
-    preset = get_schema("decam_cp")
-    if all(p == q for p, q in zip(mask.schema.planes, preset.planes)) and mask.schema.nbits <= preset.nbits:
-        return mask
-    renamed = Mask(mask.array, preset.aligned(mask.schema), copy=False)  # SATURATED -> SAT (schema.SYNONYMS)
-    return renamed.remap(preset, drop=True)
-
-
-def _write_encoding(obj: MaskedImage | Mask, encoding: str | None) -> str:
-    """The DQ encoding :func:`write` uses: the one given, else the one read, else bits."""
-    if encoding is not None:
-        return encoding
-    schema = obj.schema if isinstance(obj, Mask) else obj.mask.schema
-    found = _encoding_of(schema)
-    if found is None and isinstance(obj, MaskedImage) and isinstance(obj.metadata, (fits.Header, dict)):
-        found = str(obj.metadata.get("DQENCODE", "")).strip().lower() or None
-    return found if found in ENCODINGS else "bits"
-
-
-def losses(obj: MaskedImage | Mask, *, encoding: str | None = None, **options) -> list[str]:
-    """What writing ``obj`` as a CP file would lose, one phrase each (empty: nothing).
-
-    Planes the CP DQ vocabulary lacks (synonyms such as ``SATURATED`` are kept as ``SAT``); in
-    the integer codes of CP >= V3.5, ``INTERP``, bits no plane names, and every flag but the
-    first (:data:`CODE_PRECEDENCE`) of a pixel that has several.
-
-    >>> m = Mask((2, 2), MaskSchema(["BAD", "EDGE"])); m.set("EDGE", (0, 0))
-    >>> losses(m)
-    ['planes CP DQ masks do not have: EDGE (1 pixels set)']
-    """
-    mask = obj if isinstance(obj, Mask) else obj.mask
-    preset = get_schema("decam_cp")
-    renamed = Mask(mask.array, preset.aligned(mask.schema), copy=False)
-    counts = renamed.counts()
-    dropped = [name for name in renamed.schema.names if name not in preset]
-    out = []
-    if dropped:
-        listed = ", ".join(f"{name} ({counts[name]} pixels set)" if counts[name] else name for name in dropped)
-        out.append(f"planes CP DQ masks do not have: {listed}")
-    if _write_encoding(obj, encoding) == "codes":
-        cp = _to_decam_cp(mask)
-        n_interp = int(np.count_nonzero(cp.get("INTERP")))
-        if n_interp:
-            out.append(f"INTERP in {n_interp} pixels (CP DQ codes have no INTERP; encoding='bits' keeps it)")
-        width = (1 << 8 * mask.array.dtype.itemsize) - 1
-        unnamed = int(np.count_nonzero(mask.array & np.asarray(width & ~mask.schema.all_bits, mask.array.dtype)))
-        if unnamed:
-            out.append(f"bits no plane names in {unnamed} pixels (CP DQ codes cannot hold them)")
-        coded = [cp.get(plane) for plane in CODE_PRECEDENCE]
-        several = int(np.count_nonzero(np.sum(coded, axis=0) > 1)) if coded else 0
-        if several:
-            out.append(f"all but one flag in {several} pixels that have several (a CP DQ code holds one)")
-    return out
-
-
-def encode_dq(mask: Mask, encoding: str) -> np.ndarray:
-    """The ``int32`` CP DQ array of a mask, in ``encoding`` ``{'codes', 'bits'}``.
-
-    In code mode one code per pixel, by :data:`CODE_PRECEDENCE`; ``INTERP``
-    has no code and is dropped (:func:`losses` lists what is lost).
-
-    >>> m = decode_dq(np.array([[0, 1, 16 | 64]]), "bits")
-    >>> encode_dq(m, "codes").tolist(), encode_dq(m, "bits").tolist()
-    ([[0, 1, 4]], [[0, 1, 80]])
-    """
-    mask = _to_decam_cp(mask)
-    if encoding == "bits":
-        if mask.array.size and int(np.bitwise_or.reduce(mask.array, axis=None)) >> 32:
-            raise ParameterError("DQ mask values use bits above 31; CP masks are 32-bit")
-        return mask.array.astype(np.uint32).view(np.int32)
-    if encoding != "codes":
-        raise ParameterError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
-    out = np.zeros(mask.shape, dtype=np.int32)
-    code_of = {plane: code for code, plane in CODES.items()}
-    for plane in reversed(CODE_PRECEDENCE):  # the first of the precedence list is written last and wins
-        out[mask.get(plane)] = code_of[plane]
-    return out
 
 
 # -- reading --------------------------------------------------------------------------------------
