@@ -434,6 +434,17 @@ def save_array(array: np.ndarray, header: fits.Header | None, output: str, *, ov
         write_atomic(fits.HDUList([hdu]), output, overwrite=overwrite)
 
 
+def save_selection(mask: np.ndarray, header: fits.Header, args) -> None:
+    """Write a 0/1 mask made from an image (``--invert`` flips it), with the image's cards less
+    ``BUNIT`` (the values are no longer in its unit), and say how many pixels it sets."""
+    if args.invert:
+        mask = ~mask
+    header = header.copy()
+    header.remove("BUNIT", ignore_missing=True)
+    save_array(mask, header, args.output, overwrite=args.overwrite)
+    log.info("wrote %s (%d pixels set)", args.output, int(mask.sum()))
+
+
 @dataclass
 class Operand:
     """An input of the mask algebra commands: plane masks, or the values of a plain image."""

@@ -17,7 +17,7 @@ import logging
 from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..sky.significance import NAN_POLICIES, significance_map, significance_mask
-from ._common import add_output_argument, add_output_options, check_output, load_array, save_array
+from ._common import add_output_argument, add_output_options, check_output, load_array, save_selection
 
 log = logging.getLogger("astromask")
 
@@ -75,9 +75,5 @@ def run(args) -> int:
         nan=args.nan,
         connectivity=args.connectivity,
     )
-    if args.invert:
-        mask = ~mask
-    header.remove("BUNIT", ignore_missing=True)
-    save_array(mask, header, args.output, overwrite=args.overwrite)
-    log.info("wrote %s (%d pixels set)", args.output, int(mask.sum()))
+    save_selection(mask, header, args)
     return 0

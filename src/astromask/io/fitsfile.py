@@ -190,6 +190,19 @@ def bbox_slices(box: Box | None, xy0: tuple[int, int], shape: tuple[int, int], w
     return box.slices(xy0)
 
 
+def image_section(
+    hdul: fits.HDUList, index: int, bbox: Box | None, path: str
+) -> tuple[tuple[int, ...], tuple[int, int], tuple[slice, slice]]:
+    """The shape, pixel origin and local slices of ``bbox`` of the 2-D image in HDU ``index``;
+    an image of another dimension is a :class:`FormatError` naming the file and HDU."""
+    main = hdul[index]
+    shape = image_shape(main)
+    if len(shape) != 2:
+        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=index)
+    xy0 = read_xy0(main.header)
+    return shape, xy0, bbox_slices(bbox, xy0, shape, f"{path}[{index}]")
+
+
 _STORED_FLOATS = ContextVar("stored_floats", default=False)
 
 

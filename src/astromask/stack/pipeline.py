@@ -58,25 +58,11 @@ from .masking import (
     count_repeated,
     global_mask,
     mask_image,
-    mask_stack,
-    resolve_flags,
 )
 from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
 
-__all__ = [
-    "GLOBAL_FILE",
-    "GLOBAL_PLANE",
-    "STACK_PLANE",
-    "SUMMARY_FILE",
-    "StackResult",
-    "count_repeated",
-    "global_mask",
-    "mask_image",
-    "mask_stack",
-    "resolve_flags",
-    "run_stack",
-]
+__all__ = ["GLOBAL_FILE", "SUMMARY_FILE", "run_stack"]
 
 log = logging.getLogger("astromask")
 

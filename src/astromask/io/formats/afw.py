@@ -69,6 +69,7 @@ from ..fitsfile import (
     bbox_slices,
     clean_header,
     find_hdu,
+    image_section,
     image_shape,
     is_image_hdu,
     is_integer_hdu,
@@ -260,16 +261,12 @@ def read(
     mask_index = _require(found, "MASK", path)
     variance_index = _require(found, "VARIANCE", path)
     main = hdul[image_index]
-    shape = image_shape(main)
-    if len(shape) != 2:
-        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=image_index)
+    shape, xy0, slices = image_section(hdul, image_index, bbox, path)
     for other in (mask_index, variance_index):
         if image_shape(hdul[other]) != shape:
             raise FormatError(
                 f"shape {image_shape(hdul[other])} differs from the image's {shape}", path=path, hdu=other
             )
-    xy0 = read_xy0(main.header)
-    slices = bbox_slices(bbox, xy0, shape, f"{path}[{image_index}]")
     wcs = read_wcs(main.header)
     return MaskedImage(
         read_pixels(main, slices),

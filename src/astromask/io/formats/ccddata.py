@@ -54,6 +54,7 @@ from ..fitsfile import (
     describe_hdus,
     find_hdu,
     image_hdu_indices,
+    image_section,
     image_shape,
     is_image_hdu,
     is_integer_hdu,
@@ -63,7 +64,6 @@ from ..fitsfile import (
     origin_cards,
     read_pixels,
     read_wcs,
-    read_xy0,
     wcs_cards,
 )
 from .plain import filter_mask_ref, mask_from_hdu, mask_hdu
@@ -265,11 +265,7 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
     """The :class:`MaskedImage` of a CCDData file (a :class:`Mask` when ``hdu`` picks ``MASK``/``FLAGS``)."""
     index = _data_index(hdul, hdu, path)
     main = hdul[index]
-    shape = image_shape(main)
-    if len(shape) != 2:
-        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=index)
-    xy0 = read_xy0(main.header)
-    slices = bbox_slices(bbox, xy0, shape, f"{path}[{index}]")
+    shape, xy0, slices = image_section(hdul, index, bbox, path)
     if _role(hdul, index) in ("mask", "flags", "flag"):
         return _mask_of_hdu(hdul, path, index, slices)
     for i in (_named(hdul, MASK_NAME), _named(hdul, FLAGS_NAME), *_flag_collection(hdul)):

@@ -17,29 +17,7 @@ Files
     type (integers: DQ).
 
 DQ encodings
-    CP versions before V3.5 store **bits** (1 bad, 2 saturated, 4 interpolated,
-    16 cosmic ray, 64 bleed trail, 128 transient); V3.5 and later store one
-    integer **code** per pixel (1 bad, 2 no value, 3 saturated, 4 bleed, 5
-    cosmic ray, 6 low weight, 7 difference detection / transient, 8 long
-    streak). The encoding is decided, in this order, from
-
-    1. astromask's own ``DQENCODE`` card (``'codes'`` or ``'bits'``);
-    2. ``PLVER`` for DECam: ``>= V3.5`` means codes (legacypipe's
-       ``decam_has_dq_codes``); for other CP cameras (90prime, Mosaic3)
-       legacypipe always reads codes, and so does astromask;
-    3. the values, when there is no ``PLVER``: codes if every value is in
-       0..8 and some non-zero value is not a power of two (3, 5, 6, 7), else
-       bits;
-
-    or forced with ``encoding='codes'``/``'bits'``. Both land in the
-    ``decam_cp`` preset (bits keep their CP positions, so a bit-valued mask is
-    read as it is; codes become planes ``BAD``, ``NO_DATA``, ``SAT``,
-    ``BLEED``, ``CR``, ``LOW_WEIGHT``, ``TRANSIENT``, ``STREAK``). The result
-    names the rule: the mask schema is called ``'decam_cp/codes: <rule>'`` or
-    ``'decam_cp/bits: <rule>'``, and a MaskedImage's metadata gets
-    ``DQENCODE`` (the encoding) and ``DQRULE`` (the rule) cards. Values are
-    kept as the file has them (legacypipe's clean-ups, such as turning BAD
-    pixels next to saturated ones into SAT, are not applied).
+    Integer codes or bit planes, read and written as :mod:`.decam_dq` describes.
 
 Reading
     An image (``ooi``) file is read with its ``ood`` and ``oow`` siblings,

@@ -59,6 +59,7 @@ from ..fitsfile import (
     clean_header,
     describe_hdus,
     find_hdu,
+    image_section,
     image_shape,
     is_image_hdu,
     is_integer_hdu,
@@ -69,7 +70,6 @@ from ..fitsfile import (
     read_columns,
     read_pixels,
     read_wcs,
-    read_xy0,
     wcs_cards,
 )
 
@@ -317,11 +317,7 @@ def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) ->
     """The :class:`MaskedImage` of ``SCI`` (a :class:`Mask` when the file, or ``hdu``, is a ``DQ``)."""
     index = _target(hdul, hdu, path)
     main = hdul[index]
-    shape = image_shape(main)
-    if len(shape) != 2:
-        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=index)
-    xy0 = read_xy0(main.header)
-    slices = bbox_slices(bbox, xy0, shape, f"{path}[{index}]")
+    shape, xy0, slices = image_section(hdul, index, bbox, path)
     if index > 0 and _extname(main) == "DQ":
         return _dq_mask(hdul, path, index, slices)
     extver = _extver(main) if index > 0 else 1

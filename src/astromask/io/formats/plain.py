@@ -37,11 +37,11 @@ from ...errors import FormatError, ParameterTypeError
 from .. import cards
 from .._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from ..fitsfile import (
-    bbox_slices,
     clean_header,
     describe_hdus,
     find_hdu,
     image_hdu_indices,
+    image_section,
     image_shape,
     is_image_hdu,
     is_integer_hdu,
@@ -51,7 +51,6 @@ from ..fitsfile import (
     origin_cards,
     read_pixels,
     read_wcs,
-    read_xy0,
     wcs_cards,
 )
 
@@ -225,11 +224,7 @@ def _main_index(hdul: fits.HDUList, path: str, hdu) -> int:
 def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> MaskedImage | Mask:
     index = _main_index(hdul, path, hdu)
     main = hdul[index]
-    shape = image_shape(main)
-    if len(shape) != 2:
-        raise FormatError(f"image must be 2-D, got shape {shape}", path=path, hdu=index)
-    xy0 = read_xy0(main.header)
-    slices = bbox_slices(bbox, xy0, shape, f"{path}[{index}]")
+    shape, xy0, slices = image_section(hdul, index, bbox, path)
     if bbox is not None:
         xy0 = (bbox.x0, bbox.y0)
     if _is_mask_hdu(hdul, index, path):
