@@ -39,6 +39,7 @@ __all__ = [
     "find_hdu",
     "hdu_label",
     "image_hdu_indices",
+    "image_section",
     "image_shape",
     "is_image_hdu",
     "is_integer_hdu",
@@ -53,6 +54,7 @@ __all__ = [
     "read_wcs",
     "read_xy0",
     "record_provenance",
+    "selected_image",
     "wcs_cards",
     "write_atomic",
 ]
@@ -188,6 +190,20 @@ def bbox_slices(box: Box | None, xy0: tuple[int, int], shape: tuple[int, int], w
     if not full.contains(box):
         raise FormatError(f"requested box {box} is outside the image bbox {full}", path=where)
     return box.slices(xy0)
+
+
+def selected_image(hdul: fits.HDUList, hdu: HduSpec, path: str, first: int | None = None) -> int:
+    """The index of the image HDU ``hdu`` selects; with no selection ``first`` (when given), else
+    the first image HDU. An HDU without an image, or a file without one, is a FormatError."""
+    if hdu is None:
+        index = first if first is not None else next(image_hdu_indices(hdul), None)
+        if index is None:
+            raise FormatError("holds no image HDU", path=path)
+        return index
+    index = find_hdu(hdul, hdu, path)
+    if not is_image_hdu(hdul[index]):
+        raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
+    return index
 
 
 def image_section(

@@ -93,6 +93,7 @@ from ..fitsfile import (
     read_pixels,
     read_wcs,
     read_xy0,
+    selected_image,
     wcs_cards,
 )
 from .decam_dq import (
@@ -236,14 +237,9 @@ def identify(hdul: fits.HDUList, path: str) -> bool:
 
 
 def _ccd_index(hdul: fits.HDUList, hdu, path: str) -> int:
+    index = selected_image(hdul, hdu, path)
     if hdu is None:
-        index = next(image_hdu_indices(hdul), None)
-        if index is None:
-            raise FormatError("holds no image HDU", path=path)
         return index
-    index = find_hdu(hdul, hdu, path)
-    if not is_image_hdu(hdul[index]):
-        raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
     if len(image_shape(hdul[index])) != 2:
         raise FormatError(f"CCD image must be 2-D, got shape {image_shape(hdul[index])}", path=path, hdu=hdu)
     return index

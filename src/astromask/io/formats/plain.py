@@ -39,7 +39,6 @@ from .._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from ..fitsfile import (
     clean_header,
     describe_hdus,
-    find_hdu,
     image_hdu_indices,
     image_section,
     image_shape,
@@ -51,6 +50,7 @@ from ..fitsfile import (
     origin_cards,
     read_pixels,
     read_wcs,
+    selected_image,
     wcs_cards,
 )
 
@@ -208,17 +208,7 @@ def _companion(hdul: fits.HDUList, pattern: re.Pattern, shape, skip: int, path: 
 
 def _main_index(hdul: fits.HDUList, path: str, hdu) -> int:
     """The HDU to read: the one selected, else the first of :func:`units`, else the first image."""
-    if hdu is None:
-        index = next(iter(units(hdul, path)), None)
-        if index is None:
-            index = next(image_hdu_indices(hdul), None)
-        if index is None:
-            raise FormatError("holds no image HDU", path=path)
-        return index
-    index = find_hdu(hdul, hdu, path)
-    if not is_image_hdu(hdul[index]):
-        raise FormatError("HDU holds no 2-D image", path=path, hdu=hdu)
-    return index
+    return selected_image(hdul, hdu, path, next(iter(units(hdul, path)), None) if hdu is None else None)
 
 
 def read(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = None) -> MaskedImage | Mask:
