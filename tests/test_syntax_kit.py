@@ -107,3 +107,25 @@ def test_every_grammar_raises_a_parse_error_with_the_column(parse, text, error, 
 def test_the_shared_number_lexeme_takes_ascii_digits_only():
     assert _scan.NUMBER.fullmatch("1.5e-3") and _scan.NUMBER.fullmatch(".5")
     assert _scan.NUMBER.match("٣") is None and _scan.SIGNED_NUMBER.fullmatch("-2.")
+
+
+@pytest.mark.parametrize("filters", ["pi=1:3,sky=cirle(1,1,1)", "[pi=1:3][sky=cirle(1,1,1)][opt full]"])
+def test_filter_image_errors_quote_the_filters_as_given(filters):
+    import numpy as np
+
+    from astromask.filter import filter_image
+
+    with pytest.raises(FilterSyntaxError) as info:
+        filter_image(np.zeros((4, 4)), None, filters)
+    assert info.value.text == filters and info.value.column == filters.index("cirle") + 1
+    assert "image" not in str(info.value).replace(filters, "")
+
+
+@pytest.mark.parametrize("name", ["region", "filter", "calc", "flags", "fits_name"])
+def test_the_examples_of_each_grammar_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"astromask.syntax.{name}")
+    failed, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failed == 0

@@ -116,11 +116,10 @@ def filter_image(data: np.ndarray, header: fits.Header | None, filters: str) -> 
     >>> r.box, r.data.tolist()
     ((1, 4, 1, 4), [[6.0, 7.0, 8.0], [11.0, 12.0, 13.0], [16.0, 17.0, 18.0]])
     """
-    from ..syntax.filter import parse_virtual_file
+    from ..syntax.filter import parse_filters
 
     header = fits.Header() if header is None else header
-    text = filters if filters.lstrip().startswith("[") else f"[{filters}]"
-    vf = parse_virtual_file("image" + text)
+    vf = parse_filters(filters)
     if vf.block is not None:
         raise ParameterError("filter_image takes filters and [opt ...] only, not a block")
     target = ImageTarget(header, data.shape, "image")

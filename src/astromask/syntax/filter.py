@@ -61,6 +61,7 @@ __all__ = [
     "VirtualFile",
     "format_number",
     "parse_filter",
+    "parse_filters",
     "parse_virtual_file",
 ]
 
@@ -274,6 +275,23 @@ def parse_filter(text: str) -> tuple[FilterGroup, ...]:
             raise FilterSyntaxError("only filter brackets are allowed here (no block or [opt])", text, 1)
         return groups
     return (_GroupParser(filter_cursor(text)).parse(),)
+
+
+def parse_filters(text: str) -> VirtualFile:
+    """Filters and options with no file name: ``"sky=mask(m.fits)"`` or
+    ``"[sky=box(3,3,2,2)][opt null=-1]"`` (a :class:`VirtualFile` whose ``path`` is ``''``);
+    columns in errors count in ``text`` itself.
+
+    Examples
+    --------
+    >>> vf = parse_filters("[pi=1:10][opt full]")
+    >>> vf.full, len(vf.groups), vf.block
+    (True, 1, None)
+    """
+    if not text.lstrip().startswith("["):
+        return VirtualFile(text, "", None, parse_filter(text))
+    block, groups, full, null = _parse_brackets(text, text.index("["))
+    return VirtualFile(text, "", block, groups, full, null)
 
 
 def _parse_brackets(text: str, start: int) -> tuple[str | int | None, tuple[FilterGroup, ...], bool, float | None]:
