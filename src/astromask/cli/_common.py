@@ -27,12 +27,11 @@ from astropy.wcs import WCS
 
 from ..core.mask import Mask
 from ..core.masked_image import MaskedImage
-from ..errors import AstromaskError, FormatError, OutputError, OutputExistsError, ParameterError
+from ..errors import AstromaskError, OutputError, OutputExistsError, ParameterError
 from ..io import (
     WRITE_FORMATS,
     Extension,
     Extensions,
-    cards,
     check_loss,
     get_format,
     output_format,
@@ -43,15 +42,12 @@ from ..io import open as open_source
 from ..io.extensions import merge_outputs
 from ..io.fitsfile import (
     check_writable,
-    find_hdu,
-    image_hdu_indices,
-    image_shape,
     parse_fits_name,
-    read_pixels,
     read_wcs,
     record_provenance,
     write_atomic,
 )
+from ..io.formats import plain
 from ..ops import algebra
 
 __all__ = [
@@ -376,62 +372,15 @@ def save(
 
 
 def load_array(name: str) -> tuple[np.ndarray, fits.Header]:
-    """Pixels (native order, scaled) and header of one 2-D image HDU.
-
-    The HDU is the one selected in the name (``f.fits[2]``, ``f.fits[MASK]``)
-    or the first HDU holding an image.
-    """
-    parsed = parse_fits_name(name)
-    with open_source(name, format="fits") as source:
-        source.one(hint="")
-        hdul = source.hdul
-        if parsed.hdu is None:
-            index = next(iter(source.units()), None)
-            if index is None:
-                index = next(image_hdu_indices(hdul), None)
-            if index is None:
-                raise FormatError("holds no image HDU", path=parsed.path)
-        else:
-            index = find_hdu(hdul, parsed.hdu, parsed.path)
-        hdu = hdul[index]
-        shape = image_shape(hdu) if hdu.header.get("NAXIS", 0) or hasattr(hdu, "section") else ()
-        if len(shape) != 2:
-            raise FormatError(f"HDU is not a 2-D image (shape {shape})", path=parsed.path, hdu=index)
-        data = read_pixels(hdu)
-        header = hdu.header.copy()
-    for key in (
-        "XTENSION",
-        "PCOUNT",
-        "GCOUNT",
-        "EXTNAME",
-        "EXTVER",
-        "BZERO",
-        "BSCALE",
-        "BLANK",
-        "CHECKSUM",
-        "DATASUM",
-        "ZIMAGE",
-        "ZBITPIX",
-        "ZCMPTYPE",
-    ):
-        header.remove(key, ignore_missing=True, remove_all=True)
-    return data, header
+    """Pixels (native order, scaled) and header of one 2-D image HDU (:func:`plain.read_values`)."""
+    return plain.read_values(name)
 
 
 def save_array(array: np.ndarray, header: fits.Header | None, output: str, *, overwrite: bool = False) -> None:
     """Write ``array`` as the primary HDU of a new FITS file (atomically), with ``header``'s cards."""
-    data = np.asarray(array)
-    if data.dtype == bool:
-        data = data.astype(np.uint8)
-    hdr = fits.Header() if header is None else header.copy()
-    for key in ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE", "BLANK"):
-        hdr.remove(key, ignore_missing=True, remove_all=True)
-    if data.dtype.kind == "u" and data.dtype.itemsize > 1:  # FITS stores unsigned via BZERO
-        hdu = fits.PrimaryHDU(data, header=hdr, uint=True)
-    else:
-        hdu = fits.PrimaryHDU(data, header=hdr)
-    if not _gathered({output: fits.HDUList([hdu])}, "fits"):
-        write_atomic(fits.HDUList([hdu]), output, overwrite=overwrite)
+    hdul = fits.HDUList([plain.values_hdu(array, header)])
+    if not _gathered({output: hdul}, "fits"):
+        write_atomic(hdul, output, overwrite=overwrite)
 
 
 def save_selection(mask: np.ndarray, header: fits.Header, args) -> None:
@@ -479,22 +428,10 @@ class Operand:
         return self.loaded.obj.wcs if isinstance(self.loaded.obj, MaskedImage) else None
 
 
-def _plain_image(hdul: fits.HDUList, path: str, hdu) -> bool:
-    """Is the HDU to read a plain image: no plane cards, and no mask HDU beside it in a plain file?"""
-    index = find_hdu(hdul, hdu, path) if hdu is not None else next(image_hdu_indices(hdul), None)
-    if index is None:
-        return False
-    header = hdul[index].header
-    if cards.has_msk_cards(header) or cards.has_mp_cards(header):
-        return False
-    kinds = get_format("fits").describe(hdul, path)
-    return not any(row["kind"] == "mask" and row["index"] != index for row in kinds)
-
-
 def read_operand(name: str) -> Operand:
     """Read ``name``: a plain FITS image as values (with its header), anything else as plane masks."""
     with open_source(name) as source:
-        if not (source.format == "fits" and _plain_image(source.hdul, source.path, source.hdu)):
+        if not (source.format == "fits" and plain.is_value_image(source.hdul, source.path, source.hdu)):
             return Operand(name, loaded=Loaded(name, source.format, source.read()))
     values, header = load_array(name)
     return Operand(name, values=values, header=header)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 
-from astropy.wcs import WCS
-
 from ..errors import ParameterError
-from ..io.fitsfile import find_hdu, image_hdu_indices, image_shape, open_fits, parse_fits_name, read_wcs
+from ..io.fitsfile import sky_wcs_of
 from ..ops.measure import area
 from ._common import each_hdu, read_operand
 
@@ -41,20 +39,6 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _wcs_of(name: str, shape: tuple[int, int] | None = None) -> WCS | None:
-    """The sky WCS of the selected HDU of ``name``, or of its first image HDU (of ``shape``) having one."""
-    parsed = parse_fits_name(name)
-    with open_fits(parsed.path) as hdul:
-        if parsed.hdu is not None:
-            return read_wcs(hdul[find_hdu(hdul, parsed.hdu, parsed.path)].header)
-        for index in image_hdu_indices(hdul):
-            if shape is None or image_shape(hdul[index]) == tuple(shape):
-                wcs = read_wcs(hdul[index].header)
-                if wcs is not None:
-                    return wcs
-    return None
-
-
 def _run_one(args) -> int:
     operand = read_operand(args.input)
     if args.flags is not None and operand.is_values:
@@ -63,9 +47,9 @@ def _run_one(args) -> int:
     pixels = area(target, flags=args.flags)
     result = {"file": args.input, "pixels": int(pixels.value), "area": float(pixels.value), "unit": "pix"}
     if args.unit != "pix":
-        wcs = _wcs_of(args.wcs) if args.wcs else operand.wcs
+        wcs = sky_wcs_of(args.wcs) if args.wcs else operand.wcs
         if wcs is None and not args.wcs:
-            wcs = _wcs_of(args.input, target.shape)
+            wcs = sky_wcs_of(args.input, target.shape)
         if wcs is None:
             where = args.wcs or args.input
             raise ParameterError(f"{where}: no sky WCS found; --unit {args.unit} needs one (give --wcs FILE)")

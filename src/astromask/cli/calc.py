@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import AstromaskError, ParameterError
-from ..ops.calc import cast_like, parse
+from ..ops.calc import cast_like, cast_to, parse
 from ..progress import progress
 from ._common import add_output_argument, add_output_options, check_output, each_hdu, load_array, save_array, wrote
 
@@ -63,7 +63,7 @@ def _run_one(args) -> int:
         header = hdr if header is None else header
     with _plain_errors():
         result = expression.evaluate(*images)
-    result = cast_like(result, *images) if args.type == "auto" else _as_type(result, np.dtype(args.type))
+    result = cast_like(result, *images) if args.type == "auto" else cast_to(result, np.dtype(args.type), what="--type")
     save_array(result, header, args.output, overwrite=args.overwrite)
     wrote(args.output, f" ({result.dtype})")
     return 0
@@ -77,21 +77,6 @@ def _plain_errors():
     except AstromaskError as exc:  # only the user's mistakes: a bug keeps its own type and traceback
         exc.args = (str(exc).removeprefix("calc: "),)
         raise
-
-
-def _as_type(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``result`` as ``dtype``; integer types truncate toward zero (as C casts) and refuse values out of range."""
-    if dtype.kind not in "iu" or result.size == 0:
-        return result.astype(dtype)
-    values = np.trunc(result.astype(np.float64, copy=False))
-    if not np.isfinite(values).all():
-        raise ParameterError(f"the result has NaN or infinite values; --type {dtype} cannot hold them")
-    info = np.iinfo(dtype)
-    if values.min() < info.min or values.max() > info.max:
-        raise ParameterError(
-            f"the result spans {values.min():g}..{values.max():g}, outside --type {dtype} ({info.min}..{info.max})"
-        )
-    return values.astype(dtype)
 
 
 def run(args) -> int:

@@ -12,12 +12,12 @@ holds. ``--exclude`` selects the outside (``[exclude sky=region(r)]``);
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
 from astropy.io import fits
 
 from ..errors import ParameterError
+from ..filter.hdus import crop_header
 from ..regions import load_region
 from ._common import (
     add_output_argument,
@@ -31,8 +31,6 @@ from ._common import (
 )
 
 log = logging.getLogger("astromask")
-
-_CRPIX = re.compile(r"^CRPIX([12])[A-Z]?$")
 
 
 def add_parser(sub) -> None:
@@ -105,20 +103,11 @@ def _filtered(data: np.ndarray, selected: np.ndarray, null: float) -> np.ndarray
 
 
 def _crop(out: np.ndarray, selected: np.ndarray, header: fits.Header) -> tuple[np.ndarray, fits.Header]:
-    """Cut to the selected pixels' bounding box; shift CRPIX and LTV to match."""
+    """Cut to the selected pixels' bounding box, the header moved with it (:func:`crop_header`)."""
     rows = np.flatnonzero(selected.any(axis=1))
     cols = np.flatnonzero(selected.any(axis=0))
     j0, j1, i0, i1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    header = header.copy()
-    for key in list(header.keys()):
-        m = _CRPIX.match(key)
-        if m:
-            header[key] = float(header[key]) - (i0 if m.group(1) == "1" else j0)
-    has_ltv = any(key in header for key in ("LTV1", "LTV2", "LTM1_1", "LTM2_2"))
-    if (i0 or j0) and (has_ltv or "CDELT1P" not in header):  # keep physical = the input's coordinates
-        header["LTV1"] = float(header.get("LTV1", 0.0)) - i0
-        header["LTV2"] = float(header.get("LTV2", 0.0)) - j0
-    return out[j0:j1, i0:i1], header
+    return out[j0:j1, i0:i1], crop_header(header, int(i0), int(j0))
 
 
 def run(args) -> int:

@@ -55,6 +55,7 @@ __all__ = [
     "read_xy0",
     "record_provenance",
     "selected_image",
+    "sky_wcs_of",
     "wcs_cards",
     "write_atomic",
 ]
@@ -557,3 +558,18 @@ def write_atomic(hdul: fits.HDUList, path: str, *, overwrite: bool = False) -> N
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def sky_wcs_of(name: str, shape: tuple[int, int] | None = None) -> WCS | None:
+    """The sky WCS of the HDU selected in ``name``, or of its first image HDU (of ``shape``, when
+    given) having one; None when none has."""
+    parsed = parse_fits_name(name)
+    with open_fits(parsed.path) as hdul:
+        if parsed.hdu is not None:
+            return read_wcs(hdul[find_hdu(hdul, parsed.hdu, parsed.path)].header)
+        for index in image_hdu_indices(hdul):
+            if shape is None or image_shape(hdul[index]) == tuple(shape):
+                wcs = read_wcs(hdul[index].header)
+                if wcs is not None:
+                    return wcs
+    return None

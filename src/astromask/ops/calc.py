@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ParameterError, ParameterTypeError
 from ..syntax.calc import Binary, Call, Name, Number, Unary, calc_error, names, parse_tree
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "cast_like", "evaluate", "parse"]
+__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "cast_like", "cast_to", "evaluate", "parse"]
 
 CONSTANTS = {"pi": np.pi, "e": np.e}
 
@@ -287,3 +287,29 @@ def _holds(dtype: np.dtype, values: np.ndarray) -> bool:
     info = np.iinfo(dtype)
     low, high = values.min(), values.max()
     return bool(low >= info.min and high <= info.max)
+
+
+def cast_to(result: np.ndarray, dtype: np.dtype, *, what: str = "type") -> np.ndarray:
+    """``result`` as ``dtype``; integer types truncate toward zero (as C casts) and refuse values
+    out of their range or not finite, naming the option (``what``) that asked for the type.
+
+    Examples
+    --------
+    >>> cast_to(np.array([1.7, -1.7]), np.dtype(np.int16)).tolist()
+    [1, -1]
+    >>> cast_to(np.array([300.0]), np.dtype(np.uint8))
+    Traceback (most recent call last):
+    ...
+    astromask.errors.ParameterError: the result spans 300..300, outside type uint8 (0..255)
+    """
+    if dtype.kind not in "iu" or result.size == 0:
+        return result.astype(dtype)
+    values = np.trunc(result.astype(np.float64, copy=False))
+    if not np.isfinite(values).all():
+        raise ParameterError(f"the result has NaN or infinite values; {what} {dtype} cannot hold them")
+    info = np.iinfo(dtype)
+    if values.min() < info.min or values.max() > info.max:
+        raise ParameterError(
+            f"the result spans {values.min():g}..{values.max():g}, outside {what} {dtype} ({info.min}..{info.max})"
+        )
+    return values.astype(dtype)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 from astropy.io import fits
 
 from ...core.mask import Mask, as_unsigned, included
@@ -39,6 +40,7 @@ from .._image_hdus import box_wcs, metadata_header, read_unit, unit_string
 from ..fitsfile import (
     clean_header,
     describe_hdus,
+    find_hdu,
     image_hdu_indices,
     image_section,
     image_shape,
@@ -48,6 +50,7 @@ from ..fitsfile import (
     mask_compression,
     mask_of,
     origin_cards,
+    parse_fits_name,
     read_pixels,
     read_wcs,
     selected_image,
@@ -299,3 +302,71 @@ def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = Non
                     return mask_from_hdu(hdul[mask_index], whole, path=path, index=mask_index)
                 return Mask(shape, get_schema("rubin"))
     return mask_of(read(hdul, path, hdu=hdu, bbox=bbox))
+
+
+# -- value images: the CIAO-style images of calc, thresh, region and the mask algebra ---------------
+
+#: cards of the HDU read that do not describe the values (structure, scaling, compression, checksums)
+_VALUE_DROPPED = (
+    "XTENSION",
+    "PCOUNT",
+    "GCOUNT",
+    "EXTNAME",
+    "EXTVER",
+    "BZERO",
+    "BSCALE",
+    "BLANK",
+    "CHECKSUM",
+    "DATASUM",
+    "ZIMAGE",
+    "ZBITPIX",
+    "ZCMPTYPE",
+)
+_VALUE_STRUCTURE = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE", "BLANK")
+
+
+def read_values(name: str) -> tuple[np.ndarray, fits.Header]:
+    """Pixels (native order, scaled) and header of one 2-D image HDU: the one selected in the name
+    (``f.fits[2]``, ``f.fits[MASK]``) or the first holding an image; the header without the
+    cards that describe the HDU rather than its values."""
+    from .. import open as open_source
+
+    parsed = parse_fits_name(name)
+    with open_source(name, format="fits") as source:
+        source.one(hint="")
+        hdul = source.hdul
+        index = selected_image(hdul, parsed.hdu, parsed.path, next(iter(source.units()), None))
+        hdu = hdul[index]
+        shape = image_shape(hdu) if hdu.header.get("NAXIS", 0) or hasattr(hdu, "section") else ()
+        if len(shape) != 2:
+            raise FormatError(f"HDU is not a 2-D image (shape {shape})", path=parsed.path, hdu=index)
+        data = read_pixels(hdu)
+        header = hdu.header.copy()
+    for key in _VALUE_DROPPED:
+        header.remove(key, ignore_missing=True, remove_all=True)
+    return data, header
+
+
+def values_hdu(array: np.ndarray, header: fits.Header | None) -> fits.PrimaryHDU:
+    """``array`` as a primary HDU with ``header``'s cards (booleans as 0/1 bytes, unsigned
+    integers through BZERO as FITS stores them)."""
+    data = np.asarray(array)
+    if data.dtype == bool:
+        data = data.astype(np.uint8)
+    hdr = fits.Header() if header is None else header.copy()
+    for key in _VALUE_STRUCTURE:
+        hdr.remove(key, ignore_missing=True, remove_all=True)
+    if data.dtype.kind == "u" and data.dtype.itemsize > 1:  # FITS stores unsigned via BZERO
+        return fits.PrimaryHDU(data, header=hdr, uint=True)
+    return fits.PrimaryHDU(data, header=hdr)
+
+
+def is_value_image(hdul: fits.HDUList, path: str, hdu) -> bool:
+    """Is the HDU to read a plain image of values: no plane cards, and no mask HDU beside it?"""
+    index = find_hdu(hdul, hdu, path) if hdu is not None else next(image_hdu_indices(hdul), None)
+    if index is None:
+        return False
+    header = hdul[index].header
+    if cards.has_msk_cards(header) or cards.has_mp_cards(header):
+        return False
+    return not any(row["kind"] == "mask" and row["index"] != index for row in describe(hdul, path))
