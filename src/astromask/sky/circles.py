@@ -251,13 +251,18 @@ def _draw_approximate(mask, wcs, approx: _LocalApproximation, vectors, limits) -
 
 
 @njit(cache=True, nogil=True)
+def _row_span(y0, half_height, ny):  # pragma: no cover - compiled
+    """First and last rows of the map within ``half_height`` of row ``y0``."""
+    return max(0, math.ceil(y0 - half_height)), min(ny - 1, math.floor(y0 + half_height))
+
+
+@njit(cache=True, nogil=True)
 def _fill_inner(mask, x0, y0, jac, inner, half_height):  # pragma: no cover - compiled
     """Mark the pixels with approximate distance² <= inner."""
     ny, nx = mask.shape
     for k in range(x0.size):
         a, b_row, c_row = _row_quadratic(jac[k])
-        y_first = max(0, math.ceil(y0[k] - half_height[k]))
-        y_last = min(ny - 1, math.floor(y0[k] + half_height[k]))
+        y_first, y_last = _row_span(y0[k], half_height[k], ny)
         for y in range(y_first, y_last + 1):
             dy = y - y0[k]
             first, last = _run(x0[k], a, b_row * dy, c_row * dy * dy, inner[k], 0, nx - 1)
@@ -274,8 +279,7 @@ def _band_pixels(mask, x0, y0, jac, inner, outer, half_height):  # pragma: no co
     n = 0
     for k in range(x0.size):
         a, b_row, c_row = _row_quadratic(jac[k])
-        y_first = max(0, math.ceil(y0[k] - half_height[k]))
-        y_last = min(ny - 1, math.floor(y0[k] + half_height[k]))
+        y_first, y_last = _row_span(y0[k], half_height[k], ny)
         for y in range(y_first, y_last + 1):
             dy = y - y0[k]
             b, c = b_row * dy, c_row * dy * dy
