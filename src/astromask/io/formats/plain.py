@@ -306,24 +306,6 @@ def read_mask(hdul: fits.HDUList, path: str, *, hdu=None, bbox: Box | None = Non
 
 # -- value images: the CIAO-style images of calc, thresh, region and the mask algebra ---------------
 
-#: cards of the HDU read that do not describe the values (structure, scaling, compression, checksums)
-_VALUE_DROPPED = (
-    "XTENSION",
-    "PCOUNT",
-    "GCOUNT",
-    "EXTNAME",
-    "EXTVER",
-    "BZERO",
-    "BSCALE",
-    "BLANK",
-    "CHECKSUM",
-    "DATASUM",
-    "ZIMAGE",
-    "ZBITPIX",
-    "ZCMPTYPE",
-)
-_VALUE_STRUCTURE = ("SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BZERO", "BSCALE", "BLANK")
-
 
 def read_values(name: str) -> tuple[np.ndarray, fits.Header]:
     """Pixels (native order, scaled) and header of one 2-D image HDU: the one selected in the name
@@ -341,10 +323,8 @@ def read_values(name: str) -> tuple[np.ndarray, fits.Header]:
         if len(shape) != 2:
             raise FormatError(f"HDU is not a 2-D image (shape {shape})", path=parsed.path, hdu=index)
         data = read_pixels(hdu)
-        header = hdu.header.copy()
-    for key in _VALUE_DROPPED:
-        header.remove(key, ignore_missing=True, remove_all=True)
-    return data, header
+        header = hdu.header
+    return data, clean_header(header, drop_wcs=False)
 
 
 def values_hdu(array: np.ndarray, header: fits.Header | None) -> fits.PrimaryHDU:
@@ -353,9 +333,7 @@ def values_hdu(array: np.ndarray, header: fits.Header | None) -> fits.PrimaryHDU
     data = np.asarray(array)
     if data.dtype == bool:
         data = data.astype(np.uint8)
-    hdr = fits.Header() if header is None else header.copy()
-    for key in _VALUE_STRUCTURE:
-        hdr.remove(key, ignore_missing=True, remove_all=True)
+    hdr = fits.Header() if header is None else clean_header(header, drop_wcs=False)
     if data.dtype.kind == "u" and data.dtype.itemsize > 1:  # FITS stores unsigned via BZERO
         return fits.PrimaryHDU(data, header=hdr, uint=True)
     return fits.PrimaryHDU(data, header=hdr)
