@@ -30,15 +30,6 @@ LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 ErrorFactory = Callable[[str, str, int, str], ParseError]
 
 
-def parse_error(where: str) -> ErrorFactory:
-    """An :data:`ErrorFactory` making plain :class:`ParseError` s named ``where``."""
-
-    def make(problem: str, text: str, column: int, detail: str) -> ParseError:
-        return ParseError(problem, text, column, where=where, detail=detail)
-
-    return make
-
-
 class Cursor:
     """A position in ``text[begin:end]``; errors are made by ``error_factory`` at 1-based columns of
     the whole ``text``.
