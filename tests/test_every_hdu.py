@@ -233,14 +233,23 @@ def test_stack_of_exposures_of_several_ccds_stacks_each_ccd(cli, tmp_path):
     assert "global mask: 2 pixels over 2 CCDs (N1, N2)" in out
     table = Table.read(tmp_path / "all" / "stack_summary.ecsv")
     assert list(table["hdu"]) == ["N1"] * 3 + ["N2"] * 3
+    code, out, err = cli("stack", *exposures, "-o", tmp_path / "images", *argv, "--write-images")
+    assert code == 0, err
     for ccd in ("N1", "N2"):  # the same as stacking that CCD alone
         code, _, err = cli("stack", *[f"{p}[{ccd}]" for p in exposures], "-o", tmp_path / ccd, *argv)
         assert code == 0, err
+        code, _, err = cli(
+            "stack", *[f"{p}[{ccd}]" for p in exposures], "-o", tmp_path / f"{ccd}-images", *argv, "--write-images"
+        )
+        assert code == 0, err
         for path in exposures:
-            whole = astromask.read(f"{tmp_path / 'all' / path.name}[{ccd}]")
-            alone = astromask.read(tmp_path / ccd / path.name)
-            np.testing.assert_array_equal(whole.image, alone.image)
-            assert whole.mask == alone.mask
+            mask_name = path.name.replace(".fits", "_mask.fits")
+            whole = astromask.read(f"{tmp_path / 'all' / mask_name}[{ccd}]")
+            assert whole == astromask.read(tmp_path / ccd / mask_name)
+            image = astromask.read(f"{tmp_path / 'images' / path.name}[{ccd}]")
+            alone = astromask.read(tmp_path / f"{ccd}-images" / path.name)
+            np.testing.assert_array_equal(image.image, alone.image)
+            assert image.mask == alone.mask == whole
         whole = astromask.read(f"{tmp_path / 'all' / 'global_mask.fits'}[{ccd}]")
         assert whole == astromask.read(tmp_path / ccd / "global_mask.fits")
     assert not list((tmp_path / "all").glob(".astromask*"))

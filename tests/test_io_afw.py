@@ -7,6 +7,7 @@ import pytest
 from astropy import units as u
 from astropy.io import fits
 
+import astromask
 from astromask import Box, Mask, MaskedImage, MaskPlane, MaskSchema
 from astromask.errors import FormatError
 from astromask.io import afw, decam
@@ -253,10 +254,16 @@ def test_bit31_roundtrips_as_int32_min(tmp_path):
     assert back.mask == mi.mask
 
 
-def test_bare_mask_is_refused_but_a_mask_only_file_reads(tmp_path):
+def test_a_lone_mask_is_written_as_afw_mask_file_and_a_mask_only_file_reads(tmp_path):
     mask = Mask.from_bool(np.eye(3, dtype=bool), "CR", get_schema("rubin"))
-    with pytest.raises(ValueError, match="afw format stores masked images"):
-        afw.write(mask, str(tmp_path / "never.fits"))
+    written = str(tmp_path / "lone.fits")
+    astromask.write(mask, written, format="afw")
+    with fits.open(written) as hdul:  # afw's Mask.writeFits layout: the first HDU with data, MP_ cards
+        assert [h.name for h in hdul] == ["PRIMARY", "MASK"] and hdul[1].header["MP_CR"] == 3
+        assert hdul[1].data.dtype == np.dtype(">i4")
+    with open_fits(written) as hdul:
+        assert afw.identify(hdul, written)
+    assert astromask.read(written) == mask
     target = str(tmp_path / "mask_only.fits")
     header = fits.Header([("EXTTYPE", "MASK"), ("MP_BAD", 0), ("MP_CR", 3)])
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(mask.array.astype(np.int32), header, name="MASK")]).writeto(target)

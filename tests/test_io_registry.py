@@ -32,7 +32,8 @@ def test_every_format_module_has_every_function():
     "input_format, obj, to, fallback, expected",
     [
         ("afw", _mi(get_schema("rubin")), None, ("fits",), "afw"),  # the input's format keeps everything
-        ("afw", _mask(get_schema("rubin")), None, ("fits",), "fits"),  # afw holds no lone mask
+        ("afw", _mask(get_schema("rubin")), None, ("fits",), "afw"),  # afw's own mask file (Mask.writeFits)
+        ("lsst", _mask(get_schema("rubin")), None, ("fits",), "fits"),  # lsst.images holds no lone mask
         ("jwst", _mask(get_schema("jwst")), None, ("fits",), "jwst"),  # JWST does: DQ + DQ_DEF
         ("jwst", _mi(WIDE), None, ("fits",), "fits"),  # 40 bits: more than JWST's 32
         ("decam", _mi(get_schema("decam_cp")), None, ("fits",), "decam"),
@@ -45,6 +46,7 @@ def test_every_format_module_has_every_function():
     ids=[
         "keep",
         "lone-mask",
+        "lsst-lone",
         "jwst-lone",
         "jwst-bits",
         "decam",

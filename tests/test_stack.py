@@ -50,15 +50,25 @@ def nan_of(image):
 
 
 def through_files(tmp_path, images, config):
-    """Write ``images`` as afw files, run the streamed pipeline, read the outputs back (None if dropped)."""
+    """Write ``images`` as afw files, run the streamed pipeline with ``write_images``, read the outputs
+    back (None if dropped); run it again with the default outputs, masks alone, and check that each
+    is the mask of the masked image, ``STACK_MASKED`` where science or variance is NaN."""
     src = tmp_path / "in"
     src.mkdir(parents=True, exist_ok=True)
     names = []
     for i, image in enumerate(images):
         names.append(str(src / f"img{i:02d}.fits"))
         astromask.write(image, names[-1], format="afw", overwrite=True)
-    result = run_stack(names, tmp_path / "out", config, overwrite=True)
+    result = run_stack(names, tmp_path / "out", config, overwrite=True, write_images=True)
     outputs = [astromask.read(row["output"]) if row["output"] else None for row in result.table]
+    masks = run_stack(names, tmp_path / "masks", config, overwrite=True)
+    for row, image in zip(masks.table, outputs):
+        assert bool(row["output"]) == (image is not None)
+        if image is not None:
+            mask = astromask.read(row["output"])
+            assert row["output"].endswith("_mask.fits") and isinstance(mask, Mask)
+            np.testing.assert_array_equal(mask.array, image.mask.array)
+            np.testing.assert_array_equal(mask.get("STACK_MASKED"), np.isnan(image.image) | np.isnan(image.variance))
     return result, outputs
 
 
@@ -199,13 +209,15 @@ def test_kbmod_threshold_20_on_a_500_flux_object():
     science = 500 / (2 * np.pi * 1.5**2) * np.exp(-((xx - 50) ** 2 + (yy - 50) ** 2) / (2 * 1.5**2))
     science = science.astype(np.float32)
     science[0, 0] = 20.0  # equal to the threshold: not above it
-    science[0, 1] = np.nan  # NaN is never thresholded
+    science[0, 1] = np.nan  # NaN is never thresholded (it is NO_DATA, and masked as such)
     mi = MaskedImage(science, schema=RUBIN)
     out, stats = mask_image(mi, StackConfig(mask_threshold=20, mask_grow=0))
     expected = np.nan_to_num(science, nan=0) > 20
     assert 5 < expected.sum() < 40
+    assert stats["n_threshold"] == expected.sum() and stats["n_no_data"] == 1
+    assert out.mask.get("NO_DATA")[0, 1] and out.mask.get("NO_DATA").sum() == 1
+    expected[0, 1] = True
     np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), expected)
-    assert stats["n_threshold"] == expected.sum()
 
 
 def test_kbmod_apply_mask_flag_1():
@@ -275,8 +287,8 @@ def test_kbmod_cumulative_grow_by_rerunning_outputs(tmp_path):
         nan_of(astromask.read(first.table["output"][0])), l1_ball((20, 20), [(5, 7), (3, 7)], 1)
     )
     second = run_stack([first.table["output"][0]], tmp_path / "b", StackConfig(flag_keys=["STACK_MASKED"], mask_grow=2))
-    out = astromask.read(second.table["output"][0])
-    np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), l1_ball((20, 20), [(5, 7), (3, 7)], 3))
+    out = astromask.read(second.table["output"][0])  # the mask alone
+    np.testing.assert_array_equal(out.get("STACK_MASKED"), l1_ball((20, 20), [(5, 7), (3, 7)], 3))
 
 
 # -- HEAD tests/test_standardizer.py, test_butlerstd.py, test_image_stack_py.py ---------------------------
@@ -372,10 +384,12 @@ def test_each_file_uses_its_own_plane_map(tmp_path):
     forced = run_stack(
         [str(path)], tmp_path / "kbmod", StackConfig(mask_grow=0, max_masked_pixels=1.0, mask_bits_dict="kbmod")
     )
+    image = astromask.read(path)
+    empty = ~np.isfinite(image.image) | ~np.isfinite(image.variance) | ~(image.variance > 0)
     for result, bit_of in ((own, bits), (forced, KBMOD_MASK_BITS)):
         flags = sum(1 << bit_of[name] for name in ("BAD", "EDGE", "NO_DATA", "SUSPECT", "UNMASKEDNAN"))
-        out = astromask.read(result.table["output"][0])
-        np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), (raw & flags) != 0)
+        out = astromask.read(result.table["output"][0])  # the mask alone
+        np.testing.assert_array_equal(out.get("STACK_MASKED"), ((raw & flags) != 0) | empty)
         assert result.table["flags"][0] == flags
     assert own.table["schema"][0] == "afw MP_ cards"
     assert bits["UNMASKEDNAN"] == 10 and own.table["flags"][0] != forced.table["flags"][0]

@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 
 import astromask
 from astromask import MaskedImage, get_schema
-from astromask.stack import StackConfig, mask_image, masking, pipeline, run_stack
+from astromask.stack import StackConfig, mask_image, masking, passes, run_stack
 
 RUBIN = get_schema("rubin")
 BAD, CR, EDGE = 1, 8, 16
@@ -31,12 +31,14 @@ def noisy_image(shape, seed, *, dtype=np.float32, variance_dtype=np.float32, nan
 
 
 def reference(mi, config, global_):
-    """KBMOD's steps written plainly: whole-array numpy, scipy's dilation by the diamond."""
+    """KBMOD's steps written plainly: whole-array numpy, scipy's dilation by the diamond; the pixels
+    without data (NaN here; NO_DATA is not among these flag keys) masked, not grown."""
     flagged = (mi.mask.array & (BAD | EDGE)) != 0
     with np.errstate(invalid="ignore"):
         above = mi.image > config.mask_threshold
     y, x = np.mgrid[-config.mask_grow : config.mask_grow + 1, -config.mask_grow : config.mask_grow + 1]
     masked = ndi.binary_dilation(flagged | above | global_, structure=np.abs(y) + np.abs(x) <= config.mask_grow)
+    masked |= np.isnan(mi.image)
     science = np.where(masked, np.nan, mi.image)
     variance = np.where(masked, np.nan, mi.variance)
     return flagged, above, masked, science, variance
@@ -55,9 +57,13 @@ def test_block_wise_masking_equals_whole_array_reference(monkeypatch, block_byte
     np.testing.assert_array_equal(out.variance, variance)
     np.testing.assert_array_equal(out.mask.get("STACK_MASKED"), masked)
     assert stats["n_flagged"] == flagged.sum() and stats["n_threshold"] == above.sum()
-    assert stats["n_masked"] == masked.sum() and stats["n_nan"] == np.isnan(science).sum() > masked.sum()
-    new_planes = (1 << out.mask.schema.bit("STACK_MASKED")) | (1 << out.mask.schema.bit("GLOBAL"))
-    np.testing.assert_array_equal(out.mask.array & ~np.uint32(new_planes), mi.mask.array)  # planes kept
+    assert stats["n_masked"] == masked.sum() == stats["n_nan"] == np.isnan(science).sum()
+    assert stats["n_no_data"] == np.isnan(mi.image).sum() > 0
+    unflagged = mi.mask.array == 0
+    np.testing.assert_array_equal(out.mask.get("NO_DATA"), (np.isnan(mi.image) & unflagged) | mi.mask.get("NO_DATA"))
+    schema = out.mask.schema
+    new_planes = sum(1 << schema.bit(name) for name in ("STACK_MASKED", "GLOBAL", "NO_DATA"))
+    np.testing.assert_array_equal(out.mask.array & ~np.uint32(new_planes), mi.mask.array & ~np.uint32(new_planes))
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (3, 5), (16, 20)], ids=lambda s: f"{s[0]}x{s[1]}")
@@ -87,19 +93,21 @@ def test_outputs_hold_the_masked_values_whatever_the_input_types(tmp_path):
     astromask.write(mi, tmp_path / "in.fits", format="afw")
     config = StackConfig(flag_keys=["BAD"], mask_grow=1)
     expected, _ = mask_image(mi, config)
-    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config)
+    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config, write_images=True)
     back = astromask.read(result.table["output"][0])
     assert back.image.dtype == np.float32 and back.variance.dtype == np.float64
     np.testing.assert_array_equal(back.image, expected.image)
     np.testing.assert_array_equal(back.variance, expected.variance)
     assert back.mask == expected.mask
+    masks = run_stack([tmp_path / "in.fits"], tmp_path / "masks", config)  # the default: the mask alone
+    assert astromask.read(masks.table["output"][0]) == expected.mask
 
 
 def test_pass_two_reads_floats_as_stored(tmp_path):
     """Science and variance stay big-endian from reading to writing; the mask is made native."""
     mi = noisy_image((30, 40), seed=4)
     astromask.write(mi, tmp_path / "in.fits", format="afw")
-    fmt, stored = pipeline._read_image(str(tmp_path / "in.fits"))
+    fmt, stored = passes._read_image(str(tmp_path / "in.fits"))
     assert fmt == "afw"
     assert stored.image.dtype == np.dtype(">f4") and stored.variance.dtype == np.dtype(">f4")
     assert stored.mask.array.dtype.isnative
@@ -129,7 +137,9 @@ def test_output_compression(tmp_path, fmt, options, compressed):
     mi = noisy_image((30, 40), seed=4)
     astromask.write(mi, tmp_path / "in.fits", format="afw")
     config = StackConfig(mask_grow=1)
-    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config, to=fmt, write_options=options)
+    result = run_stack(
+        [tmp_path / "in.fits"], tmp_path / "out", config, to=fmt, write_options=options, write_images=True
+    )
     output = result.table["output"][0]
     with fits.open(output) as hdul:
         found = {hdu.name: hdu.compression_type for hdu in hdul if isinstance(hdu, fits.CompImageHDU)}
@@ -139,3 +149,38 @@ def test_output_compression(tmp_path, fmt, options, compressed):
     back = astromask.read(output)
     np.testing.assert_array_equal(back.image, expected.image)  # lossless
     assert back.mask.get("STACK_MASKED").sum() == expected.mask.get("STACK_MASKED").sum() > 0
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("afw", "afw"), ("fits", "fits"), ("lsst", "fits"), ("jwst", "jwst")])
+def test_mask_outputs_are_compressed_in_their_own_format(tmp_path, fmt, expected):
+    """The default outputs: each exposure's mask alone, RICE_1 in tiles of whole rows, in its own format where
+    that holds a lone mask (lsst.images files do not: plain FITS with lsst.images' MSKN cards), with the origin
+    and WCS of the exposure."""
+    from astropy.wcs import WCS
+
+    mi = noisy_image((300, 40), seed=5)
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [150.0, 2.0]
+    wcs.wcs.crpix = [20.0, 150.0]
+    wcs.wcs.cdelt = [-1e-4, 1e-4]
+    mi = MaskedImage(mi.image, mask=mi.mask, variance=mi.variance, wcs=wcs, xy0=(100, 200))
+    astromask.write(mi, tmp_path / "in.fits", format=fmt)
+    config = StackConfig(mask_grow=1)
+    result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config)
+    output = result.table["output"][0]
+    assert output.endswith("in_mask.fits") and result.table["format"][0] == expected
+    with fits.open(output) as hdul:
+        compressed = [hdu for hdu in hdul if isinstance(hdu, fits.CompImageHDU)]
+        assert len(compressed) == 1 and compressed[0].compression_type == "RICE_1"
+        assert not [hdu for hdu in hdul if hdu.name in ("IMAGE", "SCI", "VARIANCE")]
+    with fits.open(output, disable_image_compression=True) as hdul:
+        assert [hdu.header["ZTILE2"] for hdu in hdul if "ZTILE2" in hdu.header] == [300]  # whole rows, not one
+    with astromask.io.open(output) as source:
+        assert source.format == expected
+    back = astromask.read(output)
+    expected_mask = mask_image(astromask.read(tmp_path / "in.fits"), config)[0].mask
+    assert back == expected_mask
+    if expected != "jwst":
+        header = fits.getheader(output, 1)
+        assert WCS(header).wcs.crval[0] == pytest.approx(150.0)

@@ -30,6 +30,9 @@ _PARAMETERS = (
     "mask_bits_dict",
     "mask_bit_vector",
     "unknown_flags",
+    "min_usable",
+    "group_by",
+    "night_offset",
 )
 
 
@@ -68,9 +71,13 @@ def add_parser(sub) -> None:
         help="mask a stack of exposures as KBMOD does (flags, threshold, global mask, growth)",
         description="Mask every image of a stack the KBMOD way: per-image flags (through each file's own "
         "planes), science > threshold, a global mask of pixels with repeated flags in at least N images, all "
-        "grown (diamond by default); science and variance become NaN there. Images more masked than "
-        "--max-masked-pixels are dropped. Writes each masked image to DIR under its own name (in its format, "
-        "or --to), global_mask.fits and stack_summary.ecsv. Streams: memory is one image plus the count array.",
+        "grown (diamond by default); science and variance become NaN there. Pixels with NaN or infinite science "
+        "or variance, or variance <= 0, are NO_DATA. Images more masked than --max-masked-pixels (or less usable "
+        "than --min-usable) are dropped. Writes what is new to DIR: each exposure's mask as NAME_mask.fits (its "
+        "planes plus STACK_MASKED, GLOBAL, NO_DATA; in its own format where that holds a lone mask, else plain "
+        "FITS; compressed), global_mask.fits with the counts, stack_summary.ecsv, and prints the summary; "
+        "--write-images writes the whole masked exposures instead. Streams: memory is one image plus the count "
+        "array.",
     )
     p.add_argument(
         "inputs",
@@ -114,6 +121,26 @@ def add_parser(sub) -> None:
         help="drop images whose masked fraction is above F (default 0.5)",
     )
     p.add_argument(
+        "--min-usable",
+        type=float,
+        metavar="F",
+        help="drop images whose usable fraction (neither masked nor NO_DATA) is below F, as KBMOD drops bad "
+        "images; for reprojected inputs, mostly NO_DATA, give it with --max-masked-pixels 1 (default off)",
+    )
+    p.add_argument(
+        "--group-by",
+        metavar="KEY",
+        help="count the global mask per group of exposures, each group once: 'night' (the local night of "
+        "MJD-OBS) or a header keyword such as FILTER (default: per image, as KBMOD)",
+    )
+    p.add_argument(
+        "--night-offset",
+        type=float,
+        metavar="HOURS",
+        help="with --group-by night: the night is the date of MJD-OBS + HOURS (default: the site's local noon "
+        "from OBSGEO-L, else -12, Rubin's day_obs)",
+    )
+    p.add_argument(
         "--mask-bits-dict",
         type=_bits_dict,
         metavar="JSON",
@@ -129,6 +156,12 @@ def add_parser(sub) -> None:
         "--to",
         choices=WRITE_FORMATS,
         help="output format (default: the input's; DECam CP images are written as afw files)",
+    )
+    p.add_argument(
+        "--write-images",
+        action="store_true",
+        help="write the whole masked exposures (science and variance NaN where masked), under their own names, "
+        "instead of their masks",
     )
     add_loss_option(p)
     p.add_argument(
@@ -159,6 +192,7 @@ def run(args) -> int:
         scheduler=args.scheduler,
         overwrite=args.overwrite,
         write_options={"allow_loss": True} if args.allow_loss else None,
+        write_images=args.write_images,
     )
     print(summary_text(result, config))
     return 0

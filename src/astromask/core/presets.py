@@ -150,6 +150,11 @@ MADE_PLANES: dict[str, tuple[MaskPlane, ...]] = {
         MaskPlane(
             "GLOBAL", "Global mask of astromask stack: repeated_flag_keys set in at least mask_num_images images."
         ),
+        MaskPlane(
+            "NO_DATA",
+            "No data (astromask stack): science or variance NaN or infinite, or variance <= 0 (zero weight), "
+            "as in the uncovered part of a reprojected exposure.",
+        ),
     ),
     "ccddata": (MaskPlane("BAD", "Masked in the CCDData boolean MASK."),),
 }

@@ -72,6 +72,7 @@ __all__ = [
     "read_mask",
     "read_masked_image",
     "write",
+    "write_mask",
 ]
 
 log = logging.getLogger("astromask")
@@ -385,6 +386,41 @@ def check_loss(obj: MaskedImage | Mask | Extensions, format: str, path: str, *, 
         raise LossError(f"{path}: writing {format} would lose {'; '.join(lost)}; give --allow-loss to write it anyway")
     if lost:
         log.warning("%s: written as %s without: %s", path, format, "; ".join(lost))
+
+
+def write_mask(
+    mask: Mask,
+    path: str | os.PathLike,
+    *,
+    format: str,
+    xy0: tuple[int, int] = (0, 0),
+    wcs=None,
+    metadata=None,
+    overwrite: bool = False,
+    allow_loss: bool = False,
+    **options,
+) -> None:
+    """Write a mask with the origin, sky WCS and metadata of its image, atomically.
+
+    The format's own lone-mask file where it has one that keeps them (``afw``: afw's mask file;
+    ``fits``: a ``MASK`` HDU with ``MSKN`` cards, as lsst.images writes it); other formats write
+    the mask as :func:`write` does.
+    """
+    fmt = registry.get(format)
+    why = registry.can_store(fmt, mask)
+    if why is not None:
+        raise ParameterError(f"{os.fspath(path)}: {why}")
+    path = os.fspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(path)
+    check_loss(mask, fmt.name, path, allow_loss=allow_loss, **options)
+    functions = fmt.functions
+    if hasattr(functions, "write_mask"):
+        outputs = functions.write_mask(mask, path, xy0=xy0, wcs=wcs, metadata=metadata, **options)
+    else:
+        outputs = functions.write(mask, path, **options)
+    for target, hdul in outputs.items():
+        write_atomic(hdul, target, overwrite=overwrite)
 
 
 def write(

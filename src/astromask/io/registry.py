@@ -81,7 +81,7 @@ def register(fmt: Format) -> Format:
 
 for _fmt in (
     Format("lsst", "lsst.images FITS archive (FMTVER=1; 30.0.6 files read)", "lsst"),
-    Format("afw", "Rubin/afw legacy MaskedImage (IMAGE/MASK/VARIANCE, MP_* cards)", "afw", max_bits=32),
+    Format("afw", "Rubin/afw legacy MaskedImage (IMAGE/MASK/VARIANCE, MP_* cards)", "afw", lone_mask=True, max_bits=32),
     Format("jwst", "JWST-style SCI/ERR/DQ with a DQ_DEF table", "jwst", lone_mask=True, max_bits=32),
     Format("ccddata", "astropy CCDData (image + uint8 MASK + UNCERT)", "ccddata"),
     Format(
@@ -141,7 +141,7 @@ def output_format(
     --------
     >>> import numpy as np
     >>> from astromask import Mask, get_schema
-    >>> output_format("afw", Mask(np.zeros((2, 2), np.uint32), get_schema("rubin")))  # a lone mask
+    >>> output_format("lsst", Mask(np.zeros((2, 2), np.uint32), get_schema("rubin")))  # a lone mask
     'fits'
     """
     if to:

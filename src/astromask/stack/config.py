@@ -21,6 +21,15 @@ key                   meaning                                     default
 ``footprint``         shape of the growth (astromask's addition)  ``'diamond'`` (KBMOD's)
 ``unknown_flags``     a given plane name an image lacks           ``'error'`` (KBMOD skips it)
                       (astromask's addition): error, warn, ignore
+``min_usable``        drop images whose usable fraction (neither  None (off)
+                      masked nor NO_DATA) is below this
+                      (astromask's; KBMOD's "drop bad images")
+``group_by``          count the global mask per group, not per    None (per image)
+                      image: ``'night'`` or a header key
+                      (astromask's)
+``night_offset``      hours added to MJD-OBS before taking the    None: the site's local noon
+                      date, for ``group_by = 'night'``            (``OBSGEO-L``), else -12
+                                                                  (Rubin's ``day_obs``)
 ====================  ==========================================  =============================
 """
 
@@ -35,7 +44,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 
 from ..core.presets import get_schema
-from ..core.schema import MAX_PLANES, MaskPlane
+from ..core.schema import MAX_PLANES, MaskPlane, synonyms
 from ..errors import ParameterError
 from ..morphology.footprint import FOOTPRINTS
 
@@ -72,6 +81,26 @@ def _integer(value, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ParameterError(f"{key} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _fraction(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ParameterError(f"{key} must be a fraction in 0..1, got {value!r}")
+    return float(value)
+
+
+def _group_by(value) -> str | None:
+    """``None``, ``'night'`` or a FITS header keyword (upper case)."""
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else None
+    if not text:
+        raise ParameterError(f"group_by must be 'night' or a header keyword such as FILTER, got {value!r}")
+    if text.lower() == "night":
+        return "night"
+    if (len(text) > 8 and not text.upper().startswith("HIERARCH ")) or not all(c.isalnum() or c in "-_ " for c in text):
+        raise ParameterError(f"group_by: {value!r} is not a FITS header keyword (up to 8 of A-Z 0-9 - _)")
+    return text.upper()
 
 
 def _bits_dict(value) -> Mapping[str, int] | None:
@@ -121,6 +150,9 @@ class StackConfig:
     max_masked_pixels: float = 0.5
     footprint: str = "diamond"
     unknown_flags: str = "error"
+    min_usable: float | None = None
+    group_by: str | None = None
+    night_offset: float | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise the values in place once
@@ -132,10 +164,15 @@ class StackConfig:
             set_(self, "mask_bit_vector", _integer(self.mask_bit_vector, "mask_bit_vector", 0))
         set_(self, "mask_threshold", self._threshold(self.mask_threshold))
         set_(self, "mask_bits_dict", _bits_dict(self.mask_bits_dict))
-        fraction = self.max_masked_pixels
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
-            raise ParameterError(f"max_masked_pixels must be a fraction in 0..1, got {fraction!r}")
-        set_(self, "max_masked_pixels", float(fraction))
+        set_(self, "max_masked_pixels", _fraction(self.max_masked_pixels, "max_masked_pixels"))
+        if self.min_usable is not None:
+            set_(self, "min_usable", _fraction(self.min_usable, "min_usable"))
+        set_(self, "group_by", _group_by(self.group_by))
+        if self.night_offset is not None:
+            offset = self.night_offset
+            if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not -24 <= offset <= 24:
+                raise ParameterError(f"night_offset must be a number of hours in -24..24, got {offset!r}")
+            set_(self, "night_offset", float(offset))
         if self.unknown_flags not in ("error", "warn", "ignore"):
             raise ParameterError(f"unknown_flags must be one of error, warn, ignore, got {self.unknown_flags!r}")
         if self.footprint not in FOOTPRINTS:
@@ -153,6 +190,14 @@ class StackConfig:
     def global_masking(self) -> bool:
         """True when ``repeated_flag_keys`` is not empty (KBMOD's switch for the global mask)."""
         return bool(self.repeated_flag_keys)
+
+    @property
+    def flags_no_data(self) -> bool:
+        """True when the per-image flags name ``NO_DATA`` (or a synonym): the pixels without data are
+        then grown with the other flags, as KBMOD grows its ``NO_DATA`` plane."""
+        if self.mask_bit_vector:
+            return False
+        return any(key == "NO_DATA" or "NO_DATA" in synonyms(key) for key in self.flag_keys)
 
     @property
     def thresholding(self) -> bool:

@@ -53,12 +53,14 @@ from .growth import grow_union
 
 __all__ = [
     "GLOBAL_PLANE",
+    "NO_DATA_PLANE",
     "STACK_PLANE",
     "StackResult",
     "count_repeated",
     "global_mask",
     "mask_image",
     "mask_stack",
+    "no_data",
     "resolve_flags",
 ]
 
@@ -66,6 +68,7 @@ log = logging.getLogger("astromask")
 
 STACK_PLANE = made_plane("STACK_MASKED", "stack")
 GLOBAL_PLANE = made_plane("GLOBAL", "stack")
+NO_DATA_PLANE = made_plane("NO_DATA", "stack")
 #: Masked fraction that every image reaching it makes KBMOD stop ("no image has < 90 % masked").
 UNUSABLE_FRACTION = 0.9
 
@@ -134,18 +137,39 @@ def _select(array: np.ndarray, flags: int) -> np.ndarray:
     return out
 
 
-def _apply_nan(science: np.ndarray, variance: np.ndarray, masked: np.ndarray) -> int:
-    """Set ``science`` and ``variance`` to NaN where ``masked``; return the pixels where either is NaN."""
-    n_nan = 0
+def _apply_nan(science: np.ndarray, variance: np.ndarray, masked: np.ndarray) -> None:
+    """Set ``science`` and ``variance`` to NaN where ``masked``, block by block."""
     step = _block_rows(science)
     for start in _row_blocks(science):
         rows = slice(start, start + step)
         np.copyto(science[rows], np.nan, where=masked[rows])
         np.copyto(variance[rows], np.nan, where=masked[rows])
-        either = np.isnan(science[rows])
-        either |= np.isnan(variance[rows])
-        n_nan += int(np.count_nonzero(either))
-    return n_nan
+
+
+def no_data(science: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """Boolean array: pixels without data, where science or variance is NaN or infinite or the
+    variance is not positive (zero weight: KBMOD's search skips a pixel whose variance is 0).
+
+    Reprojected exposures hold NaN (or zero weight) where no input pixel landed, often 90 % of them.
+
+    >>> no_data(np.array([[1.0, np.nan, 2.0]]), np.array([[1.0, 1.0, 0.0]])).astype(int)
+    array([[0, 1, 1]])
+    """
+    out = np.empty(science.shape, dtype=bool)
+    if science.dtype.kind != "f" and variance.dtype.kind != "f":
+        np.less_equal(variance, 0, out=out)
+        return out
+    step = _block_rows(science)
+    good = np.empty((step, science.shape[1]), dtype=bool)
+    for start in _row_blocks(science):
+        rows = slice(start, start + step)
+        block = good[: out[rows].shape[0]]
+        with np.errstate(invalid="ignore"):
+            np.greater(variance[rows], 0, out=block)  # False for NaN
+            block &= np.isfinite(variance[rows])
+            block &= np.isfinite(science[rows])
+        np.logical_not(block, out=out[rows])
+    return out
 
 
 def _check_known(mask: Mask, unknown: tuple[str, ...], option: str, config: StackConfig, name: str) -> None:
@@ -198,15 +222,31 @@ def _as_float(array: np.ndarray, copy: bool) -> np.ndarray:
     return array.astype(np.float64 if array.dtype.itemsize >= 4 else np.float32)
 
 
-def _output_mask(mask: Mask, masked: np.ndarray, global_: np.ndarray | None, copy: bool) -> Mask:
-    """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh: one clearing pass, one OR per plane."""
+def _output_mask(
+    mask: Mask, masked: np.ndarray, global_: np.ndarray | None, empty: np.ndarray | None, copy: bool
+) -> Mask:
+    """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh, and the pixels without data
+    that no input plane explains added to the file's own ``NO_DATA`` plane (or a synonym; else a new
+    one): one clearing pass, one OR per plane.
+
+    A pixel without data that the file flags already (a DECam CP cosmic ray has weight 0) keeps its
+    own flags alone, as the CP reader's rule; formats of one flag per pixel can then still hold it.
+    """
     planes = {STACK_PLANE: masked} | ({GLOBAL_PLANE: global_} if global_ is not None else {})
     schema = mask.schema.with_planes(*planes)
+    own = schema.resolve(NO_DATA_PLANE.name)
+    if empty is not None and own is None:
+        schema = schema.with_planes(NO_DATA_PLANE)
+        own = NO_DATA_PLANE.name
     array = mask.array.astype(schema.dtype, copy=copy)
-    bits = {plane: schema.dtype.type(1 << schema.bit(plane.name)) for plane in planes}
+    bits = {plane.name: schema.dtype.type(1 << schema.bit(plane.name)) for plane in planes}
     array &= ~np.bitwise_or.reduce(list(bits.values()))
+    if empty is not None:  # where the file marked nothing
+        unexplained = array == 0
+        unexplained &= empty
+        np.bitwise_or(array, schema.dtype.type(1 << schema.bit(own)), out=array, where=unexplained)
     for plane, where in planes.items():  # whole-array bit operations (Mask.set indexes pixel by pixel)
-        np.bitwise_or(array, bits[plane], out=array, where=where)
+        np.bitwise_or(array, bits[plane.name], out=array, where=where)
     return Mask(array, schema, copy=False)
 
 
@@ -217,8 +257,14 @@ def mask_image(
     *,
     copy: bool = True,
     name: str = "",
+    apply: bool = True,
 ) -> tuple[MaskedImage, dict]:
     """KBMOD's per-image steps on one image: flags, threshold, union with the global mask, grow, apply.
+
+    Pixels without data (:func:`no_data`: science or variance NaN or infinite, variance <= 0) are
+    set in the image's ``NO_DATA`` plane (added when it has none) where no plane flags them
+    already; they are flagged with the others when ``flag_keys`` names ``NO_DATA`` (the default),
+    and always masked.
 
     Parameters
     ----------
@@ -232,15 +278,22 @@ def mask_image(
         images read only to be masked).
     name : str
         The image's file, for messages.
+    apply : bool
+        Set science and variance to NaN where masked. ``False`` leaves them as
+        they are (not copied) and computes the mask and statistics alone, for
+        outputs that are masks.
 
     Returns
     -------
     (MaskedImage, dict)
         A new image with science and variance NaN where masked and the mask
-        planes ``STACK_MASKED`` (and ``GLOBAL``) added; and its statistics:
+        planes ``STACK_MASKED`` (and ``GLOBAL``, ``NO_DATA``) added; and its statistics:
         ``flags`` (the integer used), ``unknown_flags``, ``n_flagged``,
-        ``n_threshold``, ``n_global``, ``n_masked`` (set by the pipeline),
-        ``n_nan`` (science or variance NaN afterwards) and ``masked_fraction``.
+        ``n_threshold``, ``n_global``, ``n_no_data`` (pixels without data),
+        ``n_masked`` (``STACK_MASKED``: the grown union and the pixels without
+        data), ``n_nan`` (science or variance NaN afterwards, KBMOD's masked
+        pixels: the same), ``masked_fraction`` (KBMOD's), ``no_data_fraction``
+        and ``usable_fraction`` (neither masked nor without data).
 
     Examples
     --------
@@ -266,15 +319,26 @@ def mask_image(
         n_threshold = int(np.count_nonzero(above))
         masked |= above
         del above
+    empty = no_data(image.image, image.variance)
+    n_no_data = int(np.count_nonzero(empty))
+    if config.flags_no_data and n_no_data:
+        masked |= empty
     if global_ is not None:
         masked |= global_
     if config.mask_grow > 0:
         masked = grow_union(masked, config.mask_grow, config.footprint)
-    science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
-    n_nan = _apply_nan(science, variance, masked)
+    if n_no_data:
+        masked |= empty
+    if apply:
+        science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
+        _apply_nan(science, variance, masked)
+    else:
+        science, variance = image.image, image.variance
+    n_masked = int(np.count_nonzero(masked))
+    size = image.image.size
     out = MaskedImage(
         science,
-        mask=_output_mask(mask, masked, global_, copy),
+        mask=_output_mask(mask, masked, global_, empty if n_no_data else None, copy),
         variance=variance,
         unit=image.unit,
         wcs=image.wcs,
@@ -287,15 +351,21 @@ def mask_image(
         "n_flagged": n_flagged,
         "n_threshold": n_threshold,
         "n_global": 0 if global_ is None else int(np.count_nonzero(global_)),
-        "n_masked": int(np.count_nonzero(masked)),
-        "n_nan": n_nan,
-        "masked_fraction": n_nan / image.image.size if image.image.size else 0.0,
+        "n_no_data": n_no_data,
+        "n_masked": n_masked,
+        "n_nan": n_masked,
+        "masked_fraction": n_masked / size if size else 0.0,
+        "no_data_fraction": n_no_data / size if size else 0.0,
+        "usable_fraction": 1 - n_masked / size if size else 0.0,
     }
     return out, stats
 
 
 def _dropped(stats: dict, config: StackConfig) -> bool:
-    return stats["masked_fraction"] > config.max_masked_pixels
+    """KBMOD's rule (``masked_fraction > max_masked_pixels``), or usable below ``min_usable``."""
+    if stats["masked_fraction"] > config.max_masked_pixels:
+        return True
+    return config.min_usable is not None and stats["usable_fraction"] < config.min_usable
 
 
 # -- whole stacks in memory -----------------------------------------------------------------------
@@ -336,7 +406,9 @@ def _count_dtype(n_images: int) -> np.dtype:
     return np.dtype(np.uint16 if n_images < 1 << 16 else np.uint32)
 
 
-def mask_stack(images: Sequence[MaskedImage], config: StackConfig | None = None) -> StackResult:
+def mask_stack(
+    images: Sequence[MaskedImage], config: StackConfig | None = None, *, groups: Sequence[str] | None = None
+) -> StackResult:
     """Run the pipeline on images held in memory (see :func:`run_stack` for files).
 
     Parameters
@@ -345,6 +417,9 @@ def mask_stack(images: Sequence[MaskedImage], config: StackConfig | None = None)
         Not modified. With global masking they must share one shape.
     config : StackConfig, optional
         Default: KBMOD's defaults.
+    groups : sequence of str, optional
+        The group of each image (a night, a filter): the global mask then counts
+        each group once, where any of its images has a repeated flag.
 
     Returns
     -------
@@ -353,13 +428,18 @@ def mask_stack(images: Sequence[MaskedImage], config: StackConfig | None = None)
     """
     config = config or StackConfig()
     names = [f"image {i}" for i in range(len(images))]
+    if groups is not None and len(groups) != len(images):
+        raise ParameterError(f"groups: {len(groups)} given for {len(images)} images")
     counts = None
     if config.global_masking:
-        for name, image in zip(names, images):
+        votes: dict = {}  # group (or image) -> where any of its images has a repeated flag
+        for index, (name, image) in enumerate(zip(names, images)):
             vote = count_repeated(image.mask, config)
-            if counts is None:
-                counts = np.zeros(vote.shape, dtype=_count_dtype(len(images)))
-            _check_shape(counts.shape, vote.shape, names[0], name)
+            _check_shape(next(iter(votes.values())).shape if votes else vote.shape, vote.shape, names[0], name)
+            key = index if groups is None else str(groups[index])
+            votes[key] = votes[key] | vote if key in votes else vote
+        counts = np.zeros(images[0].shape, dtype=_count_dtype(len(images)))
+        for vote in votes.values():
             counts += vote
     global_ = None if counts is None else global_mask(counts, config)
     outputs, rows = [], []

@@ -63,6 +63,8 @@ def run_per_hdu(
     write_options: Mapping | None,
     summary_file: str,
     global_file: str,
+    write_images: bool = False,
+    output_name: Callable[[str, bool], str] = lambda path, whole: os.path.basename(path),
 ):
     """Run the one-HDU pipeline ``run_one`` CCD by CCD in a scratch folder, then assemble the
     per-exposure files, the global mask file and the summary in ``outdir``."""
@@ -76,10 +78,14 @@ def run_per_hdu(
             folder = os.path.join(scratch, label.replace(",", "_"))
             os.makedirs(folder)
             results[label] = run_one(
-                [f"{n}[{label}]" for n in names], folder, config, fmt, scheduler, True, write_options
+                [f"{n}[{label}]" for n in names], folder, config, fmt, scheduler, True, write_options, write_images
             )
         paths = {"summary": os.path.join(outdir, summary_file)}
-        outputs = _exposures(names, labels, results, outdir, fmt, overwrite)
+
+        def target_of(path: str) -> str:
+            return os.path.join(outdir, output_name(path, write_images))
+
+        outputs = _exposures(names, labels, results, target_of, fmt, overwrite)
         if config.global_masking:
             paths["global"] = os.path.join(outdir, global_file)
             _global(results, labels, names[0], paths["global"], overwrite)
@@ -93,8 +99,8 @@ def run_per_hdu(
     return replace(results[labels[0]], table=table, global_mask=masks, counts=counts, paths=paths)
 
 
-def _exposures(names, labels, results, outdir, fmt, overwrite) -> dict[tuple[str, str], str]:
-    """Each exposure's CCDs (those not dropped) in one file under its base name; ``{(file, hdu): path}``."""
+def _exposures(names, labels, results, target_of, fmt, overwrite) -> dict[tuple[str, str], str]:
+    """Each exposure's CCDs (those not dropped) in one file, ``target_of(its path)``; ``{(file, hdu): path}``."""
     written = {}
     for index, name in enumerate(names):
         with open_source(name) as source:
@@ -106,7 +112,7 @@ def _exposures(names, labels, results, outdir, fmt, overwrite) -> dict[tuple[str
                 units.append(replace(ext, obj=read(output)))
         if not units:
             continue
-        target = os.path.join(outdir, os.path.basename(layout.path))
+        target = target_of(layout.path)
         write(layout.replace(units), target, format=fmt, overwrite=overwrite, allow_loss=True)
         for ext in units:
             written[(name, ext.label)] = target

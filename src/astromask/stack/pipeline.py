@@ -8,14 +8,21 @@ KBMOD raises an error when no image is less than 90 % masked; so does
 :func:`run_stack`, after writing the summary.
 
 Streaming: pass 1 reads each mask alone (:func:`astromask.io.read_mask`, the mask HDUs only) and
-adds its repeated flags into a ``uint16`` count array; pass 2 reads, masks,
-writes and frees one image at a time. Memory is one image plus the count array.
-The per-pixel steps run block by block of rows (no image-sized temporaries)
-and the diamond growth on bit-packed rows (:mod:`astromask.stack.growth`).
+adds its repeated flags into a ``uint16`` count array (with ``group_by``, OR'ed within each
+group first: :mod:`astromask.stack.groups`); pass 2 reads, masks, writes and frees one image
+at a time. Memory is one image plus the count array. The per-pixel steps run block by block
+of rows (no image-sized temporaries) and the diamond growth on bit-packed rows
+(:mod:`astromask.stack.growth`).
 
-Outputs keep the input's mask planes and add ``STACK_MASKED`` (KBMOD's 0/1
-mask: the pixels set to NaN by the pipeline) and, with global masking,
-``GLOBAL`` (the global mask, before growth).
+Outputs are what is new (KBMOD masks in memory and searches; it writes no masked copies):
+each exposure's mask, ``<name>_mask.fits``, in its own format where that format keeps a
+lone mask (afw's mask file, JWST DQ, plain FITS), else as a plain FITS ``MASK`` HDU with
+lsst.images' ``MSKN`` cards, losslessly compressed, with the origin and sky WCS; it keeps
+the input's planes and adds ``STACK_MASKED`` (KBMOD's 0/1 mask: the pixels a search must
+skip, NaN in the masked copies), ``NO_DATA`` where there is no data and, with global
+masking, ``GLOBAL`` (the global mask, before growth). ``write_images=True`` writes the whole
+masked exposure instead, under the input's name. :func:`iter_masked` gives the masked
+exposures to a consumer in memory and writes nothing.
 """
 
 from __future__ import annotations
@@ -35,14 +42,12 @@ from ..core.masked_image import MaskedImage
 from ..core.schema import MaskSchema
 from ..errors import (
     AstromaskError,
-    FormatError,
     OutputExistsError,
     ParameterError,
 )
 from ..inputs import expand_inputs
-from ..io import WRITE_FORMATS, output_format, read_mask, write
-from ..io import open as open_source
-from ..io.fitsfile import make_image_hdu, parse_fits_name, stored_float_order, write_atomic
+from ..io import WRITE_FORMATS, output_format, registry, write, write_mask
+from ..io.fitsfile import make_image_hdu, parse_fits_name, write_atomic
 from ..io.formats.plain import mask_hdu
 from .config import StackConfig
 from .masking import (
@@ -50,19 +55,16 @@ from .masking import (
     STACK_PLANE,
     UNUSABLE_FRACTION,
     StackResult,
-    _check_shape,
-    _count_dtype,
     _dropped,
     _row,
     _table,
-    count_repeated,
     global_mask,
-    mask_image,
 )
+from .passes import count_votes, mask_file
 from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
 
-__all__ = ["GLOBAL_FILE", "SUMMARY_FILE", "run_stack"]
+__all__ = ["GLOBAL_FILE", "SUMMARY_FILE", "output_name", "run_stack"]
 
 log = logging.getLogger("astromask")
 
@@ -85,62 +87,26 @@ class _Job:
     overwrite: bool
     config: StackConfig
     write_options: Mapping | None = None
+    write_images: bool = False
+    group: str = ""
 
 
-@dataclass(frozen=True)
-class _Votes:
-    """Pass-1 partial result: repeated-flag counts of some images, and the first image's name.
+def output_name(path: str, write_images: bool = False) -> str:
+    """The base name of an exposure's output: ``exp1_mask.fits`` for ``exp1.fits.fz``, or the
+    input's own name when the whole masked exposure is written.
 
-    One image's vote is kept as packed bits (``packed``, an eighth of a
-    boolean array, for the transfers between Dask workers); sums as counts.
+    >>> output_name("night1/exp1.fits.fz"), output_name("exp1.fits", write_images=True)
+    ('exp1_mask.fits', 'exp1.fits')
     """
-
-    first: str
-    shape: tuple[int, int]
-    counts: np.ndarray
-    packed: bool = False
-
-    @classmethod
-    def of_image(cls, name: str, vote: np.ndarray) -> _Votes:
-        return cls(name, vote.shape, np.packbits(vote, axis=None), packed=True)
-
-    def add_to(self, total: np.ndarray) -> None:
-        """``total += `` these counts."""
-        if self.packed:
-            total += np.unpackbits(self.counts, count=total.size).reshape(self.shape).view(bool)
-        else:
-            total += self.counts
-
-
-def _vote(name: str, config: StackConfig) -> _Votes:
-    """Pass-1 task: read one mask and return where it has a repeated flag."""
-    mask = read_mask(name)
-    log.info("%s: %s planes, repeated flags counted", name, mask.schema.name or "")
-    return _Votes.of_image(name, count_repeated(mask, config, name=name))
-
-
-class _Combine:
-    """Pass-1 reduction: sum partial counts into a new array (inputs are left as they are)."""
-
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
-
-    def __call__(self, parts: Sequence[_Votes]) -> _Votes:
-        total = np.zeros(parts[0].shape, dtype=self.dtype)
-        for part in parts:
-            _check_shape(total.shape, part.shape, parts[0].first, part.first)
-            part.add_to(total)
-        return _Votes(parts[0].first, total.shape, total)
-
-
-class _VoteTask:
-    """Picklable ``name -> _Votes`` for the schedulers."""
-
-    def __init__(self, config: StackConfig) -> None:
-        self.config = config
-
-    def __call__(self, name: str) -> _Votes:
-        return _vote(name, self.config)
+    base = os.path.basename(parse_fits_name(path).path)
+    if write_images:
+        return base
+    stem = base
+    for suffix in (".gz", ".fz", ".bz2"):
+        stem = stem[: -len(suffix)] if stem.lower().endswith(suffix) else stem
+    for suffix in (".fits", ".fit", ".fts"):
+        stem = stem[: -len(suffix)] if stem.lower().endswith(suffix) else stem
+    return f"{stem}_mask.fits"
 
 
 def _output_format(input_format: str, image: MaskedImage, to: str | None) -> str:
@@ -199,36 +165,29 @@ def _big_endian(array: np.ndarray) -> np.ndarray:
     return array.view(big)
 
 
-def _read_image(name: str) -> tuple[str, MaskedImage | Mask]:
-    """:func:`astromask.io.read`, and the format it found; science and variance as stored.
-
-    Floating-point pixels keep the file's byte order (big-endian): pass 2
-    only compares them, sets some to NaN and writes them back, all of which
-    work on either order, so they are never swapped. The file's HDUs are
-    freed on return.
-    """
-    with open_source(name) as source, stored_float_order():
-        return source.format, source.read()
-
-
 def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
-    """Pass-2 task: read one image, mask it, write it (unless dropped), return its summary row."""
-    fmt, image = _read_image(job.path)
-    if not isinstance(image, MaskedImage):
-        raise FormatError("holds a mask, not an image; stack inputs are images", path=job.name)
-    schema_name = image.mask.schema.name
-    out, stats = mask_image(image, job.config, global_, copy=False, name=job.name)
-    del image
+    """Pass-2 task: read one image, mask it, write its mask or the whole masked image (unless
+    dropped), return its summary row."""
+    fmt, schema_name, out, stats = mask_file(job.path, job.name, job.config, global_, job.write_images)
     mask = out.mask
     dropped = _dropped(stats, job.config)
     written = ""
-    if not dropped:
+    if job.config.group_by is not None:
+        stats["group"] = job.group
+    if not dropped and not job.write_images:
+        written = output_format(fmt, mask, job.to)
+        options = {"compression": "RICE_1", **(job.write_options or {})}
+        geometry = {"xy0": out.xy0, "wcs": out.wcs, "metadata": out.metadata}
+        del out  # science and variance: not written
+        write_mask(mask, job.output, format=written, overwrite=job.overwrite, **geometry, **options)
+    elif not dropped:
         written = _output_format(fmt, out, job.to)
         stored = _for_writing(out, written)  # takes over the pixels of out
         del out
         options = _write_options(written, stored.mask) if job.write_options is None else job.write_options
         write(stored, job.output, format=written, overwrite=job.overwrite, **options)
         del stored
+    if not dropped:
         log.info(
             "%s: %d pixels masked (%.2f %%), wrote %s (%s)",
             job.name,
@@ -240,11 +199,11 @@ def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
     return _row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
 
 
-def _plan_outputs(names: list[str], outdir: str, overwrite: bool) -> dict[str, str]:
+def _plan_outputs(names: list[str], outdir: str, overwrite: bool, write_images: bool = False) -> dict[str, str]:
     """Output file of each input, and the summary and global-mask files; refuse collisions and clobbering."""
     outputs: dict[str, str] = {}
     for name in names:
-        target = os.path.join(outdir, os.path.basename(parse_fits_name(name).path))
+        target = os.path.join(outdir, output_name(name, write_images))
         if target in outputs.values():
             other = next(k for k, v in outputs.items() if v == target)
             raise AstromaskError(f"{name} and {other} would both be written to {target}; rename one of them")
@@ -267,14 +226,25 @@ def _plan_outputs(names: list[str], outdir: str, overwrite: bool) -> dict[str, s
     return outputs
 
 
-def _write_global(path: str, global_: np.ndarray, counts: np.ndarray, config: StackConfig, overwrite: bool) -> None:
+def _write_global(
+    path: str,
+    global_: np.ndarray,
+    counts: np.ndarray,
+    config: StackConfig,
+    overwrite: bool,
+    n_groups: int | None = None,
+) -> None:
     """The global mask (plane ``GLOBAL``) and the per-pixel counts (``COUNT`` HDU) as one FITS file.
 
     PLIO_1 and RICE_1 compress these integers losslessly and, unlike GZIP
     (whose tiles carry a time stamp), give the same bytes on every run.
     """
     header = fits.Header()
-    header["NIMAGES"] = (int(counts.max(initial=0)), "most images with a repeated flag at one pixel")
+    what = "groups" if n_groups is not None else "images"
+    header["NIMAGES"] = (int(counts.max(initial=0)), f"most {what} with a repeated flag at one pixel")
+    if n_groups is not None:
+        header["GROUPBY"] = (config.group_by, "COUNT counts groups of exposures, each once")
+        header["NGROUPS"] = (n_groups, "groups of exposures")
     header["MASKNUM"] = (config.mask_num_images, "mask_num_images: GLOBAL where COUNT >= this")
     header["REPFLAGS"] = (",".join(config.repeated_flag_keys), "repeated_flag_keys")
     mask = Mask.from_bool(global_, GLOBAL_PLANE)
@@ -303,6 +273,7 @@ def run_stack(
     scheduler: str | None = None,
     overwrite: bool = False,
     write_options: Mapping | None = None,
+    write_images: bool = False,
 ) -> StackResult:
     """Mask a stack of image files the KBMOD way, streaming, optionally on Dask.
 
@@ -312,14 +283,16 @@ def run_stack(
         Image files, globs, directories or list files (see
         :func:`~astromask.stack.inputs.expand_inputs`), in any format astromask reads.
     outdir : str
-        Directory for the outputs (created if needed): each masked image under
-        its input's base name, ``global_mask.fits`` (with global masking) and
-        ``stack_summary.ecsv``.
+        Directory for the outputs (created if needed): each exposure's mask as
+        ``<name>_mask.fits`` (:func:`output_name`; the whole masked exposure under
+        its input's base name with ``write_images``), ``global_mask.fits`` (with
+        global masking) and ``stack_summary.ecsv``.
     config : StackConfig, optional
         Parameters (default: KBMOD's defaults).
     to : str, optional
-        Output format; default the input's (DECam CP images are written as
-        afw legacy files, which keep the new planes).
+        Output format; default the input's where it stores the output whole, else
+        plain FITS for masks and afw for masked images (DECam CP masks cannot name
+        the new planes; lsst.images and CCDData files hold no lone mask).
     scheduler : str, optional
         ``None`` (this process), ``'synchronous'``, ``'threads'``,
         ``'processes'`` or a Dask scheduler address ``'tcp://host:port'``.
@@ -328,10 +301,14 @@ def run_stack(
         Replace existing outputs.
     write_options : mapping, optional
         Options of :func:`astromask.io.write` for the output format, e.g.
-        ``{"compression": "GZIP_2"}``. By default images and variances are
-        written uncompressed and masks losslessly compressed where the format
-        compresses them (RICE_1 for lsst.images and plain FITS masks); afw,
-        JWST and CCDData outputs are uncompressed, as those formats write.
+        ``{"compression": "GZIP_2"}``. By default masks are losslessly
+        compressed (RICE_1, tiles of whole rows); with ``write_images``, images
+        and variances are written uncompressed and masks compressed where the
+        format compresses them (RICE_1 for lsst.images and plain FITS masks);
+        afw, JWST and CCDData images are uncompressed, as those formats write.
+    write_images : bool
+        Also write the masked science and variance: the whole masked exposure,
+        in place of its mask.
 
     Returns
     -------
@@ -340,18 +317,27 @@ def run_stack(
         ``format`` (written), ``schema`` (the plane map the file was read
         with), ``ny``, ``nx``, ``flags`` (integer flags used), ``unknown_flags``
         (flag names the file lacks), ``n_flagged``, ``n_threshold``,
-        ``n_global``, ``n_masked``, ``n_nan``, ``masked_fraction``,
-        ``dropped``, then ``n_<PLANE>`` for each output plane.
+        ``n_global``, ``n_no_data``, ``n_masked``, ``n_nan``,
+        ``masked_fraction``, ``no_data_fraction``, ``usable_fraction``,
+        ``group`` (with ``group_by``), ``dropped``, then ``n_<PLANE>`` for each
+        output plane.
 
     Raises
     ------
     AstromaskError
-        When no image is less than 90 % masked (after writing the summary).
+        When every image is dropped, or (KBMOD's rule, unless ``min_usable`` is
+        set) when no image is less than 90 % masked; after writing the summary.
     """
     config = config or StackConfig()
     check_scheduler(scheduler)
     if to is not None and to not in WRITE_FORMATS:
         raise ParameterError(f"to must be one of {WRITE_FORMATS}, got {to!r}")
+    if to is not None and not write_images and not registry.get(to).lone_mask:
+        lone = ", ".join(name for name, fmt in registry.FORMATS.items() if fmt.lone_mask and fmt.writes)
+        raise ParameterError(
+            f"to={to!r}: {to} files hold no lone mask, and the stack writes masks; give write_images "
+            f"(--write-images) to write whole masked exposures, or one of {lone}"
+        )
     names = expand_inputs(inputs)
     outdir = os.path.abspath(os.fspath(outdir))
     made = not os.path.exists(outdir)
@@ -360,9 +346,10 @@ def run_stack(
     try:
         labels = hdu_labels(names)  # exposures of several CCDs: a stack per CCD
         if labels is None:
-            result = _run_stack(names, outdir, config, to, scheduler, overwrite, write_options)
+            result = _run_stack(names, outdir, config, to, scheduler, overwrite, write_options, write_images)
         else:
-            _plan_outputs([parse_fits_name(n).path for n in names], outdir, overwrite)  # before any work
+            paths = [parse_fits_name(n).path for n in names]
+            _plan_outputs(paths, outdir, overwrite, write_images)  # before any work
             result = run_per_hdu(
                 names,
                 labels,
@@ -373,6 +360,8 @@ def run_stack(
                 scheduler=scheduler,
                 overwrite=overwrite,
                 write_options=write_options,
+                write_images=write_images,
+                output_name=output_name,
                 summary_file=SUMMARY_FILE,
                 global_file=GLOBAL_FILE,
             )
@@ -384,11 +373,13 @@ def run_stack(
             os.rmdir(outdir)
         raise
     fractions = np.asarray(result.table["masked_fraction"], dtype=float)
-    if not np.any(fractions < UNUSABLE_FRACTION):  # the outputs are whole: the summary says why
+    if config.min_usable is None and not np.any(fractions < UNUSABLE_FRACTION):  # the outputs are whole
         raise AstromaskError(
             f"no image is less than {UNUSABLE_FRACTION:.0%} masked (lowest "
             f"{fractions.min():.1%}); see {result.paths['summary']}"
         )
+    if config.min_usable is not None and np.all(result.table["dropped"]):
+        raise AstromaskError(f"every image was dropped (see its usable_fraction column): {result.paths['summary']}")
     return result
 
 
@@ -402,26 +393,35 @@ def _listing(folder: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options) -> StackResult:
-    outputs = _plan_outputs(names, outdir, overwrite)
+def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options, write_images=False) -> StackResult:
+    outputs = _plan_outputs(names, outdir, overwrite, write_images)
     paths = {"summary": os.path.join(outdir, SUMMARY_FILE)}
     counts = global_ = None
+    groups: dict[str, str] = {}
     # the global mask file is compressed and written in a thread of its own while pass 2 runs
     with Runner(scheduler) as runner, ThreadPoolExecutor(1) as writer:
         written = None
         if config.global_masking:
-            log.info("pass 1: counting %s in %d images", ",".join(config.repeated_flag_keys), len(names))
-            dtype = _count_dtype(len(names))
-            votes = runner.reduce(
-                _VoteTask(config), [os.path.abspath(n) for n in names], _Combine(dtype), label="stack-count"
-            )
-            counts = _Combine(dtype)([votes]).counts if votes.packed else votes.counts.astype(dtype, copy=False)
+            counts, groups = count_votes(runner, names, config)
             global_ = global_mask(counts, config)
             paths["global"] = os.path.join(outdir, GLOBAL_FILE)
-            written = writer.submit(_write_global, paths["global"], global_, counts, config, overwrite)
-            log.info("global mask: %d pixels in >= %d images", int(global_.sum()), config.mask_num_images)
+            n_groups = len(set(groups.values())) if config.group_by is not None else None
+            written = writer.submit(_write_global, paths["global"], global_, counts, config, overwrite, n_groups)
+            what = "groups" if n_groups is not None else "images"
+            log.info("global mask: %d pixels in >= %d %s", int(global_.sum()), config.mask_num_images, what)
         jobs = [
-            _Job(i, name, os.path.abspath(name), outputs[name], to, overwrite, config, write_options)
+            _Job(
+                i,
+                name,
+                os.path.abspath(name),
+                outputs[name],
+                to,
+                overwrite,
+                config,
+                write_options,
+                write_images,
+                groups.get(name, ""),
+            )
             for i, name in enumerate(names)
         ]
         log.info("pass 2: masking %d images", len(jobs))
@@ -430,6 +430,8 @@ def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options) -
             written.result()  # its errors are raised here
     table = _table(rows, config, global_)
     table.meta["global_mask_file"] = os.path.basename(paths["global"]) if "global" in paths else None
+    if config.group_by is not None and groups:
+        table.meta["n_groups"] = len(set(groups.values()))
     _write_table(table, paths["summary"])
     result = StackResult(table, global_, counts, [], paths)
     for row in table[table["dropped"]]:

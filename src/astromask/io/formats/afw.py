@@ -37,8 +37,11 @@ Writing
     ``VARIANCE`` (uncompressed unless ``compression='GZIP_2'``, ``'RICE_1'``,
     ... is given; floats are compressed losslessly); all metadata goes to the
     primary, so a read/write/read cycle gives the same metadata. A lone
-    :class:`~astromask.Mask` is refused (a file holding only a ``MASK`` HDU
-    is still read, as a Mask). The mask is written
+    :class:`~astromask.Mask` becomes afw's own mask file (what ``Mask.writeFits``
+    writes and ``Mask.readFits`` reads: the first HDU with data is the mask, with
+    its ``MP_*`` cards), here the primary then a ``MASK`` HDU; :func:`write_mask`
+    writes one with an origin, WCS and metadata. Such a file is read back as a
+    Mask. The mask is written
     as ``int32`` (bit 31 as ``-2147483648``); a schema using more than 32 bits
     is refused, afw masks being 32-bit.
 
@@ -327,7 +330,7 @@ def _int32_mask(mask: Mask) -> np.ndarray:
     array = mask.array
     if array.dtype.itemsize > 4 and array.size and int(np.bitwise_or.reduce(array, axis=None)) >> _AFW_MASK_BITS:
         raise ParameterError("mask values use bits above 31; afw masks are 32-bit")
-    return array.astype(np.uint32).view(np.int32)
+    return array.astype(np.uint32, copy=False).view(np.int32)
 
 
 def _plane_header(exttype: str, xy0: tuple[int, int]) -> fits.Header:
@@ -352,14 +355,29 @@ def _mask_hdu(mask: Mask, xy0, compression: str | None, wcs=None):
     return make_image_hdu(data, hdr, name="MASK", compression=mask_compression(data, compression))
 
 
-def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dict[str, fits.HDUList]:
+def write_mask(
+    mask: Mask, path: str, *, xy0=(0, 0), wcs=None, metadata=None, compression: str | None = None
+) -> dict[str, fits.HDUList]:
+    """A mask as afw's mask file: primary (metadata) + ``MASK`` with ``MP_*`` cards, the origin
+    (``LTV``, ``A`` WCS) and the sky WCS.
+
+    >>> from astromask.core.presets import get_schema
+    >>> mask = Mask(np.zeros((2, 3), np.uint32), get_schema("rubin"))
+    >>> hdul = write_mask(mask, "out.fits", xy0=(5, 7), compression="RICE_1")["out.fits"]
+    >>> [h.name for h in hdul], hdul["MASK"].header["LTV2"], hdul["MASK"].header["MP_BAD"]
+    (['PRIMARY', 'MASK'], -7, 0)
+    """
+    return {path: fits.HDUList([_primary(metadata), _mask_hdu(mask, xy0, compression, wcs)])}
+
+
+def write(obj: MaskedImage | Mask, path: str, *, compression: str | None = None) -> dict[str, fits.HDUList]:
     """The HDUs of an afw legacy file.
 
     Parameters
     ----------
-    obj : MaskedImage
-        A lone :class:`~astromask.Mask` is refused (afw files hold masked
-        images; use the ``fits`` or ``decam`` format for it).
+    obj : MaskedImage or Mask
+        A lone :class:`~astromask.Mask` is written as afw's mask file
+        (primary + ``MASK``).
     path : str
         Output name.
     compression : {None, 'GZIP_1', 'GZIP_2', 'RICE_1', 'PLIO_1', 'HCOMPRESS_1'}
@@ -376,7 +394,7 @@ def write(obj: MaskedImage, path: str, *, compression: str | None = None) -> dic
     (['PRIMARY', 'IMAGE', 'MASK', 'VARIANCE'], -5, dtype('int32'))
     """
     if isinstance(obj, Mask):
-        raise ParameterError("the afw format stores masked images; write a lone Mask with format='fits' or 'decam'")
+        return {path: fits.HDUList([_primary(None), _mask_hdu(obj, (0, 0), compression)])}
     if not isinstance(obj, MaskedImage):
         raise ParameterTypeError(f"can only write a MaskedImage, got {type(obj).__name__}")
     image_header = _plane_header("IMAGE", obj.xy0)

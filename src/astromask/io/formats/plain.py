@@ -258,6 +258,17 @@ def mask_hdu(mask: Mask, *, name: str = "MASK", compression: str | None = "GZIP_
     return make_image_hdu(data, hdr, name=name, compression=mask_compression(data, compression))
 
 
+def write_mask(
+    mask: Mask, path: str, *, xy0=(0, 0), wcs=None, metadata=None, compression: str | None = "GZIP_2"
+) -> dict[str, fits.HDUList]:
+    """A mask with an origin and sky WCS (the ``MASK`` HDU :func:`write` gives a masked image), the
+    metadata in the primary: the layout of an lsst.images ``MASK`` HDU (``MSKN`` cards)."""
+    header = origin_cards(xy0, ltv=True) if tuple(xy0) != (0, 0) else fits.Header()
+    header.extend(wcs_cards(wcs), unique=True)
+    primary = fits.PrimaryHDU(header=metadata_header(metadata))
+    return {path: fits.HDUList([primary, mask_hdu(mask, compression=compression, header=header)])}
+
+
 def write(
     obj: MaskedImage | Mask, path: str, *, compression: str | None = "GZIP_2", image_compression: str | None = None
 ) -> dict[str, fits.HDUList]:

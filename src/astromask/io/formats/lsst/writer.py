@@ -198,7 +198,7 @@ def _mask_hdus(mask: Mask, xy0: tuple[int, int], wcs: WCS | None, choice: _Compr
         planes = cards.msk_cards(MaskSchema([p for _, p in chunk], dtype=np.uint32))
         header = _plane_header("MASK", xy0, ver=k + 1, planes=planes, wcs=wcs)
         _date_card(header)
-        hdus.append(make_image_hdu(disk, header, name="MASK", compression=choice.algorithm))
+        hdus.append(make_image_hdu(disk, header, name="MASK", compression=choice.algorithm, row_tiles=True))
         refs.append(_ref("MASK", k + 1, disk, "mask"))
     return hdus, refs
 
