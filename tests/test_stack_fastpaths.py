@@ -184,3 +184,36 @@ def test_mask_outputs_are_compressed_in_their_own_format(tmp_path, fmt, expected
     if expected != "jwst":
         header = fits.getheader(output, 1)
         assert WCS(header).wcs.crval[0] == pytest.approx(150.0)
+
+
+@pytest.mark.parametrize("order", ["<", ">"], ids=["native", "big-endian"])
+@pytest.mark.parametrize("threshold", [None, 0.5, -0.25, 1e30])
+@pytest.mark.parametrize("flag_keys", [["BAD", "EDGE"], ["BAD", "NO_DATA"]])
+def test_compiled_passes_equal_the_numpy_passes(monkeypatch, order, threshold, flag_keys):
+    """Floats as bit patterns (NaN, +-inf, -0, negative and zero variance, the threshold's float32 order) give
+    the bits and counts of the numpy passes, in either byte order, with and without a global mask."""
+    rng = np.random.default_rng(7)
+    shape = (61, 47)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.25, 1e-45, -1e-45, 3e38], np.float32)
+    science = rng.normal(0, 1, shape).astype(np.float32)
+    variance = rng.uniform(0.5, 2, shape).astype(np.float32)
+    for array in (science, variance):
+        where = rng.random(shape) < 0.08
+        array[where] = rng.choice(specials, where.sum())
+    mi = MaskedImage(science.astype(order + "f4"), schema=RUBIN, variance=variance.astype(order + "f4"))
+    mi.mask.array[rng.random(shape) < 0.05] |= BAD
+    mi.mask.array[rng.random(shape) < 0.05] |= 1 << RUBIN.bit("NO_DATA")
+    global_ = rng.random(shape) < 0.01
+    config = StackConfig(flag_keys=flag_keys, mask_threshold=threshold, mask_grow=1)
+    assert masking._compiled(mi)
+    for g in (None, global_):
+        compiled, compiled_stats = mask_image(mi, config, g)
+        with monkeypatch.context() as patch:
+            patch.setattr(masking, "_compiled", lambda image: False)
+            plain, plain_stats = mask_image(mi, config, g)
+        assert compiled.mask == plain.mask
+        np.testing.assert_array_equal(compiled.image, plain.image)
+        np.testing.assert_array_equal(compiled.variance, plain.variance)
+        assert compiled_stats.pop("_planes") == plain.mask.counts()
+        assert compiled_stats == plain_stats
+        assert compiled_stats["n_no_data"] > 0 and (threshold is None or compiled_stats["n_threshold"] > 0)

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.table import MaskedColumn, Table
+from astropy.table import Table
 
 from ..core.mask import Mask
 from ..core.masked_image import MaskedImage
@@ -50,6 +50,7 @@ from ..errors import (
 )
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
+from .summary import row, table_of
 
 __all__ = [
     "GLOBAL_PLANE",
@@ -222,15 +223,61 @@ def _as_float(array: np.ndarray, copy: bool) -> np.ndarray:
     return array.astype(np.float64 if array.dtype.itemsize >= 4 else np.float32)
 
 
+def _compiled(image: MaskedImage) -> bool:
+    """Whether the compiled passes (:mod:`astromask.stack._kernels`) take these pixels: ``float32``
+    science and variance of one byte order, C-ordered, as every stack input format stores them."""
+    science, variance, mask = image.image, image.variance, image.mask.array
+    return (
+        science.dtype.kind == "f"
+        and science.dtype.itemsize == 4
+        and variance.dtype == science.dtype
+        and science.ndim == 2
+        and all(a.flags.c_contiguous for a in (science, variance, mask))
+    )
+
+
+def _flag_compiled(image: MaskedImage, flags: int, config: StackConfig, global_: np.ndarray | None):
+    """:func:`mask_image`'s first steps in one compiled pass: ``masked``, ``empty`` and three counts."""
+    from ._kernels import flag_pixels, float_key
+
+    array = image.mask.array
+    masked = np.empty(image.shape, dtype=bool)
+    empty = np.empty(image.shape, dtype=bool)
+    key = float_key(config.mask_threshold) if config.thresholding else 0
+    counts = flag_pixels(
+        array,
+        array.dtype.type(flags & ((1 << 8 * array.dtype.itemsize) - 1)),
+        image.image.view(np.uint32),
+        image.variance.view(np.uint32),
+        not image.image.dtype.isnative,
+        np.uint32(key),
+        config.thresholding,
+        masked if global_ is None else global_,
+        global_ is not None,
+        config.flags_no_data,
+        masked,
+        empty,
+    )
+    return masked, empty, *(int(n) for n in counts)
+
+
 def _output_mask(
-    mask: Mask, masked: np.ndarray, global_: np.ndarray | None, empty: np.ndarray | None, copy: bool
-) -> Mask:
+    mask: Mask,
+    masked: np.ndarray,
+    global_: np.ndarray | None,
+    empty: np.ndarray | None,
+    copy: bool,
+    compiled: bool = False,
+) -> tuple[Mask, dict | None]:
     """The input planes plus ``STACK_MASKED`` (and ``GLOBAL``), set afresh, and the pixels without data
     that no input plane explains added to the file's own ``NO_DATA`` plane (or a synonym; else a new
     one): one clearing pass, one OR per plane.
 
     A pixel without data that the file flags already (a DECam CP cosmic ray has weight 0) keeps its
     own flags alone, as the CP reader's rule; formats of one flag per pixel can then still hold it.
+
+    ``compiled``: in one pass (:func:`astromask.stack._kernels.set_planes`), which also sets
+    ``masked`` where ``empty`` and returns the pixel count of every plane (else ``None``).
     """
     planes = {STACK_PLANE: masked} | ({GLOBAL_PLANE: global_} if global_ is not None else {})
     schema = mask.schema.with_planes(*planes)
@@ -240,14 +287,34 @@ def _output_mask(
         own = NO_DATA_PLANE.name
     array = mask.array.astype(schema.dtype, copy=copy)
     bits = {plane.name: schema.dtype.type(1 << schema.bit(plane.name)) for plane in planes}
-    array &= ~np.bitwise_or.reduce(list(bits.values()))
+    clear = np.bitwise_or.reduce(list(bits.values()))
+    if compiled:
+        from ._kernels import set_planes
+
+        counts = np.zeros(8 * schema.dtype.itemsize, dtype=np.int64)
+        zero = schema.dtype.type(0)
+        set_planes(
+            array,
+            ~clear,
+            bits[STACK_PLANE.name],
+            masked,
+            bits.get(GLOBAL_PLANE.name, zero),
+            masked if global_ is None else global_,
+            global_ is not None,
+            schema.dtype.type(1 << schema.bit(own)) if own is not None else zero,
+            masked if empty is None else empty,
+            empty is not None,
+            counts,
+        )
+        return Mask(array, schema, copy=False), {p.name: int(counts[i]) for i, p in schema.items()}
+    array &= ~clear
     if empty is not None:  # where the file marked nothing
         unexplained = array == 0
         unexplained &= empty
         np.bitwise_or(array, schema.dtype.type(1 << schema.bit(own)), out=array, where=unexplained)
     for plane, where in planes.items():  # whole-array bit operations (Mask.set indexes pixel by pixel)
         np.bitwise_or(array, bits[plane.name], out=array, where=where)
-    return Mask(array, schema, copy=False)
+    return Mask(array, schema, copy=False), None
 
 
 def mask_image(
@@ -310,6 +377,53 @@ def mask_image(
     if global_ is not None and global_.shape != image.shape:
         raise ParameterError(f"image shape {image.shape} differs from the global mask's {global_.shape}")
     flags, unknown = _image_flags(mask, config, name)
+    compiled = _compiled(image)
+    if compiled:
+        masked, empty, n_flagged, n_threshold, n_no_data = _flag_compiled(image, flags, config, global_)
+    else:
+        masked, empty, n_flagged, n_threshold, n_no_data = _flag_numpy(image, flags, config, global_)
+    if config.mask_grow > 0:
+        masked = grow_union(masked, config.mask_grow, config.footprint)
+    if n_no_data and not compiled:
+        masked |= empty
+    out_mask, planes = _output_mask(mask, masked, global_, empty if n_no_data else None, copy, compiled)
+    if apply:
+        science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
+        _apply_nan(science, variance, masked)
+    else:
+        science, variance = image.image, image.variance
+    n_masked = planes[STACK_PLANE.name] if planes else int(np.count_nonzero(masked))
+    size = image.image.size
+    out = MaskedImage(
+        science,
+        mask=out_mask,
+        variance=variance,
+        unit=image.unit,
+        wcs=image.wcs,
+        xy0=image.xy0,
+        metadata=image.metadata,
+    )
+    stats = {
+        "flags": int(flags),
+        "unknown_flags": ",".join(unknown),
+        "n_flagged": n_flagged,
+        "n_threshold": n_threshold,
+        "n_global": 0 if global_ is None else planes[GLOBAL_PLANE.name] if planes else int(np.count_nonzero(global_)),
+        "n_no_data": n_no_data,
+        "n_masked": n_masked,
+        "n_nan": n_masked,
+        "masked_fraction": n_masked / size if size else 0.0,
+        "no_data_fraction": n_no_data / size if size else 0.0,
+        "usable_fraction": 1 - n_masked / size if size else 0.0,
+    }
+    if planes:
+        stats["_planes"] = planes  # for the summary row (summary.row); not a column
+    return out, stats
+
+
+def _flag_numpy(image: MaskedImage, flags: int, config: StackConfig, global_: np.ndarray | None):
+    """:func:`_flag_compiled` for other pixel types, in numpy passes block by block."""
+    mask = image.mask
     masked = _select(mask.array, flags)  # a new array: the union is built in it
     n_flagged = int(np.count_nonzero(masked))
     n_threshold = 0
@@ -325,40 +439,7 @@ def mask_image(
         masked |= empty
     if global_ is not None:
         masked |= global_
-    if config.mask_grow > 0:
-        masked = grow_union(masked, config.mask_grow, config.footprint)
-    if n_no_data:
-        masked |= empty
-    if apply:
-        science, variance = _as_float(image.image, copy), _as_float(image.variance, copy)
-        _apply_nan(science, variance, masked)
-    else:
-        science, variance = image.image, image.variance
-    n_masked = int(np.count_nonzero(masked))
-    size = image.image.size
-    out = MaskedImage(
-        science,
-        mask=_output_mask(mask, masked, global_, empty if n_no_data else None, copy),
-        variance=variance,
-        unit=image.unit,
-        wcs=image.wcs,
-        xy0=image.xy0,
-        metadata=image.metadata,
-    )
-    stats = {
-        "flags": int(flags),
-        "unknown_flags": ",".join(unknown),
-        "n_flagged": n_flagged,
-        "n_threshold": n_threshold,
-        "n_global": 0 if global_ is None else int(np.count_nonzero(global_)),
-        "n_no_data": n_no_data,
-        "n_masked": n_masked,
-        "n_nan": n_masked,
-        "masked_fraction": n_masked / size if size else 0.0,
-        "no_data_fraction": n_no_data / size if size else 0.0,
-        "usable_fraction": 1 - n_masked / size if size else 0.0,
-    }
-    return out, stats
+    return masked, empty, n_flagged, n_threshold, n_no_data
 
 
 def _dropped(stats: dict, config: StackConfig) -> bool:
@@ -447,8 +528,8 @@ def mask_stack(
         out, stats = mask_image(image, config, global_)
         dropped = _dropped(stats, config)
         outputs.append(None if dropped else out)
-        rows.append(_row(index, name, "", "", image.mask.schema.name, out.mask, stats, dropped))
-    return StackResult(_table(rows, config, global_), global_, counts, outputs)
+        rows.append(row(index, name, "", "", image.mask.schema.name, out.mask, stats, dropped))
+    return StackResult(table_of(rows, config, global_), global_, counts, outputs)
 
 
 def _check_shape(expected: tuple, shape: tuple, first: str, name: str) -> None:
@@ -458,41 +539,3 @@ def _check_shape(expected: tuple, shape: tuple, first: str, name: str) -> None:
             "(run without repeated_flag_keys to mask images of different shapes)",
             path=name,
         )
-
-
-# -- summary table --------------------------------------------------------------------------------
-
-
-def _row(index, name, output, fmt, schema_name, mask: Mask, stats: dict, dropped: bool) -> dict:
-    return {
-        "index": index,
-        "file": name,
-        "output": "" if dropped else output,
-        "format": fmt,
-        "schema": schema_name or "",
-        "ny": mask.shape[0],
-        "nx": mask.shape[1],
-        **stats,
-        "dropped": dropped,
-        "planes": mask.counts(),
-    }
-
-
-def _table(rows: list[dict], config: StackConfig, global_: np.ndarray | None) -> Table:
-    """One row per image; ``n_<PLANE>`` columns per plane of any output mask (masked where a file lacks it)."""
-    rows = sorted(rows, key=lambda r: r["index"])
-    planes = list(dict.fromkeys(name for row in rows for name in row["planes"]))
-    scalar = [k for k in rows[0] if k != "planes"] if rows else []
-    table = Table()
-    for key in scalar:
-        table[key] = [row[key] for row in rows]
-    for plane in planes:
-        values = [row["planes"].get(plane, 0) for row in rows]
-        missing = [plane not in row["planes"] for row in rows]
-        table[f"n_{plane}"] = MaskedColumn(values, mask=missing, dtype=np.int64) if any(missing) else values
-    meta = {key: value for key, value in config.as_dict().items() if value is not None}
-    meta["n_images"] = len(rows)
-    meta["n_dropped"] = int(sum(bool(r["dropped"]) for r in rows))
-    meta["global_pixels"] = None if global_ is None else int(np.count_nonzero(global_))
-    table.meta.update(meta)
-    return table

@@ -56,13 +56,12 @@ from .masking import (
     UNUSABLE_FRACTION,
     StackResult,
     _dropped,
-    _row,
-    _table,
     global_mask,
 )
 from .passes import count_votes, mask_file
 from .per_hdu import hdu_labels, run_per_hdu
 from .scheduler import Runner, check_scheduler
+from .summary import row, table_of
 
 __all__ = ["GLOBAL_FILE", "SUMMARY_FILE", "output_name", "run_stack"]
 
@@ -196,7 +195,7 @@ def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
             job.output,
             written,
         )
-    return _row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
+    return row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
 
 
 def _plan_outputs(names: list[str], outdir: str, overwrite: bool, write_images: bool = False) -> dict[str, str]:
@@ -428,17 +427,18 @@ def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options, w
         rows = runner.map(_apply_file, jobs, global_, label="stack-apply")
         if written is not None:
             written.result()  # its errors are raised here
-    table = _table(rows, config, global_)
+    table = table_of(rows, config, global_)
     table.meta["global_mask_file"] = os.path.basename(paths["global"]) if "global" in paths else None
     if config.group_by is not None and groups:
         table.meta["n_groups"] = len(set(groups.values()))
     _write_table(table, paths["summary"])
     result = StackResult(table, global_, counts, [], paths)
-    for row in table[table["dropped"]]:
+    for dropped in table[table["dropped"]]:
         log.warning(
-            "dropped %s: %.1f %% masked > max_masked_pixels %.1f %%",
-            row["file"],
-            100 * row["masked_fraction"],
+            "dropped %s: %.1f %% masked (max_masked_pixels %.1f %%), %.1f %% usable",
+            dropped["file"],
+            100 * dropped["masked_fraction"],
             100 * config.max_masked_pixels,
+            100 * dropped["usable_fraction"],
         )
     return result
