@@ -78,16 +78,16 @@ def test_a_stack_interrupted_in_its_second_pass_leaves_no_output(cli, tmp_path, 
     for k in range(3):
         names.append(tmp_path / f"im{k}.fits")
         fits.PrimaryHDU(np.ones((20, 20), np.float32)).writeto(names[-1])
-    real = pipeline._apply_file
+    real = pipeline._mask_job
     calls = []
 
-    def apply_then_interrupt(job, global_):
+    def apply_then_interrupt(job, global_):  # the second image's write may still be in its thread
         calls.append(job.name)
         if len(calls) == 3:
             raise KeyboardInterrupt
         return real(job, global_)
 
-    monkeypatch.setattr(pipeline, "_apply_file", apply_then_interrupt)
+    monkeypatch.setattr(pipeline, "_mask_job", apply_then_interrupt)
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")

@@ -362,12 +362,16 @@ def test_command_prints_the_summary_and_the_global_mask(tmp_path, cli):
     )
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "pixel counts before growth; masked: the fraction after growth by 1 (diamond)"
-    assert lines[1].split() == ["file", "flagged", "threshold", "global", "masked", "kept"]
+    assert lines[0] == (
+        "pixel counts before growth; masked: the fraction after growth by 1 (diamond); "
+        "usable: neither masked nor without data"
+    )
+    assert lines[1].split() == ["file", "flagged", "threshold", "global", "no", "data", "masked", "usable", "kept"]
     # each image: its BAD pixel flagged, the repeated CR pixel global; grown by a radius-1 diamond
     masked = 5 + 5  # two disjoint diamonds of 5 pixels (BAD at (1, 1 + i), global at (4, 5))
     for i, line in enumerate(lines[2:5]):
-        assert line.split() == [f"exp{i}.fits", "1", "0", "1", f"{100 * masked / 320:.2f}%", "yes"]
+        usable = f"{100 - 100 * masked / 320:.2f}%"
+        assert line.split() == [f"exp{i}.fits", "1", "0", "1", "0", f"{100 * masked / 320:.2f}%", usable, "yes"]
     assert lines[5] == f"global mask: 1 pixels with CR in at least 2 images -> {tmp_path / 'out' / 'global_mask.fits'}"
     assert lines[6] == f"3 images masked, 0 dropped; summary {tmp_path / 'out' / 'stack_summary.ecsv'}"
     table = Table.read(tmp_path / "out" / "stack_summary.ecsv")

@@ -204,14 +204,21 @@ def summary_text(result, config: StackConfig) -> str:
 
     table = result.table
     width = max([len("file")] + [len(os.path.basename(name)) for name in table["file"]])
+    grouped = "group" in table.colnames
+    groups = [str(group) for group in table["group"]] if grouped else []
+    group_width = max([len("group")] + [len(group) for group in groups])
     lines = [
-        f"pixel counts before growth; masked: the fraction after growth by {config.mask_grow} ({config.footprint})",
-        f"{'file':{width}s}  {'flagged':>9s}  {'threshold':>9s}  {'global':>9s}  {'masked':>7s}  kept",
+        f"pixel counts before growth; masked: the fraction after growth by {config.mask_grow} ({config.footprint}); "
+        "usable: neither masked nor without data",
+        f"{'file':{width}s}  " + (f"{'group':{group_width}s}  " if grouped else "") + f"{'flagged':>9s}  "
+        f"{'threshold':>9s}  {'global':>9s}  {'no data':>9s}  {'masked':>7s}  {'usable':>7s}  kept",
     ]
-    for row in table:
+    for i, row in enumerate(table):
         lines.append(
-            f"{os.path.basename(row['file']):{width}s}  {row['n_flagged']:9d}  {row['n_threshold']:9d}  "
-            f"{row['n_global']:9d}  {row['masked_fraction']:7.2%}  {'no' if row['dropped'] else 'yes'}"
+            f"{os.path.basename(row['file']):{width}s}  "
+            + (f"{groups[i]:{group_width}s}  " if grouped else "")
+            + f"{row['n_flagged']:9d}  {row['n_threshold']:9d}  {row['n_global']:9d}  {row['n_no_data']:9d}  "
+            f"{row['masked_fraction']:7.2%}  {row['usable_fraction']:7.2%}  {'no' if row['dropped'] else 'yes'}"
         )
     if result.global_mask is None:
         lines.append("global mask: none (no --repeated-flag-keys)")
@@ -221,7 +228,7 @@ def summary_text(result, config: StackConfig) -> str:
         per = f" over {len(masks)} CCDs ({', '.join(masks)})" if len(masks) > 1 else ""
         lines.append(
             f"global mask: {pixels} pixels{per} with {','.join(config.repeated_flag_keys)} "
-            f"in at least {config.mask_num_images} images -> {result.paths['global']}"
+            f"in at least {config.mask_num_images} {'groups' if grouped else 'images'} -> {result.paths['global']}"
         )
     kept = len(table) - len(result.dropped)
     lines.append(f"{kept} images masked, {len(result.dropped)} dropped; summary {result.paths['summary']}")

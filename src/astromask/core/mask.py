@@ -68,9 +68,10 @@ class Mask:
             array = as_unsigned(array)
             if array.ndim != 2:
                 raise ParameterError(f"mask array must be 2-D, got shape {array.shape}")
-            extra = int(np.bitwise_or.reduce(array, axis=None)) if array.size else 0
-            if extra >> (8 * schema.dtype.itemsize):
-                raise ParameterError(f"mask values use bits beyond the schema dtype {schema.dtype}")
+            if array.dtype.itemsize > schema.dtype.itemsize and array.size:  # else no bit can be beyond
+                extra = int(np.bitwise_or.reduce(array, axis=None))
+                if extra >> (8 * schema.dtype.itemsize):
+                    raise ParameterError(f"mask values use bits beyond the schema dtype {schema.dtype}")
             if array.dtype != schema.dtype:
                 array = array.astype(schema.dtype)
             elif copy:

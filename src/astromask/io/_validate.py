@@ -143,7 +143,8 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
     A gzip or bzip2 file is decompressed once, in blocks, to learn its size and check its stream
     (astropy reads a cut stream as a shorter file without a word).
     """
-    first = hdul.fileinfo(0)
+    # each HDU's own fileinfo: HDUList.fileinfo also renders every header to learn whether it was resized
+    first = hdul[0].fileinfo()
     if not first:
         return
     compression = getattr(first["file"], "compression", None)
@@ -154,7 +155,7 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
     else:
         available = int(first["file"].size)
     for index in range(len(hdul)):
-        info = hdul.fileinfo(index)
+        info = hdul[index].fileinfo()
         if not info:
             continue
         size = _stored_size(hdul[index])
@@ -167,7 +168,7 @@ def check_complete(hdul: fits.HDUList, path: str) -> None:
                 f"but the file has {available} bytes",
                 path=path,
             )
-    info = hdul.fileinfo(len(hdul) - 1)
+    info = hdul[len(hdul) - 1].fileinfo()
     if info:  # astropy drops an extension whose header is cut or garbled: say so instead
         tail = int(info["datLoc"]) + int(info["datSpan"])
         if tail < available:

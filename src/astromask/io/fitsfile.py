@@ -281,7 +281,7 @@ def read_pixels(hdu, slices: tuple[slice, slice] | None = None) -> np.ndarray:
     if slices is None and data.shape != image_shape(hdu):
         raise _undecodable(hdu, "data", f"it decodes to shape {data.shape}, not the {image_shape(hdu)} declared")
     if not data.dtype.isnative and not (data.dtype.kind == "f" and _STORED_FLOATS.get()):
-        data = data.astype(data.dtype.newbyteorder("="))
+        data = _native(hdu, data)
     elif _maps_a_file(data):  # an HDUList opened with memmap=True: never hand out views of the file
         data = data.copy()
     return data
@@ -296,6 +296,28 @@ def read_columns(hdu, path: str) -> dict[str, np.ndarray]:
         if table is None:
             return {}
         return {str(c).upper(): np.asarray(table[c]) for c in table.columns.names}
+
+
+def _native(hdu, data: np.ndarray) -> np.ndarray:
+    """``data`` (the HDU's big-endian pixels) in native byte order.
+
+    An array astropy read into memory for this HDU alone is swapped in place, and the HDU
+    forgets it (a later ``hdu.data`` reads the file again): a copy of an image-sized array costs
+    as much as the swap again, in fresh pages. Anything else is copied.
+    """
+    native = data.dtype.newbyteorder("=")
+    owned = (
+        data.flags.writeable
+        and data.flags.c_contiguous
+        and not _maps_a_file(data)
+        and "data" in getattr(hdu, "__dict__", {})
+        and hdu.__dict__["data"] is data
+        and getattr(hdu, "_file", None) is not None
+    )
+    if not owned:
+        return data.astype(native)
+    del hdu.data
+    return data.byteswap(inplace=True).view(native)
 
 
 def _maps_a_file(array: np.ndarray) -> bool:

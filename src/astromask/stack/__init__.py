@@ -12,16 +12,15 @@ See ``docs/stack.md``.
 from ..inputs import expand_inputs
 from ..io import read_mask
 from .config import DEFAULT_FLAG_KEYS, KBMOD_MASK_BITS, StackConfig, load_config
+from .in_memory import StackResult, mask_stack
 from .iterate import MaskedExposure, iter_masked
 from .masking import (
     GLOBAL_PLANE,
     NO_DATA_PLANE,
     STACK_PLANE,
-    StackResult,
     count_repeated,
     global_mask,
     mask_image,
-    mask_stack,
     no_data,
     resolve_flags,
 )

@@ -90,10 +90,12 @@ def _site_longitude(headers: Sequence[fits.Header]) -> float | None:
 def night_of(headers: Sequence[fits.Header], offset_hours: float | None, name: str) -> str:
     """``YYYY-MM-DD``: the date of the exposure's time plus ``offset_hours`` (see the module docstring).
 
-    >>> night_of([fits.Header({"MJD-OBS": 60500.1})], None, "e.fits")  # 02:24 UTC: the night before
-    '2024-07-05'
-    >>> night_of([fits.Header({"MJD-OBS": 60500.1, "OBSGEO-L": -155.5})], None, "e.fits")  # Hawaii
-    '2024-07-05'
+    >>> night_of([fits.Header({"MJD-OBS": 60500.1})], None, "e.fits")  # 2024-07-09 02:24 UTC
+    '2024-07-08'
+    >>> night_of([fits.Header({"MJD-OBS": 60500.9})], None, "e.fits")  # 2024-07-09 21:36 UTC
+    '2024-07-09'
+    >>> night_of([fits.Header({"MJD-OBS": 60500.9, "OBSGEO-L": -155.5})], None, "e.fits")  # 11:14 in Hawaii
+    '2024-07-08'
     """
     from astropy.time import Time
 

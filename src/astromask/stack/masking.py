@@ -1,6 +1,7 @@
 """KBMOD's masking of images in memory (``a8e96632 src/kbmod/masking.py::apply_mask_operations``):
-the flags, the global mask, one image, and a whole stack (:func:`mask_stack`);
-:mod:`astromask.stack.pipeline` streams the same steps over files.
+the flags, the global mask and one image (:func:`mask_image`); :mod:`astromask.stack.in_memory`
+runs a whole stack held in memory and :mod:`astromask.stack.pipeline` streams the same steps
+over files.
 
 Per stack, in KBMOD's order:
 
@@ -33,10 +34,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.table import Table
 
 from ..core.mask import Mask
 from ..core.masked_image import MaskedImage
@@ -50,17 +49,14 @@ from ..errors import (
 )
 from .config import DEFAULT_FLAG_KEYS, StackConfig
 from .growth import grow_union
-from .summary import row, table_of
 
 __all__ = [
     "GLOBAL_PLANE",
     "NO_DATA_PLANE",
     "STACK_PLANE",
-    "StackResult",
     "count_repeated",
     "global_mask",
     "mask_image",
-    "mask_stack",
     "no_data",
     "resolve_flags",
 ]
@@ -449,87 +445,11 @@ def _dropped(stats: dict, config: StackConfig) -> bool:
     return config.min_usable is not None and stats["usable_fraction"] < config.min_usable
 
 
-# -- whole stacks in memory -----------------------------------------------------------------------
-
-
-@dataclass
-class StackResult:
-    """What a stack run produced.
-
-    Attributes
-    ----------
-    table : astropy.table.Table
-        One row per input image (see :func:`run_stack`).
-    global_mask : bool array, dict or None
-        The global mask (None when ``repeated_flag_keys`` is empty); for exposures of
-        several CCDs, ``{hdu: mask}`` (:mod:`astromask.stack.per_hdu`).
-    counts : integer array, dict or None
-        Per pixel, the number of images with a repeated flag (per CCD likewise).
-    images : list of MaskedImage or None
-        The masked images (:func:`mask_stack` only; None for dropped images).
-    paths : dict
-        Files written by :func:`run_stack`: ``'summary'``, ``'global'``.
-    """
-
-    table: Table
-    global_mask: np.ndarray | None = None
-    counts: np.ndarray | None = None
-    images: list = field(default_factory=list)
-    paths: dict = field(default_factory=dict)
-
-    @property
-    def dropped(self) -> list[str]:
-        """Names of the images dropped for being too masked."""
-        return [str(name) for name, drop in zip(self.table["file"], self.table["dropped"]) if drop]
+# -- shared by the passes --------------------------------------------------------------------------
 
 
 def _count_dtype(n_images: int) -> np.dtype:
     return np.dtype(np.uint16 if n_images < 1 << 16 else np.uint32)
-
-
-def mask_stack(
-    images: Sequence[MaskedImage], config: StackConfig | None = None, *, groups: Sequence[str] | None = None
-) -> StackResult:
-    """Run the pipeline on images held in memory (see :func:`run_stack` for files).
-
-    Parameters
-    ----------
-    images : sequence of MaskedImage
-        Not modified. With global masking they must share one shape.
-    config : StackConfig, optional
-        Default: KBMOD's defaults.
-    groups : sequence of str, optional
-        The group of each image (a night, a filter): the global mask then counts
-        each group once, where any of its images has a repeated flag.
-
-    Returns
-    -------
-    StackResult
-        ``images`` holds the masked images, None for the dropped ones.
-    """
-    config = config or StackConfig()
-    names = [f"image {i}" for i in range(len(images))]
-    if groups is not None and len(groups) != len(images):
-        raise ParameterError(f"groups: {len(groups)} given for {len(images)} images")
-    counts = None
-    if config.global_masking:
-        votes: dict = {}  # group (or image) -> where any of its images has a repeated flag
-        for index, (name, image) in enumerate(zip(names, images)):
-            vote = count_repeated(image.mask, config)
-            _check_shape(next(iter(votes.values())).shape if votes else vote.shape, vote.shape, names[0], name)
-            key = index if groups is None else str(groups[index])
-            votes[key] = votes[key] | vote if key in votes else vote
-        counts = np.zeros(images[0].shape, dtype=_count_dtype(len(images)))
-        for vote in votes.values():
-            counts += vote
-    global_ = None if counts is None else global_mask(counts, config)
-    outputs, rows = [], []
-    for index, (name, image) in enumerate(zip(names, images)):
-        out, stats = mask_image(image, config, global_)
-        dropped = _dropped(stats, config)
-        outputs.append(None if dropped else out)
-        rows.append(row(index, name, "", "", image.mask.schema.name, out.mask, stats, dropped))
-    return StackResult(table_of(rows, config, global_), global_, counts, outputs)
 
 
 def _check_shape(expected: tuple, shape: tuple, first: str, name: str) -> None:

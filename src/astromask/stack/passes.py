@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,7 @@ from ..io.fitsfile import stored_float_order
 from .config import StackConfig
 from .groups import group_of, headers_of
 from .masking import _check_shape, _count_dtype, count_repeated, mask_image
-from .scheduler import Runner
+from .scheduler import Runner, read_ahead
 
 __all__ = ["count_votes", "mask_file"]
 
@@ -36,7 +36,8 @@ class _Votes:
     each image's group.
 
     One image's vote is kept as packed bits (``packed``, an eighth of a
-    boolean array, for the transfers between Dask workers); sums as counts.
+    boolean array, for the transfers between Dask workers) or, in this
+    process, as the boolean array itself; sums as counts.
     With groups, the votes of a group are OR'ed (packed) in ``groups`` and
     counted once, when the reduction ends.
     """
@@ -49,11 +50,12 @@ class _Votes:
     members: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_image(cls, name: str, vote: np.ndarray, group: str | None) -> _Votes:
-        bits = np.packbits(vote, axis=None)
+    def of_image(cls, name: str, vote: np.ndarray, group: str | None, pack: bool = True) -> _Votes:
         if group is None:
-            return cls(name, vote.shape, bits, packed=True, members={name: ""})
-        return cls(name, vote.shape, None, groups={group: bits}, members={name: group})
+            if not pack:
+                return cls(name, vote.shape, vote, members={name: ""})
+            return cls(name, vote.shape, np.packbits(vote, axis=None), packed=True, members={name: ""})
+        return cls(name, vote.shape, None, groups={group: np.packbits(vote, axis=None)}, members={name: group})
 
     def add_to(self, total: np.ndarray) -> None:
         """``total += `` these counts (without the groups)."""
@@ -65,7 +67,7 @@ class _Votes:
             total += self.counts
 
 
-def _vote(name: str, config: StackConfig) -> _Votes:
+def _vote(name: str, config: StackConfig, pack: bool = True) -> _Votes:
     """Pass-1 task: read one mask and return where it has a repeated flag (and its group)."""
     with open_source(name) as source:
         mask = source.read_mask()
@@ -73,45 +75,56 @@ def _vote(name: str, config: StackConfig) -> _Votes:
         if config.group_by is not None:
             group = group_of(headers_of(source.hdul), config.group_by, config.night_offset, name)
     log.info("%s: %s planes, repeated flags counted", name, mask.schema.name or "")
-    return _Votes.of_image(name, count_repeated(mask, config, name=name), group)
+    return _Votes.of_image(name, count_repeated(mask, config, name=name), group, pack)
+
+
+def _accumulate(parts: Iterable[_Votes], dtype: np.dtype, final: bool = False) -> _Votes:
+    """The sum of partial counts, in one new array, and the OR of the groups' votes (the parts are
+    left as they are, and each may be freed as soon as it is added); ``final`` counts each group once."""
+    total = None
+    first = ""
+    groups: dict[str, np.ndarray] = {}
+    members: dict[str, str] = {}
+    for part in parts:
+        if total is None:
+            total, first = np.zeros(part.shape, dtype=dtype), part.first
+        _check_shape(total.shape, part.shape, first, part.first)
+        part.add_to(total)
+        for group, bits in part.groups.items():
+            if group in groups:
+                np.bitwise_or(groups[group], bits, out=groups[group])
+            else:
+                groups[group] = bits.copy()
+        members.update(part.members)
+    if total is None:
+        raise ValueError("no votes to add")  # the callers give at least one image
+    if final:
+        for bits in groups.values():
+            total += np.unpackbits(bits, count=total.size).reshape(total.shape).view(bool)
+        groups = {}
+    return _Votes(first, total.shape, total, groups=groups, members=members)
 
 
 class _Combine:
-    """Pass-1 reduction: sum partial counts into a new array and OR the groups' votes (inputs are
-    left as they are); ``final`` counts each group once."""
+    """Pass-1 reduction on Dask: :func:`_accumulate` of some partial results."""
 
     def __init__(self, dtype: np.dtype, final: bool = False) -> None:
         self.dtype = dtype
         self.final = final
 
     def __call__(self, parts: Sequence[_Votes]) -> _Votes:
-        total = np.zeros(parts[0].shape, dtype=self.dtype)
-        groups: dict[str, np.ndarray] = {}
-        members: dict[str, str] = {}
-        for part in parts:
-            _check_shape(total.shape, part.shape, parts[0].first, part.first)
-            part.add_to(total)
-            for group, bits in part.groups.items():
-                if group in groups:
-                    np.bitwise_or(groups[group], bits, out=groups[group])
-                else:
-                    groups[group] = bits.copy()
-            members.update(part.members)
-        if self.final:
-            for bits in groups.values():
-                total += np.unpackbits(bits, count=total.size).reshape(total.shape).view(bool)
-            groups = {}
-        return _Votes(parts[0].first, total.shape, total, groups=groups, members=members)
+        return _accumulate(parts, self.dtype, self.final)
 
 
 class _VoteTask:
     """Picklable ``name -> _Votes`` for the schedulers."""
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, pack: bool = True) -> None:
         self.config = config
+        self.pack = pack
 
     def __call__(self, name: str) -> _Votes:
-        return _vote(name, self.config)
+        return _vote(name, self.config, self.pack)
 
 
 def count_votes(runner: Runner, names: list[str], config: StackConfig) -> tuple[np.ndarray, dict[str, str]]:
@@ -120,8 +133,11 @@ def count_votes(runner: Runner, names: list[str], config: StackConfig) -> tuple[
     log.info("pass 1: counting %s in %d images, per %s", ",".join(config.repeated_flag_keys), len(names), what)
     dtype = _count_dtype(len(names))
     paths = [os.path.abspath(n) for n in names]
-    votes = runner.reduce(_VoteTask(config), paths, _Combine(dtype), label="stack-count")
-    votes = _Combine(dtype, final=True)([votes])
+    if runner.scheduler is None:  # one count array, added to in place; the next mask read meanwhile
+        votes = _accumulate(read_ahead(_VoteTask(config, pack=False), paths), dtype, final=True)
+    else:
+        votes = runner.reduce(_VoteTask(config), paths, _Combine(dtype), label="stack-count")
+        votes = _accumulate([votes], dtype, final=True)
     groups = {name: votes.members.get(path, "") for name, path in zip(names, paths)}
     return votes.counts.astype(dtype, copy=False), groups
 

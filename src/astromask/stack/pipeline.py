@@ -49,12 +49,13 @@ from ..inputs import expand_inputs
 from ..io import WRITE_FORMATS, output_format, registry, write, write_mask
 from ..io.fitsfile import make_image_hdu, parse_fits_name, write_atomic
 from ..io.formats.plain import mask_hdu
+from ..progress import progress
 from .config import StackConfig
+from .in_memory import StackResult
 from .masking import (
     GLOBAL_PLANE,
     STACK_PLANE,
     UNUSABLE_FRACTION,
-    StackResult,
     _dropped,
     global_mask,
 )
@@ -164,38 +165,86 @@ def _big_endian(array: np.ndarray) -> np.ndarray:
     return array.view(big)
 
 
-def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
-    """Pass-2 task: read one image, mask it, write its mask or the whole masked image (unless
-    dropped), return its summary row."""
-    fmt, schema_name, out, stats = mask_file(job.path, job.name, job.config, global_, job.write_images)
-    mask = out.mask
-    dropped = _dropped(stats, job.config)
-    written = ""
-    if job.config.group_by is not None:
-        stats["group"] = job.group
-    if not dropped and not job.write_images:
-        written = output_format(fmt, mask, job.to)
-        options = {"compression": "RICE_1", **(job.write_options or {})}
-        geometry = {"xy0": out.xy0, "wcs": out.wcs, "metadata": out.metadata}
-        del out  # science and variance: not written
-        write_mask(mask, job.output, format=written, overwrite=job.overwrite, **geometry, **options)
-    elif not dropped:
-        written = _output_format(fmt, out, job.to)
-        stored = _for_writing(out, written)  # takes over the pixels of out
-        del out
-        options = _write_options(written, stored.mask) if job.write_options is None else job.write_options
-        write(stored, job.output, format=written, overwrite=job.overwrite, **options)
-        del stored
-    if not dropped:
+class _Write:
+    """Pass 2's write of one exposure's output, made by :func:`_mask_job`: its mask alone, or the
+    whole masked image (``write_images``)."""
+
+    def __init__(self, job: _Job, out: MaskedImage, written: str, stats: dict) -> None:
+        self.job, self.written, self.stats = job, written, stats
+        if job.write_images:
+            self.obj: MaskedImage | Mask = _for_writing(out, written)  # takes over the pixels of out
+            self.options = _write_options(written, self.obj.mask) if job.write_options is None else job.write_options
+            self.geometry: dict = {}
+        else:  # science and variance are not written, nor kept
+            self.obj = out.mask
+            self.options = {"compression": "RICE_1", **(job.write_options or {})}
+            self.geometry = {"xy0": out.xy0, "wcs": out.wcs, "metadata": out.metadata}
+
+    def __call__(self) -> None:
+        job = self.job
+        if isinstance(self.obj, MaskedImage):
+            write(self.obj, job.output, format=self.written, overwrite=job.overwrite, **self.options)
+        else:
+            write_mask(
+                self.obj, job.output, format=self.written, overwrite=job.overwrite, **self.geometry, **self.options
+            )
+        del self.obj
         log.info(
             "%s: %d pixels masked (%.2f %%), wrote %s (%s)",
             job.name,
-            stats["n_masked"],
-            100 * stats["masked_fraction"],
+            self.stats["n_masked"],
+            100 * self.stats["masked_fraction"],
             job.output,
-            written,
+            self.written,
         )
-    return row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped)
+
+
+def _mask_job(job: _Job, global_: np.ndarray | None) -> tuple[dict, _Write | None]:
+    """Read one image and mask it: its summary row, and its write (None when it is dropped)."""
+    fmt, schema_name, out, stats = mask_file(job.path, job.name, job.config, global_, job.write_images)
+    mask = out.mask
+    dropped = _dropped(stats, job.config)
+    if job.config.group_by is not None:
+        stats["group"] = job.group
+    written, pending = "", None
+    if not dropped:
+        written = _output_format(fmt, out, job.to) if job.write_images else output_format(fmt, mask, job.to)
+        pending = _Write(job, out, written, stats)
+    del out
+    return row(job.index, job.name, job.output, written, schema_name, mask, stats, dropped), pending
+
+
+def _apply_file(job: _Job, global_: np.ndarray | None) -> dict:
+    """Pass-2 task (on Dask): read one image, mask it, write its mask or the whole masked image
+    (unless dropped), return its summary row."""
+    summary, pending = _mask_job(job, global_)
+    if pending is not None:
+        pending()
+    return summary
+
+
+def _apply_here(jobs: list[_Job], global_: np.ndarray | None) -> list[dict]:
+    """Pass 2 in this process: each output is compressed and written in a thread while the next
+    image is read and masked (astropy's compression and the kernels release the GIL); at most
+    one write waits, so memory is one image and one output."""
+    rows = []
+    with ThreadPoolExecutor(1, thread_name_prefix="astromask-write") as writer:
+        pending = None
+        try:
+            for job in progress(jobs):
+                summary, write_job = _mask_job(job, global_)
+                rows.append(summary)
+                if pending is not None:
+                    pending.result()  # its errors are raised here
+                pending = writer.submit(write_job) if write_job is not None else None
+                del write_job
+            if pending is not None:
+                pending.result()
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+    return rows
 
 
 def _plan_outputs(names: list[str], outdir: str, overwrite: bool, write_images: bool = False) -> dict[str, str]:
@@ -424,7 +473,10 @@ def _run_stack(names, outdir, config, to, scheduler, overwrite, write_options, w
             for i, name in enumerate(names)
         ]
         log.info("pass 2: masking %d images", len(jobs))
-        rows = runner.map(_apply_file, jobs, global_, label="stack-apply")
+        if scheduler is None:
+            rows = _apply_here(jobs, global_)
+        else:
+            rows = runner.map(_apply_file, jobs, global_, label="stack-apply")
         if written is not None:
             written.result()  # its errors are raised here
     table = table_of(rows, config, global_)

@@ -15,20 +15,22 @@ over the items and combines the results in a tree (a few at a time), so that
 only a handful of per-image results exist at once. :meth:`Runner.map` maps a
 function over the items with one shared argument (sent once per worker on a
 cluster) and returns the results in the items' order. Both draw a progress bar
-over the items.
+over the items. :func:`read_ahead` is the in-process loop of the passes, which
+computes the next item in a thread while the caller uses the current one.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from .._optional import require
 from ..errors import AstromaskError, ParameterError
 from ..progress import progress
 
-__all__ = ["LOCAL_SCHEDULERS", "Runner", "check_scheduler"]
+__all__ = ["LOCAL_SCHEDULERS", "Runner", "check_scheduler", "read_ahead"]
 
 LOCAL_SCHEDULERS = ("synchronous", "threads", "processes")
 _ADDRESS = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
@@ -44,6 +46,33 @@ def check_scheduler(scheduler: str | None) -> str | None:
         f"scheduler must be one of {', '.join(LOCAL_SCHEDULERS)} or an address such as "
         f"tcp://host:port, got {scheduler!r}"
     )
+
+
+def read_ahead(func: Callable, items: Sequence, *, bar: bool = True) -> Iterator:
+    """``func(item)`` for each item in order, the next one computed in a thread while the caller
+    uses the current one (reading a file releases the GIL, and so do the compiled kernels).
+
+    At most two results exist at once: the one given and the one being made (the caller
+    may keep a third). An exception of ``func`` is raised when its result is due.
+
+    >>> list(read_ahead(lambda x: x * x, [1, 2, 3], bar=False))
+    [1, 4, 9]
+    """
+    if not len(items):
+        return
+    steps = range(1, len(items) + 1)
+    with ThreadPoolExecutor(1, thread_name_prefix="astromask-read") as reader:
+        ahead = reader.submit(func, items[0])
+        for following in progress(steps) if bar else steps:
+            result = ahead.result()
+            ahead = reader.submit(func, items[following]) if following < len(items) else None
+            try:
+                yield result
+            except GeneratorExit:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            del result
 
 
 def _import_dask():
