@@ -164,7 +164,8 @@ def test_mask_outputs_are_compressed_in_their_own_format(tmp_path, fmt, expected
     wcs.wcs.crval = [150.0, 2.0]
     wcs.wcs.crpix = [20.0, 150.0]
     wcs.wcs.cdelt = [-1e-4, 1e-4]
-    mi = MaskedImage(mi.image, mask=mi.mask, variance=mi.variance, wcs=wcs, xy0=(100, 200))
+    metadata = fits.Header({"EXPTIME": 30.0, "FILTER": "g"})
+    mi = MaskedImage(mi.image, mask=mi.mask, variance=mi.variance, wcs=wcs, xy0=(100, 200), metadata=metadata)
     astromask.write(mi, tmp_path / "in.fits", format=fmt)
     config = StackConfig(mask_grow=1)
     result = run_stack([tmp_path / "in.fits"], tmp_path / "out", config)
@@ -181,9 +182,12 @@ def test_mask_outputs_are_compressed_in_their_own_format(tmp_path, fmt, expected
     back = astromask.read(output)
     expected_mask = mask_image(astromask.read(tmp_path / "in.fits"), config)[0].mask
     assert back == expected_mask
-    if expected != "jwst":
-        header = fits.getheader(output, 1)
-        assert WCS(header).wcs.crval[0] == pytest.approx(150.0)
+    header = fits.getheader(output, 1)  # the mask HDU: the exposure's sky WCS and pixel origin
+    assert WCS(header).wcs.crval[0] == pytest.approx(150.0)
+    assert (header["CRVAL1A"], header["CRVAL2A"]) == (100, 200)
+    with fits.open(output) as hdul:
+        cards = {key: value for hdu in hdul for key, value in hdu.header.items()}
+    assert cards["EXPTIME"] == 30.0 and cards["FILTER"] == "g"  # and its header cards
 
 
 @pytest.mark.parametrize("order", ["<", ">"], ids=["native", "big-endian"])

@@ -155,7 +155,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--to",
         choices=WRITE_FORMATS,
-        help="output format (default: the input's; DECam CP images are written as afw files)",
+        help="output format (default: the input's where it has a file for a lone mask, afw or jwst, else "
+        "plain FITS; with --write-images the input's, DECam CP images as afw files)",
     )
     p.add_argument(
         "--write-images",

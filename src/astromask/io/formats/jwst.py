@@ -84,6 +84,7 @@ __all__ = [
     "schema_from_dq_def",
     "units",
     "write",
+    "write_mask",
 ]
 
 DQ_BITS = 32
@@ -405,6 +406,28 @@ def write(
         make_image_hdu(err, err_header, name="ERR", compression=image_compression),
         _dq_hdu(obj.mask, geometry, compression, path),
         dq_def_hdu(obj.mask.schema, path=path),
+    ]
+    return {path: fits.HDUList(hdus)}
+
+
+def write_mask(
+    mask: Mask, path: str, *, xy0=(0, 0), wcs=None, metadata=None, compression: str | None = None
+) -> dict[str, fits.HDUList]:
+    """A mask alone as a JWST-style file: primary (the image's metadata), ``DQ`` with the origin and
+    the sky WCS of its image, and ``DQ_DEF``.
+
+    >>> from astromask.core.presets import get_schema
+    >>> mask = Mask(np.zeros((2, 3), np.uint32), get_schema("jwst"))
+    >>> hdul = write_mask(mask, "out.fits", xy0=(5, 7), metadata=fits.Header({"EXPTIME": 30.0}))["out.fits"]
+    >>> [h.name for h in hdul], hdul["DQ"].header["CRVAL2A"], hdul[0].header["EXPTIME"]
+    (['PRIMARY', 'DQ', 'DQ_DEF'], 7.0, 30.0)
+    """
+    header = origin_cards(xy0) if tuple(xy0) != (0, 0) else fits.Header()
+    header.extend(wcs_cards(wcs), unique=True, update=True)
+    hdus = [
+        fits.PrimaryHDU(header=metadata_header(metadata)),
+        _dq_hdu(mask, header, compression, path),
+        dq_def_hdu(mask.schema, path=path),
     ]
     return {path: fits.HDUList(hdus)}
 
