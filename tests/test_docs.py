@@ -82,3 +82,5 @@ def test_readme_stack_example_makes_a_global_mask(tmp_path, cli):
     global_line = next(line for line in out.splitlines() if line.startswith("global mask: "))
     assert int(global_line.split()[2]) > 0  # something visible: pixels flagged in two frames or more
     assert len([line for line in out.splitlines() if line.startswith("M13_blue_000")]) == len(frames)
+    written = sorted(p.name for p in (tmp_path / "stacked").iterdir())  # what the README's comment says
+    assert written == sorted([f"{f.stem}_mask.fits" for f in frames] + ["global_mask.fits", "stack_summary.ecsv"])
