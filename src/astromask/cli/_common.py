@@ -57,6 +57,7 @@ __all__ = [
     "add_keep_going_option",
     "add_output_argument",
     "add_output_options",
+    "add_position_options",
     "check_outdir",
     "check_output",
     "each_hdu",
@@ -103,6 +104,15 @@ def add_output_options(parser, *, formats: bool = True) -> None:
             "--to", choices=WRITE_FORMATS, help="output format (default: the input's, plain FITS for masks)"
         )
         add_loss_option(parser)
+
+
+def add_position_options(parser) -> None:
+    """How a catalogue's positions are found: ``--lon-column/--lat-column``, ``--frame``, ``--format``
+    (as :func:`astromask.sky.read_positions` takes them)."""
+    parser.add_argument("--lon-column", metavar="COL", help="longitude column (with --lat-column)")
+    parser.add_argument("--lat-column", metavar="COL", help="latitude column (with --lon-column)")
+    parser.add_argument("--frame", help="frame of the positions (default: galactic for GLON/GLAT, else icrs)")
+    parser.add_argument("--format", dest="table_format", help="table format for astropy when the name does not tell it")
 
 
 def add_loss_option(parser) -> None:

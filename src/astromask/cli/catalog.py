@@ -14,7 +14,14 @@ import logging
 from ..errors import ParameterError
 from ..io.fitsfile import read_wcs
 from ..sky import catalog_mask
-from ._common import add_output_argument, add_output_options, check_output, load_array, save_selection
+from ._common import (
+    add_output_argument,
+    add_output_options,
+    add_position_options,
+    check_output,
+    load_array,
+    save_selection,
+)
 
 log = logging.getLogger("astromask")
 
@@ -34,10 +41,7 @@ def add_parser(sub) -> None:
     radius.add_argument("--radius", metavar="ANGLE", help="one radius for all sources, e.g. 0.3deg or 30arcsec")
     radius.add_argument("--radius-column", metavar="COL", help="column with a radius per source")
     p.add_argument("--radius-unit", default="deg", help="unit of a radius column without one (default deg)")
-    p.add_argument("--lon-column", metavar="COL", help="longitude column (with --lat-column)")
-    p.add_argument("--lat-column", metavar="COL", help="latitude column (with --lon-column)")
-    p.add_argument("--frame", help="frame of the positions (default: galactic for GLON/GLAT, else icrs)")
-    p.add_argument("--format", dest="table_format", help="table format for astropy when the name does not tell it")
+    add_position_options(p)
     p.add_argument("--invert", action="store_true", help="write 1 outside the circles instead")
     add_output_options(p, formats=False)
 

@@ -54,6 +54,7 @@ from ..errors import AmbiguousHDUError, FormatError, LossError, OutputExistsErro
 from . import registry
 from .extensions import Extension, Extensions, _without_structure, merge_outputs, unit_label
 from .fitsfile import HduSpec, clean_header, decoding, is_image_hdu, open_fits, parse_fits_name, write_atomic
+from .on_sky import masks_on_sky
 from .registry import output_format
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "get_format",
     "identify",
     "losses",
+    "masks_on_sky",
     "open",
     "output_format",
     "read",

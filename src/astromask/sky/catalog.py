@@ -15,7 +15,7 @@ from ..core.units import parse_angle
 from ..errors import NotFoundError, ParameterError
 from .circles import sky_circles_mask
 
-__all__ = ["POSITION_COLUMNS", "catalog_mask", "read_catalog"]
+__all__ = ["POSITION_COLUMNS", "catalog_mask", "read_catalog", "read_positions"]
 
 # Known column pairs (lower case) and the frame they imply, tried in this order.
 POSITION_COLUMNS = (
@@ -77,6 +77,27 @@ def read_catalog(
     >>> pos.frame.name, r.deg.tolist()
     ('icrs', [0.3, 0.3])
     """
+    table, positions = read_positions(catalog, lon_column=lon_column, lat_column=lat_column, frame=frame, format=format)
+    name = "catalog" if isinstance(catalog, Table) else str(catalog)
+    radii = _radii(table, radius, radius_column, radius_unit, name)
+    return positions, radii
+
+
+def read_positions(
+    catalog,
+    *,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    frame: str | None = None,
+    format: str | None = None,
+) -> tuple[Table, SkyCoord]:
+    """A catalogue and the sky positions of its rows (the columns and frame as :func:`read_catalog`
+    finds them).
+
+    >>> table, positions = read_positions(Table({"GLON": [0.0, 10.0], "GLAT": [1.0, -1.0]}))
+    >>> positions.frame.name, len(table)
+    ('galactic', 2)
+    """
     name = "catalog"
     if isinstance(catalog, Table):
         table = catalog
@@ -95,8 +116,7 @@ def read_catalog(
         unit=(table[lon_name].unit or u.deg, table[lat_name].unit or u.deg),
         frame=frame or default_frame,
     )
-    radii = _radii(table, radius, radius_column, radius_unit, name)
-    return positions, radii
+    return table, positions
 
 
 def _find_column(table: Table, column: str, source: str) -> str:
