@@ -223,11 +223,12 @@ def _peak(tmp_path, n):
 def test_memory_is_one_image_whatever_the_number_of_images(tmp_path):
     image_bytes = 512 * 512 * (4 + 4 + 4)  # float32 image and variance, uint32 mask
     few, many = _peak(tmp_path, 2), _peak(tmp_path, 8)
-    # measured 1.80 to 1.95 images: one image (science and variance kept as stored, the mask made
-    # native, which briefly holds both of its copies), the output planes, the counts and the global
-    # mask (and, on these small images, the global-mask file being compressed, in tiles of 2**16
-    # pixels, alongside the first image); nothing of an image may outlive its write
-    assert many < 2.25 * image_bytes
+    # measured 1.9 to 2.3 images: one image (science and variance kept as stored, the mask swapped
+    # in place), the output planes, the previous image's mask being compressed and written in its
+    # thread, the counts and the global mask (and, on these small images, the global-mask file being
+    # compressed alongside the first image); nothing of an image may outlive its write. The issue's
+    # bound is 3 exposures; bench/bench_stack.py measures 1.84 to 1.90 on 4096x2048 exposures
+    assert many < 2.6 * image_bytes
     assert many < 1.25 * few
 
 

@@ -19,7 +19,15 @@ from .errors import MissingDependencyError
 __all__ = ["has", "require"]
 
 # the extra of pyproject.toml that installs each optional module
-EXTRAS = {"matplotlib": "plot", "dask": "dask", "distributed": "dask", "regions": "regions", "torch": "cnn"}
+EXTRAS = {
+    "matplotlib": "plot",
+    "dask": "dask",
+    "distributed": "dask",
+    "regions": "regions",
+    "torch": "cnn",
+    "healsparse": "healpix",
+    "hpgeom": "healpix",
+}
 
 
 def has(module: str) -> bool:

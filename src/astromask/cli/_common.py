@@ -64,6 +64,7 @@ __all__ = [
     "load",
     "load_array",
     "read_operand",
+    "replaced_whole",
     "save",
     "save_array",
     "stage",
@@ -179,6 +180,21 @@ def staged_name(final: str) -> str:
     """A temporary name beside ``final`` (same extension) to write a side output to, then rename."""
     folder, base = os.path.split(final)
     return os.path.join(folder, f".astromask-{os.getpid()}-{base}")
+
+
+@contextmanager
+def replaced_whole(final: str, overwrite: bool) -> Iterator[str]:
+    """A temporary name beside ``final`` (same extension) to write the whole output to; renamed over
+    ``final`` when the block ends well, removed otherwise (an error, Ctrl-C)."""
+    temporary = staged_name(final)
+    try:
+        yield temporary
+        if os.path.exists(final) and not overwrite:  # appeared meanwhile
+            raise OutputExistsError(final)
+        os.replace(temporary, final)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def hdu_label() -> str | None:

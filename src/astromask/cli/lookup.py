@@ -16,11 +16,11 @@ import os
 import numpy as np
 from astropy.table import Table
 
-from ..errors import OutputError
+from ..errors import OutputError, ParameterError
 from ..io import masks_on_sky
 from ..sky.catalog import read_positions
-from ..sky.lookup import lookup_planes
-from ._common import add_output_argument, add_position_options, check_output
+from ..sky.lookup import lookup_planes, merge_lookups
+from ._common import add_output_argument, add_position_options, check_output, replaced_whole
 
 log = logging.getLogger("astromask")
 
@@ -37,7 +37,12 @@ def add_parser(sub) -> None:
         "format follows OUT's extension (.fits, .ecsv, .csv ...).",
     )
     p.add_argument("catalog", metavar="CATALOG", help="table of objects (FITS, ECSV, CSV)")
-    p.add_argument("masks", metavar="MASK", nargs="+", help="mask or image files with a sky WCS (all their CCDs)")
+    p.add_argument(
+        "masks",
+        metavar="MASK",
+        nargs="+",
+        help="mask or image files with a sky WCS (all their CCDs), or HEALPix maps from astromask healpix",
+    )
     add_output_argument(p, "output table")
     p.add_argument("--radius", metavar="ANGLE", help="also count pixels within this angle, e.g. 2arcsec")
     p.add_argument("--plane-columns", action="store_true", help="add a boolean MASK_<PLANE> column per plane")
@@ -50,8 +55,17 @@ def run(args) -> int:
     table, positions = read_positions(
         args.catalog, lon_column=args.lon_column, lat_column=args.lat_column, frame=args.frame, format=args.table_format
     )
-    masks = itertools.chain.from_iterable(masks_on_sky(name) for name in args.masks)  # one CCD at a time
+    maps = [name for name in args.masks if _is_healpix(name)]
+    pixel_masks = [name for name in args.masks if name not in maps]
+    masks = itertools.chain.from_iterable(masks_on_sky(name) for name in pixel_masks)  # one CCD at a time
     found = lookup_planes(positions, masks, radius=args.radius)
+    if maps:
+        from ..sky.healpix import HealpixMasks, lookup_healpix
+
+        if args.radius:
+            raise ParameterError(f"{maps[0]}: --radius applies to pixel masks, not to HEALPix maps")
+        for name in maps:
+            found = merge_lookups(found, lookup_healpix(positions, HealpixMasks.read(name)))
     out = Table(table, copy=False)
     for name in ("MASKBITS", "ON_MASK"):
         if name in out.colnames:
@@ -75,27 +89,20 @@ def run(args) -> int:
     return 0
 
 
-def _write_table(table: Table, path: str, fmt: str | None, overwrite: bool) -> None:
-    """Write atomically: a temporary file in the same folder, renamed over ``path``."""
-    folder, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+def _is_healpix(name: str) -> bool:
+    """Whether a file is a healsparse map (its HDUs ``COV`` and ``SPARSE``)."""
+    from astropy.io import fits
+
+    if not os.path.isfile(name):
+        return False
     try:
-        table.write(temporary, format=fmt or _format_of(path), overwrite=True)
-        if os.path.exists(path) and not overwrite:  # appeared meanwhile
-            raise OutputError("exists; give --overwrite to replace it", path=path)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        with fits.open(name) as hdul:
+            return [hdu.name for hdu in hdul[:2]] == ["COV", "SPARSE"]
+    except OSError:
+        return False
 
 
-def _format_of(path: str) -> str | None:
-    """astropy's format name for an output name (the temporary name hides its extension)."""
-    lower = path.lower()
-    for ending, fmt in ((".fits", "fits"), (".fit", "fits"), (".fits.gz", "fits"), (".ecsv", "ascii.ecsv")):
-        if lower.endswith(ending):
-            return fmt
-    for ending, fmt in ((".csv", "ascii.csv"), (".txt", "ascii.basic"), (".dat", "ascii.basic"), (".vot", "votable")):
-        if lower.endswith(ending):
-            return fmt
-    return None
+def _write_table(table: Table, path: str, fmt: str | None, overwrite: bool) -> None:
+    """Write the table whole or not at all (a temporary file with the same extension, renamed)."""
+    with replaced_whole(path, overwrite) as temporary:
+        table.write(temporary, format=fmt, overwrite=True)

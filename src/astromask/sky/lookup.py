@@ -35,7 +35,7 @@ from ..core.mask import Mask
 from ..core.units import parse_angle
 from ..errors import FormatError, ParameterError
 
-__all__ = ["MASK_BITS", "Lookup", "lookup_planes"]
+__all__ = ["MASK_BITS", "Lookup", "lookup_planes", "merge_lookups"]
 
 log = logging.getLogger("astromask")
 
@@ -199,6 +199,29 @@ def lookup_planes(positions: SkyCoord, masks: Iterable, *, radius=None) -> Looku
         covered[candidates] |= on
         log.info("%s: %d objects on it, %d with a plane set", label, int(on.sum()), int(np.count_nonzero(union)))
     return Lookup(bits.view(np.int64), tuple(planes), covered)
+
+
+def merge_lookups(first: Lookup, second: Lookup) -> Lookup:
+    """Both lookups of the same objects in one: the OR of their planes (matched by name, the second's
+    new names after the first's) and of their coverage.
+
+    >>> a = Lookup(np.array([1, 0]), ("BAD",), np.array([True, False]))
+    >>> b = Lookup(np.array([1, 3]), ("SAT", "BAD"), np.array([False, True]))
+    >>> merged = merge_lookups(a, b)
+    >>> merged.planes, merged.bits.tolist(), merged.covered.tolist()
+    (('BAD', 'SAT'), [3, 3], [True, True])
+    """
+    if first.bits.shape != second.bits.shape:
+        raise ParameterError(f"lookups of {first.bits.size} and {second.bits.size} objects cannot be merged")
+    planes = list(first.planes)
+    bits = first.bits.view(np.uint64).copy()
+    for i, name in enumerate(second.planes):
+        if name not in planes:
+            if len(planes) == MASK_BITS:
+                raise ParameterError(f"the masks hold more than {MASK_BITS} distinct planes; a lookup keeps 64")
+            planes.append(name)
+        bits |= ((second.bits.view(np.uint64) >> np.uint64(i)) & np.uint64(1)) << np.uint64(planes.index(name))
+    return Lookup(bits.view(np.int64), tuple(planes), first.covered | second.covered)
 
 
 def _each_mask(masks: Iterable) -> Iterator[tuple[Mask, WCS, str]]:

@@ -1,0 +1,135 @@
+"""HEALPix footprints (astromask.sky.healpix, `astromask healpix`) against hpgeom's own pixelisation of
+the same WCS footprint: COVERED is query_polygon of the outline, planes follow both sampling rules,
+maps union over CCDs and exposures, and round-trip through healsparse files and `astromask lookup`."""
+
+import doctest
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from astropy.wcs import WCS
+
+import astromask
+from astromask import Mask, MaskedImage, get_schema
+from astromask.errors import ParameterError
+
+hpgeom = pytest.importorskip("hpgeom")
+pytest.importorskip("healsparse")
+
+from astromask.sky import healpix as healpix_module  # noqa: E402
+from astromask.sky.healpix import COVERED_BIT, HealpixMasks, healpix_map, lookup_healpix  # noqa: E402
+
+
+def tan_wcs(ra, dec, scale_arcsec, angle_deg=25.0):
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [30.5, 20.5]
+    c, s = np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))
+    wcs.wcs.cd = np.array([[-c, s], [s, c]]) * scale_arcsec / 3600
+    return wcs
+
+
+def planes_mask(shape, seed):
+    rng = np.random.default_rng(seed)
+    mask = Mask(shape, get_schema("rubin"))
+    mask.set("BAD", np.s_[:, 7:9])
+    mask.set("SAT", rng.random(shape) < 0.02)
+    mask.set("CR", rng.random(shape) < 0.01)
+    return mask
+
+
+def expected_map(nside, masks):
+    """The rules written out with hpgeom alone: COVERED where query_polygon of the pixel-edge outline
+    holds the HEALPix centre (for TAN, whose pixel edges are great circles); planes from the image
+    pixel under each covered centre and from every set image pixel's centre."""
+    values = {}
+    schema = get_schema("rubin")
+    for mask, wcs in masks:
+        ny, nx = mask.shape
+        corners = wcs.pixel_to_world(
+            np.array([-0.5, nx - 0.5, nx - 0.5, -0.5]), np.array([-0.5, -0.5, ny - 0.5, ny - 0.5])
+        )
+        inside = hpgeom.query_polygon(nside, corners.ra.deg, corners.dec.deg, inclusive=False)
+        ra, dec = hpgeom.pixel_to_angle(nside, inside)
+        x, y = wcs.world_to_pixel_values(ra, dec)
+        for pixel, ix, iy in zip(inside, np.floor(x + 0.5).astype(int), np.floor(y + 0.5).astype(int)):
+            values[pixel] = values.get(pixel, 0) | int(mask.array[iy, ix]) | (1 << COVERED_BIT)
+        iy, ix = np.nonzero(mask.array)
+        world = wcs.pixel_to_world(ix, iy)
+        for pixel, value in zip(hpgeom.angle_to_pixel(nside, world.ra.deg, world.dec.deg), mask.array[iy, ix]):
+            values[pixel] = values.get(pixel, 0) | int(value)
+    assert list(schema.names[:5]) == ["BAD", "SAT", "INTRP", "CR", "EDGE"]  # the union's bits are rubin's here
+    return values
+
+
+def as_dict(footprint):
+    pixels = footprint.map.valid_pixels
+    values = np.asarray(footprint.map.get_values_pix(pixels)).astype(np.int64).view(np.uint64)
+    return {int(p): int(v) for p, v in zip(pixels, values)}
+
+
+def test_doctests():
+    assert doctest.testmod(healpix_module).failed == 0
+
+
+@pytest.mark.parametrize("nside", [2**14, 2**17, 2**19], ids=["coarser", "similar", "finer"])
+def test_map_follows_hpgeoms_pixelisation_of_the_footprint(nside):
+    masks = [(planes_mask((40, 60), 1), tan_wcs(150.0, 2.0, 0.6))]
+    footprint = healpix_map(masks, nside)
+    got, expected = as_dict(footprint), expected_map(nside, masks)
+    covered = {p for p, v in expected.items() if v >> COVERED_BIT}
+    assert {p for p, v in got.items() if v >> COVERED_BIT} == covered and covered
+    assert got == expected
+    assert footprint.planes[:4] == ["BAD", "SAT", "INTRP", "CR"]
+
+
+def test_union_over_ccds_and_exposures_is_the_or_of_the_maps():
+    nside = 2**16
+    first = [
+        (planes_mask((40, 60), 2), tan_wcs(150.0, 2.0, 0.6)),
+        (planes_mask((40, 60), 3), tan_wcs(150.008, 2.0, 0.6)),
+    ]
+    second = [(planes_mask((40, 60), 4), tan_wcs(150.004, 2.002, 0.6, angle_deg=-10))]
+    both = healpix_map(first, nside)
+    healpix_map(second, nside, into=both)
+    assert as_dict(both) == expected_map(nside, first + second)
+    with pytest.raises(ParameterError, match="power of 2"):
+        healpix_map(first, 1000)
+    with pytest.raises(ParameterError, match="nside 65536"):
+        healpix_map(first, 2**15, into=both)
+
+
+def test_round_trip_through_files_and_lookup(tmp_path, cli):
+    mask = planes_mask((40, 60), 5)
+    wcs = tan_wcs(150.0, 2.0, 0.6)
+    image = MaskedImage(np.zeros((40, 60), np.float32), mask=mask, wcs=wcs)
+    astromask.write(image, tmp_path / "exp.fits", format="afw")
+    out = tmp_path / "footprint.fits"
+    code, stdout, err = cli("healpix", tmp_path / "exp.fits", out, "--nside", 2**17)
+    assert code == 0, err
+    assert "HEALPix pixels covered at nside 131072" in stdout
+    back = HealpixMasks.read(str(out))
+    assert as_dict(back) == as_dict(healpix_map([(mask, wcs)], 2**17))
+    assert back.planes[:4] == ["BAD", "SAT", "INTRP", "CR"]
+    # objects in the middle of the bad columns, and off the exposure
+    objects = wcs.pixel_to_world([7.5, 7.5, 200.0], [10.0, 30.0, 10.0])
+    found = lookup_healpix(objects, back)
+    assert found.plane("BAD").tolist() == [True, True, False] and found.covered.tolist() == [True, True, False]
+    Table({"RA": objects.ra.deg, "DEC": objects.dec.deg}).write(tmp_path / "cat.ecsv")
+    code, _, err = cli("lookup", tmp_path / "cat.ecsv", out, "-o", tmp_path / "flags.ecsv")
+    assert code == 0, err
+    table = Table.read(tmp_path / "flags.ecsv")
+    np.testing.assert_array_equal(table["MASKBITS"], found.bits)
+    # a pixel mask and a map together: the OR, planes matched by name
+    code, _, err = cli("lookup", tmp_path / "cat.ecsv", out, tmp_path / "exp.fits", "-o", tmp_path / "both.ecsv")
+    assert code == 0, err
+    assert list(Table.read(tmp_path / "both.ecsv")["ON_MASK"]) == [True, True, False]
+    # refusals, one line each
+    code, _, err = cli("healpix", tmp_path / "exp.fits", tmp_path / "bad.fits", "--nside", 1000)
+    assert code != 0 and "nside" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.fits").exists()
+    code, _, err = cli("lookup", tmp_path / "cat.ecsv", out, "-o", tmp_path / "r.ecsv", "--radius", "1arcsec")
+    assert code != 0 and "radius" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("healpix", tmp_path / "exp.fits", out, "--nside", 2**17)
+    assert code != 0 and "exists" in err
