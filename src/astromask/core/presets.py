@@ -157,6 +157,10 @@ MADE_PLANES: dict[str, tuple[MaskPlane, ...]] = {
         ),
     ),
     "ccddata": (MaskPlane("BAD", "Masked in the CCDData boolean MASK."),),
+    "coadd": (MaskPlane("NO_DATA", "No data (astromask coadd): no input covers this pixel, a gap."),),
+    "healpix": (
+        MaskPlane("COVERED", "Bit 63 of an astromask healpix map: the HEALPix pixel's centre lies on an input pixel."),
+    ),
 }
 
 
