@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0  # pinned: the CPU wheel, not gigabytes of CUDA packages
-	$(PY) -m pip install --quiet -e ".[test,regions,plot,dask,cnn,healpix]"
+	$(PY) -m pip install --quiet -e ".[test,regions,plot,dask,cnn,healpix,reproject]"
 	$(PY) -m astromask.maximask || echo "make: could not fetch the MaxiMask weights; the network tests will be skipped"
 	touch $(STAMP)
 

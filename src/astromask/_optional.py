@@ -26,6 +26,7 @@ EXTRAS = {
     "regions": "regions",
     "torch": "cnn",
     "healsparse": "healpix",
+    "reproject": "reproject",
     "hpgeom": "healpix",
 }
 

@@ -158,6 +158,7 @@ MADE_PLANES: dict[str, tuple[MaskPlane, ...]] = {
     ),
     "ccddata": (MaskPlane("BAD", "Masked in the CCDData boolean MASK."),),
     "coadd": (MaskPlane("NO_DATA", "No data (astromask coadd): no input covers this pixel, a gap."),),
+    "reproject": (MaskPlane("NO_DATA", "No data (astromask reproject): no source pixel covers this pixel."),),
     "healpix": (
         MaskPlane("COVERED", "Bit 63 of an astromask healpix map: the HEALPix pixel's centre lies on an input pixel."),
     ),
