@@ -122,6 +122,7 @@ def test_command_on_the_real_decam_ccd(tmp_path, cli):
     out = tmp_path / "warped.fits"
     code, stdout, err = cli("reproject", path, out, "--wcs", tmp_path / "ref.fits", "--threshold", "CR=0.25")
     assert code == 0, err
+    assert "(exact)" in stdout and "NO_DATA" in stdout and str(out) in stdout
     back = astromask.read(out)
     assert back.shape == (180, 180) and back.mask.get("NO_DATA").any() and back.mask.get("CR").any()
     # a coarser grid: fewer CR pixels than the source's, each over one of them
