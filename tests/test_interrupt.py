@@ -34,7 +34,11 @@ def test_ctrl_c_during_a_long_median_filter_stops_at_once(tmp_path):
     out = tmp_path / "t.fits"
     command = [sys.executable, "-m", "astromask", "thresh", str(image), str(out), "--sigma", "5", "--box", "31"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    time.sleep(2.5)  # started, and inside scipy's median filter (20 s of work or more)
+    # inside scipy's median filter (20 s of CPU or more): past the imports and the read, which take
+    # about a second of CPU; waiting for CPU time, not wall time, holds on a loaded machine too
+    deadline = time.monotonic() + 60
+    while _cpu_seconds(process.pid) < 3.0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
     assert process.poll() is None
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
@@ -44,6 +48,35 @@ def test_ctrl_c_during_a_long_median_filter_stops_at_once(tmp_path):
     assert err.strip() == "astromask thresh: interrupted"
     assert waited < 2.0, f"took {waited:.1f} s to notice Ctrl-C"
     assert sorted(os.listdir(tmp_path)) == ["big.fits"]  # no output, no temporary file
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a running process (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_ctrl_c_while_starting_is_one_line_too(tmp_path):
+    """Ctrl-C before the command runs (while the libraries are imported) is the same one line, 130."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['astromask', 'info', 'x.fits']\n"
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def interrupting(name, *a, **k):  # Ctrl-C while __main__ imports the command line\n"
+        "    if name in ('cli', 'astromask.cli'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = interrupting\n"
+        "import runpy\n"
+        "runpy.run_module('astromask', run_name='__main__')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 130 and result.stderr.strip() == "astromask: interrupted"
 
 
 def test_an_unfinished_stack_run_is_named_and_can_be_redone(cli, tmp_path):
