@@ -133,3 +133,29 @@ def test_round_trip_through_files_and_lookup(tmp_path, cli):
     assert code != 0 and "radius" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli("healpix", tmp_path / "exp.fits", out, "--nside", 2**17)
     assert code != 0 and "exists" in err
+
+
+@pytest.mark.parametrize("view", ["gnomonic", "mollweide"])
+def test_pictures_of_a_map_keep_every_plane(tmp_path, cli, view):
+    pytest.importorskip("matplotlib")
+    from astromask.sky.healpix import rasterize
+
+    mask = planes_mask((40, 60), 6)
+    wcs = tan_wcs(150.0, 2.0, 0.6)
+    footprint = healpix_map([(mask, wcs)], 2**17)
+    picture, grid_wcs = rasterize(footprint, view=view, size=300)
+    pixels = footprint.map.valid_pixels
+    values = np.asarray(footprint.map.get_values_pix(pixels)).astype(np.int64).view(np.uint64)
+    ra, dec = hpgeom.pixel_to_angle(2**17, pixels)
+    x, y = grid_wcs.world_to_pixel_values(ra, dec)
+    ix, iy = np.floor(x + 0.5).astype(int), np.floor(y + 0.5).astype(int)
+    for bit, name in enumerate(footprint.planes[:4]):  # every HEALPix pixel with a plane shows it
+        has = (values >> np.uint64(bit)) & np.uint64(1) == 1
+        if has.any():
+            assert picture.get(name)[iy[has], ix[has]].all(), name
+    assert picture.get("COVERED").any() and picture.get("SAT").any()
+    path = tmp_path / "footprint.fits"
+    footprint.write(str(path))
+    code, _, err = cli("show", path, "-o", tmp_path / "map.png", "--view", view)
+    assert code == 0, err
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

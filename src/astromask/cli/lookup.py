@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 
 import numpy as np
 from astropy.table import Table
 
 from ..errors import OutputError, ParameterError
-from ..io import masks_on_sky
+from ..io import is_healpix_file, masks_on_sky
 from ..sky.catalog import read_positions
 from ..sky.lookup import lookup_planes, merge_lookups
 from ._common import add_output_argument, add_position_options, check_output, replaced_whole
@@ -55,7 +54,7 @@ def run(args) -> int:
     table, positions = read_positions(
         args.catalog, lon_column=args.lon_column, lat_column=args.lat_column, frame=args.frame, format=args.table_format
     )
-    maps = [name for name in args.masks if _is_healpix(name)]
+    maps = [name for name in args.masks if is_healpix_file(name)]
     pixel_masks = [name for name in args.masks if name not in maps]
     masks = itertools.chain.from_iterable(masks_on_sky(name) for name in pixel_masks)  # one CCD at a time
     found = lookup_planes(positions, masks, radius=args.radius)
@@ -87,19 +86,6 @@ def run(args) -> int:
         f" -> {args.output}"
     )
     return 0
-
-
-def _is_healpix(name: str) -> bool:
-    """Whether a file is a healsparse map (its HDUs ``COV`` and ``SPARSE``)."""
-    from astropy.io import fits
-
-    if not os.path.isfile(name):
-        return False
-    try:
-        with fits.open(name) as hdul:
-            return [hdu.name for hdu in hdul[:2]] == ["COV", "SPARSE"]
-    except OSError:
-        return False
 
 
 def _write_table(table: Table, path: str, fmt: str | None, overwrite: bool) -> None:

@@ -40,6 +40,12 @@ def add_input_options(p) -> None:
         "file holding only masks) or a comma list of numbers or names",
     )
     p.add_argument("--stretch", choices=STRETCHES, default="zscale", help="grey scale of the image (default: zscale)")
+    p.add_argument(
+        "--view",
+        choices=("gnomonic", "mollweide"),
+        default="gnomonic",
+        help="how a HEALPix map from astromask healpix is drawn: zoomed on its footprint, or the whole sky",
+    )
 
 
 def mask_files(args) -> list:
@@ -54,7 +60,7 @@ def read_inputs(args) -> list:
     """Panels of every IMAGE (one per HDU with --hdu), with --mask drawn over them."""
     panels = []
     for name, mask in progress(list(zip(args.images, mask_files(args)))):
-        found = read_panels(name, masks=mask, hdus=args.hdu)
+        found = read_panels(name, masks=mask, hdus=args.hdu, view=args.view)
         for panel in found:
             planes = [n for n, c in panel.mask.counts().items() if c] if panel.mask is not None else []
             ny, nx = panel.shape

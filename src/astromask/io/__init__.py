@@ -54,7 +54,7 @@ from ..errors import AmbiguousHDUError, FormatError, LossError, OutputExistsErro
 from . import registry
 from .extensions import Extension, Extensions, _without_structure, merge_outputs, unit_label
 from .fitsfile import HduSpec, clean_header, decoding, is_image_hdu, open_fits, parse_fits_name, write_atomic
-from .on_sky import masks_on_sky
+from .on_sky import is_healpix_file, masks_on_sky
 from .registry import output_format
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "check_loss",
     "get_format",
     "identify",
+    "is_healpix_file",
     "losses",
     "masks_on_sky",
     "open",

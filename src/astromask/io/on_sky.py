@@ -12,7 +12,21 @@ from ..core.masked_image import MaskedImage
 from ..errors import FormatError
 from .fitsfile import read_wcs
 
-__all__ = ["masks_on_sky"]
+__all__ = ["is_healpix_file", "masks_on_sky"]
+
+
+def is_healpix_file(path: str | os.PathLike) -> bool:
+    """Whether a file is a healsparse map (its first HDUs ``COV`` and ``SPARSE``), as
+    ``astromask healpix`` writes them."""
+    from astropy.io import fits
+
+    if not os.path.isfile(path):
+        return False
+    try:
+        with fits.open(path) as hdul:
+            return [hdu.name for hdu in hdul[:2]] == ["COV", "SPARSE"]
+    except OSError:
+        return False
 
 
 def masks_on_sky(path: str | os.PathLike) -> Iterator[tuple[Mask, WCS, str]]:

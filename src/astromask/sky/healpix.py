@@ -31,9 +31,11 @@ from astropy.coordinates import SkyCoord
 from .._optional import require
 from ..core.mask import Mask
 from ..errors import ParameterError
-from .lookup import MASK_BITS, Lookup, _each_mask
+from .lookup import MASK_BITS, Lookup, _each_mask, _unit_vectors
 
-__all__ = ["COVERED_BIT", "HealpixMasks", "healpix_map", "lookup_healpix"]
+__all__ = ["COVERED_BIT", "VIEWS", "HealpixMasks", "healpix_map", "lookup_healpix", "rasterize"]
+
+VIEWS = ("gnomonic", "mollweide")
 
 log = logging.getLogger("astromask")
 
@@ -195,6 +197,78 @@ def healpix_map(masks: Iterable, nside: int, *, nside_coverage: int = 32, into: 
             into.map.update_values_pix(pixels[keep], values[keep].view(np.int64), operation="or")
         log.info("%s: %d HEALPix pixels at nside %d, %d with a plane", label, on_pixels.size, nside, int(keep.sum()))
     return into
+
+
+def _view_wcs(footprint: HealpixMasks, view: str, size: int):
+    """A WCS and shape for a picture of the map: TAN around its covered pixels, or the whole sky (MOL)."""
+    from astropy.wcs import WCS
+
+    hpgeom = require("hpgeom", extra="healpix", needed_for="HEALPix maps")
+    wcs = WCS(naxis=2)
+    if view == "mollweide":
+        wcs.wcs.ctype = ["RA---MOL", "DEC--MOL"]
+        wcs.wcs.crval = [180.0, 0.0]
+        scale = 2 * np.sqrt(2) * np.degrees(1) * 2 / size  # the ellipse is 4 sqrt(2) rad wide
+        wcs.wcs.cdelt = [-scale, scale]
+        wcs.wcs.crpix = [(size + 1) / 2, (size // 2 + 1) / 2]
+        return wcs, (size // 2, size)
+    pixels = footprint.map.valid_pixels
+    if not pixels.size:
+        raise ParameterError("the HEALPix map covers nothing")
+    ra, dec = hpgeom.pixel_to_angle(footprint.nside, pixels, nest=True)
+    vectors = _unit_vectors(SkyCoord(ra, dec, unit="deg"))
+    centre = vectors.mean(axis=0)
+    centre /= np.linalg.norm(centre)
+    radius = float(np.degrees(np.arccos(np.clip(np.min(vectors @ centre), -1, 1))))
+    radius = max(radius, 2 * float(hpgeom.nside_to_resolution(footprint.nside)))
+    lon = np.degrees(np.arctan2(centre[1], centre[0])) % 360
+    lat = np.degrees(np.arcsin(centre[2]))
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [lon, lat]
+    scale = 2.2 * radius / size
+    wcs.wcs.cdelt = [-scale, scale]
+    wcs.wcs.crpix = [(size + 1) / 2, (size + 1) / 2]
+    return wcs, (size, size)
+
+
+def rasterize(footprint: HealpixMasks, *, view: str = "gnomonic", size: int = 800):
+    """The map drawn onto a picture's grid: ``(Mask, WCS)``, planes and ``COVERED`` by name.
+
+    ``gnomonic`` zooms on the covered pixels (a TAN grid ``size`` pixels wide), ``mollweide`` shows
+    the whole sky (``size`` by ``size / 2``). A grid pixel gets the bits of the HEALPix pixel under its
+    centre and of every HEALPix pixel whose centre falls in it, so that no plane is lost to the
+    sampling whichever grid is finer.
+    """
+    from ..core.presets import made_plane
+    from ..core.schema import MaskPlane, MaskSchema
+
+    hpgeom = require("hpgeom", extra="healpix", needed_for="HEALPix maps")
+    if view not in VIEWS:
+        raise ParameterError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    wcs, shape = _view_wcs(footprint, view, int(size))
+    ny, nx = shape
+    yy, xx = np.mgrid[:ny, :nx]
+    world = wcs.pixel_to_world(xx.ravel().astype(float), yy.ravel().astype(float))
+    values = np.zeros(ny * nx, np.uint64)
+    on_sky = np.isfinite(world.spherical.lon.deg) if world.size else np.zeros(0, bool)
+    if on_sky.any():
+        icrs = world[on_sky].icrs
+        sampled = np.asarray(footprint.map.get_values_pos(icrs.ra.deg, icrs.dec.deg, lonlat=True))
+        values[on_sky] = sampled.astype(np.int64).view(np.uint64)
+    pixels = footprint.map.valid_pixels
+    bits = np.asarray(footprint.map.get_values_pix(pixels)).astype(np.int64).view(np.uint64)
+    ra, dec = hpgeom.pixel_to_angle(footprint.nside, pixels, nest=True)
+    x, y = wcs.world_to_pixel(SkyCoord(ra, dec, unit="deg"))
+    ix, iy = np.floor(np.asarray(x) + 0.5), np.floor(np.asarray(y) + 0.5)
+    inside = np.isfinite(ix) & np.isfinite(iy) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    np.bitwise_or.at(values, (iy[inside] * nx + ix[inside]).astype(np.int64), bits[inside])
+    planes = [MaskPlane(name) for name in footprint.planes] + [made_plane("COVERED", "healpix")]
+    mask = Mask((ny, nx), MaskSchema(planes, name="healpix"))
+    grid = values.reshape(ny, nx)
+    for i, name in enumerate(footprint.planes):
+        mask.set(name, (grid >> np.uint64(i)) & np.uint64(1) == 1)
+    mask.set("COVERED", (grid >> np.uint64(COVERED_BIT)) & np.uint64(1) == 1)
+    return mask, wcs
 
 
 def lookup_healpix(positions: SkyCoord, footprint: HealpixMasks) -> Lookup:

@@ -21,8 +21,8 @@ from ..core.mask import Mask
 from ..core.masked_image import MaskedImage
 from ..core.presets import get_schema
 from ..errors import FormatError, ParameterError, ParameterTypeError
+from ..io import is_healpix_file, read
 from ..io import open as open_source
-from ..io import read
 from ..io.fitsfile import find_hdu, open_fits, parse_fits_name
 
 __all__ = ["Panel", "as_panels", "header_parameters", "parse_hdus", "read_panels"]
@@ -231,6 +231,7 @@ def read_panels(
     *,
     masks: str | Sequence[str] | None = None,
     hdus: str | Sequence | None = None,
+    view: str = "gnomonic",
 ) -> list[Panel]:
     """Read files into panels: one per file, or one per HDU asked for.
 
@@ -247,6 +248,9 @@ def read_panels(
     hdus : 'all', or a list of HDU numbers / names, optional
         HDUs of each file to draw as separate panels; ``'all'`` draws every
         image HDU (or, in a file holding only masks, every mask HDU).
+    view : {'gnomonic', 'mollweide'}
+        How a HEALPix map (``astromask healpix``) is drawn: zoomed on its covered pixels, or the
+        whole sky (:func:`astromask.sky.healpix.rasterize`); its planes and ``COVERED`` are the mask.
 
     Returns
     -------
@@ -263,6 +267,14 @@ def read_panels(
     panels = []
     for name, mask_name in zip(names, masks):
         name = os.fspath(name)
+        if is_healpix_file(name):
+            from ..sky.healpix import HealpixMasks, rasterize
+
+            footprint = HealpixMasks.read(name)
+            mask, wcs = rasterize(footprint, view=view)
+            title = f"{os.path.basename(name)} (HEALPix nside {footprint.nside}, {view})"
+            panels.append(Panel(title, None, mask, wcs))
+            continue
         if hdus is not None and parse_fits_name(name).hdu is not None:
             raise ParameterError(f"{name}: HDU given twice (in the name and with --hdu)")
         if hdus is None:
