@@ -6,7 +6,8 @@ Run: .venv/bin/python bench/bench_lookup.py [--objects 1000000] [--ccds 60] [--r
 The peer projects every object through every CCD's WCS (world_to_pixel) and gathers the mask value
 at the nearest pixel; astromask bounds each CCD's footprint on the sphere first and projects only
 the objects inside it. Both give the same bits (checked). The radius run has no peer here (the
-plain gather has no radius); its time is shown alone.
+plain gather has no radius); its time is shown alone. Then the exposure's HEALPix footprint
+(astromask.sky.healpix, --nside) is made, CCD by CCD, and the objects looked up in it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--ccds", type=int, default=60)
     parser.add_argument("--radius", default="2arcsec")
+    parser.add_argument("--nside", type=int, default=2**15, help="HEALPix map resolution (2**15: 6.4 arcsec)")
     args = parser.parse_args()
     ccds = exposure(args.ccds)
     rng = np.random.default_rng(2)
@@ -79,6 +81,15 @@ def main() -> int:
     near = lookup_planes(positions, ccds, radius=args.radius)
     radius_s = time.perf_counter() - t
     same = np.array_equal(ours.bits.view(np.uint64), theirs)  # the rubin bits are the union's here
+    from astromask.sky.healpix import healpix_map, lookup_healpix
+
+    t = time.perf_counter()
+    footprint = healpix_map(iter(ccds), args.nside)
+    map_s = time.perf_counter() - t
+    t = time.perf_counter()
+    from_map = lookup_healpix(positions, footprint)
+    map_lookup_s = time.perf_counter() - t
+    agree = float(np.mean(from_map.covered == ours.covered))
     print(f"{args.objects} objects, {args.ccds} CCDs {SHAPE[0]}x{SHAPE[1]}: {int(ours.covered.sum())} on a CCD")
     print(f"{'task':<48} {'s':>7}")
     print(f"{'astropy world_to_pixel per CCD + numpy gather':<48} {peer_s:7.2f}")
@@ -86,6 +97,11 @@ def main() -> int:
     print(
         f"{'astromask lookup_planes, radius ' + args.radius:<48} {radius_s:7.2f}   "
         f"({int(np.count_nonzero(near.bits))} flagged)"
+    )
+    print(f"{'HEALPix footprint of the exposure, nside ' + str(args.nside):<48} {map_s:7.2f}")
+    print(
+        f"{'lookup in the HEALPix map':<48} {map_lookup_s:7.2f}   "
+        f"(covered agrees with the pixel lookup for {100 * agree:.2f} % of objects)"
     )
     return 0 if same else 1
 

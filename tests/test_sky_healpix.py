@@ -159,3 +159,20 @@ def test_pictures_of_a_map_keep_every_plane(tmp_path, cli, view):
     code, _, err = cli("show", path, "-o", tmp_path / "map.png", "--view", view)
     assert code == 0, err
     assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_memory_does_not_grow_with_the_number_of_masks():
+    """Streamed: one mask at a time; the map grows with the sky it covers, not with the masks."""
+    import tracemalloc
+
+    def peak(n):
+        masks = ((planes_mask((200, 300), k), tan_wcs(150.0, 2.0, 0.6)) for k in range(n))  # made when due
+        healpix_map(iter([(planes_mask((200, 300), 99), tan_wcs(150.0, 2.0, 0.6))]), 2**16)  # warm
+        tracemalloc.start()
+        healpix_map(masks, 2**16)
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    few, many = peak(2), peak(10)
+    assert many < 1.3 * few

@@ -146,3 +146,27 @@ def test_command_on_the_real_decam_ccd(tmp_path, cli):
     ]:
         code, _, err = cli(*argv)
         assert code != 0 and word in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("fmt", ["lsst", "jwst", "afw", "ccddata"])
+def test_command_keeps_each_format_and_its_planes(tmp_path, cli, fmt):
+    """lsst.images, JWST, afw and CCDData files in, the same format out, the planes resampled (the
+    shared lsst.images reference files carry no sky WCS, and there is no JWST file among them)."""
+    s = 1 / 3600
+    wcs_in = tan([20.5, 15.5], [[-s, 0], [0, s]])
+    wcs_out = tan([15.5, 20.5], [[0, s], [s, 0]])  # a quarter turn: every pixel moves whole
+    mask = random_mask((30, 40), 7)
+    image = MaskedImage(np.arange(1200, dtype=np.float32).reshape(30, 40), mask=mask, wcs=wcs_in)
+    astromask.write(image, tmp_path / "in.fits", format=fmt)
+    fits.PrimaryHDU(np.zeros((40, 30), np.float32), header=wcs_out.to_header()).writeto(tmp_path / "ref.fits")
+    code, _, err = cli("reproject", tmp_path / "in.fits", tmp_path / "out.fits", "--wcs", tmp_path / "ref.fits")
+    assert code == 0, err
+    with astromask.io.open(tmp_path / "out.fits") as source:
+        assert source.format == fmt
+    back = astromask.read(tmp_path / "out.fits")
+    ((iy, ix),) = source_under(wcs_in, wcs_out, (40, 30))
+    original = astromask.read(tmp_path / "in.fits")
+    for plane in ("BAD", "CR"):
+        name = original.mask.schema.resolve(plane)
+        np.testing.assert_array_equal(back.mask.get(name), original.mask.get(name)[iy, ix])
+    np.testing.assert_allclose(back.image, original.image[iy, ix], rtol=1e-6)
