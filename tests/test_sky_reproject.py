@@ -170,3 +170,17 @@ def test_command_keeps_each_format_and_its_planes(tmp_path, cli, fmt):
         name = original.mask.schema.resolve(plane)
         np.testing.assert_array_equal(back.mask.get(name), original.mask.get(name)[iy, ix])
     np.testing.assert_allclose(back.image, original.image[iy, ix], rtol=1e-6)
+
+
+def test_detections_take_a_majority_and_defects_any_overlap_by_default():
+    s = 1 / 3600
+    wcs_in = tan([5.5, 5.5], [[-s, 0], [0, s]])
+    shifted = tan([6.2, 5.5], [[-s, 0], [0, s]])  # 0.7 pixel along x: 0.3 / 0.7 overlaps
+    mask = Mask((10, 10), RUBIN)
+    mask.set("BAD", (4, 4))
+    mask.set("DETECTED", (4, 4))
+    out = reproject_masked(mask, wcs_in, shifted, (10, 10))
+    assert out.get("BAD")[4].nonzero()[0].tolist() == [4, 5]  # any overlap: both
+    assert out.get("DETECTED")[4].nonzero()[0].tolist() == [5]  # the 0.7 side alone
+    both = reproject_masked(mask, wcs_in, shifted, (10, 10), thresholds={"DETECTED": 0.0})
+    assert both.get("DETECTED")[4].nonzero()[0].tolist() == [4, 5]

@@ -7,9 +7,11 @@ target centre.
 
 With ``'exact'``, each plane of the source mask, as a 0/1 image, is resampled to the fraction of
 each target pixel's covered area where the plane is set; the target pixel gets the plane when that
-fraction exceeds the plane's threshold. The default threshold is 0 for every plane (any overlap:
-a target pixel touched by a bad pixel is suspect; overlaps below 1e-9 of a pixel, rounding in the
-polygon clipping, do not count); ``thresholds={'DETECTED': 0.5}`` makes a plane a majority vote.
+fraction exceeds the plane's threshold. The default threshold is 0 for the planes that mark bad
+pixels (any overlap: a target pixel touched by a bad pixel is suspect; overlaps below 1e-9 of a
+pixel, rounding in the polygon clipping, do not count) and 0.5 for the planes that describe the
+sky rather than a defect (:data:`MAJORITY_PLANES`: detections, whose footprints must not grow by
+a pixel at each resampling); ``thresholds={...}`` sets any plane's.
 ``NO_DATA`` is set where no source pixel covers the target (reproject's footprint is 0), and where
 the covered fraction of the source's own ``NO_DATA`` exceeds its threshold. Science is resampled
 with the same overlaps (an area-weighted mean: surface brightness, not flux), and variance with the
@@ -33,12 +35,15 @@ from ..core.masked_image import MaskedImage
 from ..core.presets import made_plane
 from ..errors import ParameterError
 
-__all__ = ["METHODS", "OVERLAP_FLOOR", "reproject_masked"]
+__all__ = ["MAJORITY_PLANES", "METHODS", "OVERLAP_FLOOR", "reproject_masked"]
 
 log = logging.getLogger("astromask")
 
 METHODS = ("exact", "nearest")
 OVERLAP_FLOOR = 1e-9  #: covered fractions at or below this count as no overlap
+#: Planes that describe the sky, not a defect: set by a majority of the covered area (threshold 0.5)
+#: unless told otherwise; every other plane by any overlap.
+MAJORITY_PLANES = ("DETECTED", "DETECTED_NEGATIVE")
 _NO_DATA = made_plane("NO_DATA", "reproject")
 
 
@@ -54,7 +59,7 @@ def _resample(reproject, data: np.ndarray, wcs_in: WCS, wcs_out: WCS, shape_out,
 
 
 def _thresholds(mask: Mask, thresholds: Mapping[str, float] | None) -> dict[str, float]:
-    out = dict.fromkeys(mask.schema.names, 0.0)
+    out = {name: 0.5 if name in MAJORITY_PLANES else 0.0 for name in mask.schema.names}
     for name, value in (thresholds or {}).items():
         own = mask.schema.resolve(name)
         if own is None:
@@ -87,8 +92,8 @@ def reproject_masked(
     method : {'exact', 'nearest'}
         reproject's exact overlaps, or the source pixel under each target centre.
     thresholds : mapping of plane to fraction, optional
-        With ``'exact'``: a plane is set where its covered fraction exceeds this (default 0: any
-        overlap, above :data:`OVERLAP_FLOOR`).
+        With ``'exact'``: a plane is set where its covered fraction exceeds this (default 0, any
+        overlap above :data:`OVERLAP_FLOOR`, and 0.5 for :data:`MAJORITY_PLANES`).
 
     Examples
     --------
