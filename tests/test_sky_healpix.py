@@ -176,3 +176,48 @@ def test_memory_does_not_grow_with_the_number_of_masks():
 
     few, many = peak(2), peak(10)
     assert many < 1.3 * few
+
+
+def test_a_real_four_ccd_decam_static_mask():
+    """The KPNO/DECam-style static mask of ../shared (4 CCDs of 4096x4032, TPV distortion), CCD by CCD:
+    every BAD pixel lands in a BAD HEALPix pixel, COVERED lies between the outlines shrunk and grown by
+    two pixels (TPV edges are not great circles), and lookups in the map agree with the pixel masks."""
+    from conftest import shared_path
+
+    from astromask.io import masks_on_sky
+    from astromask.sky.lookup import lookup_planes
+
+    path = shared_path("decam") / "ksb_staticmask_ood_v1.fits.fz"
+    nside = 2**14
+    footprint = healpix_map(masks_on_sky(path), nside)
+    got = as_dict(footprint)
+    covered = {p for p, v in got.items() if v >> COVERED_BIT}
+    bad_bit = footprint.planes.index("BAD")
+    inner, outer = set(), set()
+    rng = np.random.default_rng(8)
+    for mask, wcs, _ in masks_on_sky(path):
+        ny, nx = mask.shape
+        for margin, into, inclusive in ((-2.5, inner, False), (2.5, outer, True)):
+            x = np.array([-0.5 - margin, nx - 0.5 + margin, nx - 0.5 + margin, -0.5 - margin])
+            y = np.array([-0.5 - margin, -0.5 - margin, ny - 0.5 + margin, ny - 0.5 + margin])
+            corners = wcs.pixel_to_world(x, y)
+            into.update(hpgeom.query_polygon(nside, corners.ra.deg, corners.dec.deg, inclusive=inclusive).tolist())
+        iy, ix = np.nonzero(mask.get("BAD"))
+        pick = rng.choice(ix.size, size=min(2000, ix.size), replace=False)
+        world = wcs.pixel_to_world(ix[pick], iy[pick])
+        for pixel in hpgeom.angle_to_pixel(nside, world.ra.deg, world.dec.deg):
+            assert (got[int(pixel)] >> bad_bit) & 1
+    assert inner <= covered <= outer and len(covered) > 50000
+    objects = positions_around(footprint, rng)
+    from_map = lookup_healpix(objects, footprint)
+    from_pixels = lookup_planes(objects, masks_on_sky(path))
+    assert np.mean(from_map.covered == from_pixels.covered) > 0.99
+
+
+def positions_around(footprint, rng):
+    """10**4 random positions over the map's covered area and around it."""
+    from astropy.coordinates import SkyCoord
+
+    pixels = footprint.map.valid_pixels
+    ra, dec = hpgeom.pixel_to_angle(footprint.nside, rng.choice(pixels, 10000))
+    return SkyCoord(ra + rng.normal(0, 0.01, ra.size), dec + rng.normal(0, 0.01, dec.size), unit="deg")
