@@ -182,10 +182,9 @@ def test_a_real_four_ccd_decam_static_mask():
     """The KPNO/DECam-style static mask of ../shared (4 CCDs of 4096x4032, TPV distortion), CCD by CCD:
     every BAD pixel lands in a BAD HEALPix pixel, COVERED lies between the outlines shrunk and grown by
     two pixels (TPV edges are not great circles), and lookups in the map agree with the pixel masks."""
-    from conftest import shared_path
-
     from astromask.io import masks_on_sky
     from astromask.sky.lookup import lookup_planes
+    from conftest import shared_path
 
     path = shared_path("decam") / "ksb_staticmask_ood_v1.fits.fz"
     nside = 2**14
