@@ -108,10 +108,30 @@ def add_parser(sub) -> None:
         help="output format (default: the input's; plain FITS for DECam, JWST and MaxiMask inputs)",
     )
     add_loss_option(out)
+    out.add_argument(
+        "--clean",
+        nargs="?",
+        const="default",
+        metavar="PLANES",
+        help="write the image cleaned: pixels of PLANES (default CR,HOT,DEAD,BAD,BAD_COLUMN) replaced by the "
+        "median of their clean neighbours, INTRP set there, as astroscrappy's cleaned array",
+    )
     out.add_argument("--png", metavar="FILE", help="picture of the result (one IMAGE; default OUT with .png)")
     out.add_argument("--no-png", action="store_true", help="write no picture")
     out.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_keep_going_option(out)
+
+
+def _clean_planes(text: str | None):
+    """``--clean``: False, True (the default planes) or the planes named."""
+    if text is None:
+        return False
+    if text == "default":
+        return True
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ParameterError(f"--clean takes a comma list of planes, got {text!r}")
+    return names
 
 
 def run(args) -> int:
@@ -175,6 +195,7 @@ def _run(args) -> int:
                 flats=flats,
                 cosmic_options=options,
                 progress=not several,
+                clean=_clean_planes(args.clean),
             )
             png = pictures[output]
             written = _write_outputs(args, item, result, output, png)

@@ -140,6 +140,7 @@ MADE_PLANES: dict[str, tuple[MaskPlane, ...]] = {
         MaskPlane("TRAIL", "Satellite or meteor trail (a straight streak)."),
         MaskPlane("CR", "Cosmic ray hit (L.A.Cosmic)."),
         MaskPlane("EDGE", "Within the border margin of the image."),
+        MaskPlane("INTRP", "Replaced by astromask detect --clean: the median of its clean neighbours."),
     ),
     "stack": (
         MaskPlane(

@@ -227,6 +227,7 @@ def detect(
     cosmic_options: Mapping | None = None,
     header=None,
     progress: bool = False,
+    clean: bool | Sequence[str] = False,
 ) -> Detection:
     """Find the contaminants of an exposure and merge them with its mask.
 
@@ -261,6 +262,10 @@ def detect(
         Default: the image's metadata.
     progress : bool
         Show a progress bar over the detectors (on a terminal).
+    clean : bool or sequence of str
+        Replace the pixels of these planes (``True``: :data:`~astromask.detect.clean.CLEANED_PLANES`)
+        in the image by the median of their clean neighbours, with ``INTRP`` there
+        (:func:`~astromask.detect.clean.clean_image`).
 
     Returns
     -------
@@ -311,6 +316,11 @@ def detect(
     result = MaskedImage(
         mi.image, mask=merged, variance=mi.variance, unit=mi.unit, wcs=mi.wcs, xy0=mi.xy0, metadata=mi.metadata
     )
+    if clean:
+        from .clean import clean_image
+
+        result = clean_image(result, None if clean is True else list(clean))
+        log.info("clean: %d pixels replaced (INTRP)", int(result.mask.get("INTRP").sum()))
     return Detection(result, found_mask, steps, run.trails, run.bad_columns)
 
 
