@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _SEGMENT = 8  # blocks per coverage segment
@@ -20,6 +22,15 @@ def _angles(shape: tuple[int, int]) -> np.ndarray:
     diagonal = float(np.hypot(*shape))
     count = int(np.clip(np.ceil(np.pi * diagonal), 180, 3600))
     return np.arange(count) * (np.pi / count)
+
+
+@lru_cache(maxsize=8)
+def chord_table(shape: tuple[int, int]) -> np.ndarray:
+    """:func:`_chord_lengths` of every Hough cell of an image of ``shape`` blocks, computed once per
+    shape (a stack of frames of one camera shares it); read-only."""
+    table = _chord_lengths(shape, _angles(shape), _rho_bins(shape))
+    table.setflags(write=False)
+    return table
 
 
 def _chord_lengths(shape, thetas, rhos) -> np.ndarray:

@@ -56,7 +56,7 @@ from scipy import ndimage as ndi
 from ..core.presets import made_plane
 from ..errors import ParameterError
 from ..progress import interruptible
-from ._hough import _SEGMENT, _angles, _binned_line, _chord_lengths, _next_line, _rho_bins, _runs, _to_pixels
+from ._hough import _SEGMENT, _angles, _binned_line, _next_line, _runs, _to_pixels, chord_table
 from .background import Background, estimate_background, nanmedian
 
 __all__ = ["PLANE", "Trail", "Trails", "detect_trails", "line_band"]
@@ -217,7 +217,7 @@ def detect_trails(
     out = np.zeros(data.shape, dtype=bool)
     trails: list[Trail] = []
     thetas = _angles(candidates.shape)
-    lengths = _chord_lengths(candidates.shape, thetas, _rho_bins(candidates.shape))
+    lengths = chord_table(tuple(candidates.shape))  # depends on the shape alone: made once per shape
     for _ in range(max_trails):
         found = _next_line(candidates, valid, thetas, lengths, bin, min_length, nsigma)
         if found is None:
