@@ -136,3 +136,19 @@ def test_errors():
 
 def test_docstring_examples():
     assert doctest.testmod(trails).failed == 0
+
+
+@pytest.mark.parametrize("shape", [(40, 60), (300, 511)])
+def test_compiled_hough_votes_equal_numpy(shape):
+    """The compiled accumulator gives numpy's counts exactly: rint(outer(cos, x) + outer(sin, y))."""
+    from astromask.detect import _hough
+
+    rng = np.random.default_rng(0)
+    candidates = rng.random(shape) < 0.05
+    thetas = _hough._angles(shape)
+    counts, rhos = _hough._accumulate(candidates, thetas)
+    ys, xs = np.nonzero(candidates)
+    rho = np.rint(np.outer(np.cos(thetas), xs + 0.5) + np.outer(np.sin(thetas), ys + 0.5)).astype(np.int64)
+    expected = np.stack([np.bincount(r - int(rhos[0]), minlength=len(rhos)) for r in rho])
+    np.testing.assert_array_equal(counts, expected)
+    assert _hough.chord_table(shape) is _hough.chord_table(shape)  # made once per shape

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 _SEGMENT = 8  # blocks per coverage segment
 _GAP = 1  # segments a covered run may bridge
@@ -64,17 +65,21 @@ def _accumulate(candidates: np.ndarray, thetas: np.ndarray) -> tuple[np.ndarray,
     xs = xs + 0.5
     ys = ys + 0.5
     rhos = _rho_bins(candidates.shape)
-    limit = -int(rhos[0])
     counts = np.zeros((len(thetas), len(rhos)), dtype=np.int32)
-    chunk = max(1, 4_000_000 // max(len(xs), 1))
-    for start in range(0, len(thetas), chunk):
-        block = thetas[start : start + chunk]
-        rho = np.rint(np.outer(np.cos(block), xs) + np.outer(np.sin(block), ys)).astype(np.int64) + limit
-        flat = (np.arange(len(block))[:, None] * len(rhos) + rho).ravel()
-        counts[start : start + len(block)] = np.bincount(flat, minlength=len(block) * len(rhos)).reshape(
-            len(block), len(rhos)
-        )
+    _vote(counts, np.cos(thetas), np.sin(thetas), xs, ys, -int(rhos[0]))
     return counts, rhos
+
+
+@njit(cache=True, nogil=True)
+def _vote(counts, cos, sin, xs, ys, limit):  # pragma: no cover - compiled
+    """``counts[i, rint(cos[i] x + sin[i] y) + limit] += 1`` for every candidate: the products and the
+    sum in that order, rounded half to even, as numpy's ``rint(outer + outer)`` (no fused multiply-add:
+    numba contracts none without fastmath)."""
+    for i in range(cos.size):
+        c = cos[i]
+        s = sin[i]
+        for k in range(xs.size):
+            counts[i, np.int64(np.rint(c * xs[k] + s * ys[k])) + limit] += 1
 
 
 def _next_line(candidates, valid, thetas, lengths, bin: int, min_length: float, nsigma: float):
