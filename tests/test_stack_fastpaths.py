@@ -191,14 +191,16 @@ def test_mask_outputs_are_compressed_in_their_own_format(tmp_path, fmt, expected
 
 
 @pytest.mark.parametrize("order", ["<", ">"], ids=["native", "big-endian"])
-@pytest.mark.parametrize("threshold", [None, 0.5, -0.25, 1e30])
+@pytest.mark.parametrize("threshold", [None, 0.5, -0.25, 1e30, 0.1, 0.7])  # 0.1, 0.7: not float32 numbers
 @pytest.mark.parametrize("flag_keys", [["BAD", "EDGE"], ["BAD", "NO_DATA"]])
 def test_compiled_passes_equal_the_numpy_passes(monkeypatch, order, threshold, flag_keys):
     """Floats as bit patterns (NaN, +-inf, -0, negative and zero variance, the threshold's float32 order) give
     the bits and counts of the numpy passes, in either byte order, with and without a global mask."""
     rng = np.random.default_rng(7)
     shape = (61, 47)
-    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.25, 1e-45, -1e-45, 3e38], np.float32)
+    # float32(0.1) is just above 0.1 and float32(0.7) just below 0.7: a float64 threshold between
+    # float32 numbers must be compared as numpy compares, science > threshold in float64
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.25, 1e-45, -1e-45, 3e38, 0.1, 0.7], np.float32)
     science = rng.normal(0, 1, shape).astype(np.float32)
     variance = rng.uniform(0.5, 2, shape).astype(np.float32)
     for array in (science, variance):

@@ -31,7 +31,7 @@ from astropy.coordinates import SkyCoord
 from .._optional import require
 from ..core.mask import Mask
 from ..errors import ParameterError
-from .lookup import MASK_BITS, Lookup, _each_mask, _unit_vectors
+from .lookup import MASK_BITS, Lookup, _each_mask, _unit_vectors, in_union
 
 __all__ = ["COVERED_BIT", "VIEWS", "HealpixMasks", "healpix_map", "lookup_healpix", "rasterize"]
 
@@ -93,19 +93,6 @@ class HealpixMasks:
         while f"MBIT{len(planes)}" in metadata:
             planes.append(str(metadata[f"MBIT{len(planes)}"]))
         return cls(hmap, planes)
-
-
-def _union_values(mask: Mask, values: np.ndarray, planes: list[str]) -> np.ndarray:
-    """Mask values in the map's bits (new plane names are added to ``planes``)."""
-    out = np.zeros(values.shape, dtype=np.uint64)
-    for name in mask.schema.names:
-        if name not in planes:
-            if len(planes) == _PLANES:
-                raise ParameterError(f"the masks hold more than {_PLANES} distinct planes; a HEALPix map keeps 63")
-            planes.append(name)
-        bit = np.uint64(mask.schema.bit(name))
-        out |= ((values.astype(np.uint64) >> bit) & np.uint64(1)) << np.uint64(planes.index(name))
-    return out
 
 
 def _centres_on_mask(hpgeom, nside: int, mask: Mask, wcs) -> tuple[np.ndarray, np.ndarray]:
@@ -187,8 +174,8 @@ def healpix_map(masks: Iterable, nside: int, *, nside_coverage: int = 32, into: 
         pixels = np.concatenate([on_pixels.astype(np.int64), set_pixels.astype(np.int64)])
         values = np.concatenate(
             [
-                _union_values(mask, on_values, into.planes) | covered_bit,
-                _union_values(mask, set_values, into.planes),
+                in_union(mask, on_values, into.planes, _PLANES) | covered_bit,
+                in_union(mask, set_values, into.planes, _PLANES),
             ]
         )
         pixels, values = _or_unique(pixels, values)

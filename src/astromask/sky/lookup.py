@@ -93,16 +93,19 @@ def _footprint(wcs: WCS, shape: tuple[int, int]) -> tuple[np.ndarray, float, np.
     return centre, cos_far, steps @ steps.T
 
 
-def _union_bits(mask: Mask, planes: list[str]) -> list[tuple[int, int]]:
-    """``(file bit, union bit)`` for each plane of ``mask``; new names are added to ``planes``."""
-    pairs = []
+def in_union(mask: Mask, values: np.ndarray, planes: list[str], limit: int = MASK_BITS) -> np.ndarray:
+    """``mask``'s values re-encoded (``uint64``) in the bits of the plane union ``planes``, matched by
+    name; new names are appended to ``planes`` (at most ``limit`` in all)."""
+    out = np.zeros(values.shape, dtype=np.uint64)
+    values = values.astype(np.uint64, copy=False)
     for name in mask.schema.names:
         if name not in planes:
-            if len(planes) == MASK_BITS:
-                raise ParameterError(f"the masks hold more than {MASK_BITS} distinct planes; a lookup keeps 64")
+            if len(planes) == limit:
+                raise ParameterError(f"the masks hold more than {limit} distinct planes; {limit} fit")
             planes.append(name)
-        pairs.append((mask.schema.bit(name), planes.index(name)))
-    return pairs
+        bit = np.uint64(mask.schema.bit(name))
+        out |= ((values >> bit) & np.uint64(1)) << np.uint64(planes.index(name))
+    return out
 
 
 def _values_near(array: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float, metric: np.ndarray) -> tuple:
@@ -185,16 +188,14 @@ def lookup_planes(positions: SkyCoord, masks: Iterable, *, radius=None) -> Looku
         pixel = float(np.sqrt(np.linalg.eigvalsh(metric)[-1]))  # the longest pixel step, radians
         reach = np.arccos(np.clip(cos_far, -1, 1)) + np.radians(radius_deg) + 2 * pixel
         candidates = np.flatnonzero(vectors @ centre >= np.cos(min(reach, np.pi)))
-        pairs = _union_bits(mask, planes)
         if not candidates.size:
+            in_union(mask, np.zeros(0, np.uint64), planes)  # its planes join the union all the same
             continue
         x, y = wcs.world_to_pixel(positions[candidates])
         finite = np.isfinite(x) & np.isfinite(y)
         candidates, x, y = candidates[finite], np.asarray(x)[finite], np.asarray(y)[finite]
         values, on = _values_near(mask.array, x, y, np.radians(radius_deg), metric)
-        union = np.zeros(values.shape, dtype=np.uint64)
-        for file_bit, union_bit in pairs:
-            union |= ((values >> np.uint64(file_bit)) & np.uint64(1)) << np.uint64(union_bit)
+        union = in_union(mask, values, planes)
         bits[candidates] |= union
         covered[candidates] |= on
         log.info("%s: %d objects on it, %d with a plane set", label, int(on.sum()), int(np.count_nonzero(union)))

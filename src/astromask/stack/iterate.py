@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..core.masked_image import MaskedImage
@@ -16,7 +15,7 @@ from .config import StackConfig
 from .masking import _dropped, global_mask
 from .passes import count_votes, mask_file
 from .per_hdu import hdu_labels
-from .scheduler import Runner, check_scheduler
+from .scheduler import Runner, check_scheduler, read_ahead
 
 __all__ = ["MaskedExposure", "iter_masked"]
 
@@ -97,19 +96,14 @@ def iter_masked(
         _, _, image, stats = mask_file(os.path.abspath(name), name, config, global_, True)
         return MaskedExposure(index, name, image, stats, groups.get(name, "")), _dropped(stats, config)
 
-    with ThreadPoolExecutor(1) as reader:
-        ahead = reader.submit(load, 0) if names else None
-        while ahead is not None:
-            exposure, dropped = ahead.result()
-            following = exposure.index + 1
-            ahead = reader.submit(load, following) if following < len(names) else None
-            if dropped:
-                log.warning(
-                    "dropped %s: %.1f %% masked, %.1f %% usable",
-                    exposure.name,
-                    100 * exposure.stats["masked_fraction"],
-                    100 * exposure.stats["usable_fraction"],
-                )
-                continue
-            yield exposure
-            del exposure
+    for exposure, dropped in read_ahead(load, range(len(names)), bar=False):
+        if dropped:
+            log.warning(
+                "dropped %s: %.1f %% masked, %.1f %% usable",
+                exposure.name,
+                100 * exposure.stats["masked_fraction"],
+                100 * exposure.stats["usable_fraction"],
+            )
+            continue
+        yield exposure
+        del exposure
