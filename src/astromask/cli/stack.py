@@ -76,8 +76,8 @@ def add_parser(sub) -> None:
         "than --min-usable) are dropped. Writes what is new to DIR: each exposure's mask as NAME_mask.fits (its "
         "planes plus STACK_MASKED, GLOBAL, NO_DATA; in its own format where that holds a lone mask, else plain "
         "FITS; compressed), global_mask.fits with the counts, stack_summary.ecsv, and prints the summary; "
-        "--write-images writes the whole masked exposures instead. Streams: memory is one image plus the count "
-        "array.",
+        "--write-images writes the whole masked exposures instead. Streams: memory is one image, the previous "
+        "one's output while it is written, and the count array.",
     )
     p.add_argument(
         "inputs",
